@@ -1,0 +1,177 @@
+"""The plant file format, validated with pydantic.
+
+These models describe what a person writes; `devices.plant` resolves them (types merged into
+equipment, topics expanded) into the runtime model the other packages use.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from devices.records import FindingKind
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; write seconds or e.g. '500ms', '10s', '5m', '1h'")
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
+"""A positive duration in seconds; a plant file may also write '500ms', '10s', '5m', '1h', '1d'."""
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="letters, digits, '.', '_' and '-' (it becomes part of MQTT topics)",
+    ),
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Criticality(enum.StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Limits(_Spec):
+    """Warning and alarm limits of a signal; any of them may be absent."""
+
+    warn_high: float | None = None
+    alarm_high: float | None = None
+    warn_low: float | None = None
+    alarm_low: float | None = None
+    deadband: float | None = Field(default=None, ge=0)
+    """How far back inside a limit the value must come before the condition clears."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        order = [
+            ("alarm_low", self.alarm_low),
+            ("warn_low", self.warn_low),
+            ("warn_high", self.warn_high),
+            ("alarm_high", self.alarm_high),
+        ]
+        present = [(name, value) for name, value in order if value is not None]
+        for (low_name, low), (high_name, high) in zip(present, present[1:], strict=False):
+            if not low < high:
+                raise ValueError(f"{low_name} ({low}) must be below {high_name} ({high})")
+        return self
+
+    def merged(self, override: Limits) -> Limits:
+        """These limits with the fields that `override` sets replaced."""
+        data = self.model_dump()
+        data.update({name: getattr(override, name) for name in override.model_fields_set})
+        return Limits.model_validate(data)
+
+
+class MqttBinding(_Spec):
+    topic: str | None = None
+    """Topic carrying this signal; default: the plant's topic template for its equipment."""
+    field: str | None = None
+    """Key of the value in the payload's `values`; default: the signal name."""
+
+
+class SignalSpec(_Spec):
+    unit: str = ""
+    description: str = ""
+    sample_period: Seconds = 1.0
+    """How often the source is expected to send a value."""
+    limits: Limits = Limits()
+    mqtt: MqttBinding = MqttBinding()
+
+    def merged(self, override: SignalSpec) -> SignalSpec:
+        """This spec with what `override` sets replaced; limits are merged field by field."""
+        update: dict[str, Any] = {name: getattr(override, name) for name in override.model_fields_set}
+        if "limits" in update:
+            update["limits"] = self.limits.merged(override.limits)
+        return self.model_copy(update=update)
+
+
+class FailureModeSpec(_Spec):
+    """A failure mode in ISO 14224 terms, with what indicates it and what to check."""
+
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    mechanism: str = ""
+    signals: list[str] = []
+    """Signals whose findings point to this mode; empty means any signal."""
+    kinds: list[FindingKind] = [FindingKind.LIMIT, FindingKind.DRIFT, FindingKind.ANOMALY]
+    checks: list[str] = []
+    """Recommended checks; they become the work order's instructions."""
+    auto_resolve: bool = False
+    """Close the work order by itself when the condition clears (sensor faults, for instance)."""
+
+
+class EquipmentTypeSpec(_Spec):
+    description: str = ""
+    signals: dict[Identifier, SignalSpec] = {}
+    failure_modes: list[FailureModeSpec] = []
+
+
+class EquipmentSpec(_Spec):
+    id: Identifier
+    name: str = ""
+    type: Identifier
+    criticality: Criticality = Criticality.MEDIUM
+    team: str = Field(min_length=1)
+    """Maintenance team that owns this equipment's work orders."""
+    signals: dict[Identifier, SignalSpec] = {}
+    """Signals added to, or overriding fields of, those of the equipment type."""
+
+
+class LineSpec(_Spec):
+    id: Identifier
+    name: str = ""
+    equipment: list[EquipmentSpec] = []
+
+
+class AreaSpec(_Spec):
+    id: Identifier
+    name: str = ""
+    lines: list[LineSpec] = []
+
+
+class SiteSpec(_Spec):
+    id: Identifier
+    name: str = ""
+
+
+class MqttSpec(_Spec):
+    topic: str = "{site}/{area}/{line}/{equipment}/telemetry"
+    """Topic template; placeholders: {site}, {area}, {line}, {equipment}."""
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> Self:
+        unknown = set(re.findall(r"{([^}]*)}", self.topic)) - {"site", "area", "line", "equipment"}
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {sorted(unknown)} in topic template; "
+                "use {site}, {area}, {line}, {equipment}"
+            )
+        if "{equipment}" not in self.topic:
+            raise ValueError("the topic template must contain {equipment}")
+        return self
+
+
+class PlantSpec(_Spec):
+    site: SiteSpec
+    mqtt: MqttSpec = MqttSpec()
+    types: dict[Identifier, EquipmentTypeSpec] = {}
+    """Equipment types added to, or replacing, the built-in library."""
+    areas: list[AreaSpec] = Field(min_length=1)
