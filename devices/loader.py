@@ -65,8 +65,11 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
                 loc: Loc = ("areas", a, "lines", li, "equipment", e)
                 if eq.id in first_seen:
                     problems.append(
-                        lines.at(loc + ("id",), f"equipment id {eq.id!r} is already used at "
-                                 f"{_dotted(first_seen[eq.id])}; ids must be unique in the plant")
+                        lines.at(
+                            (*loc, "id"),
+                            f"equipment id {eq.id!r} is already used at "
+                            f"{_dotted(first_seen[eq.id])}; ids must be unique in the plant",
+                        )
                     )
                     continue
                 first_seen[eq.id] = loc
@@ -75,8 +78,11 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
                 if eq_type is None:
                     known = ", ".join(sorted(types))
                     problems.append(
-                        lines.at(loc + ("type",), f"unknown equipment type {eq.type!r}; "
-                                 f"known types: {known} (or define it under 'types:')")
+                        lines.at(
+                            (*loc, "type"),
+                            f"unknown equipment type {eq.type!r}; "
+                            f"known types: {known} (or define it under 'types:')",
+                        )
                     )
                     continue
                 merged = dict(eq_type.signals)
@@ -84,13 +90,18 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
                     try:
                         merged[name] = merged[name].merged(override) if name in merged else override
                     except ValidationError as exc:
-                        where = loc + ("signals", name, "limits")
+                        where = (*loc, "signals", name, "limits")
                         problems.extend(_describe(err, lines, prefix=where) for err in exc.errors())
                 if len(problems) > len_before:
                     continue
                 if not merged:
-                    problems.append(lines.at(loc, f"equipment {eq.id!r} has no signals: give it "
-                                             "'signals:' or a type that has some"))
+                    problems.append(
+                        lines.at(
+                            loc,
+                            f"equipment {eq.id!r} has no signals: give it "
+                            "'signals:' or a type that has some",
+                        )
+                    )
                     continue
                 topic = spec.mqtt.topic.format(
                     site=spec.site.id, area=area.id, line=line.id, equipment=eq.id
@@ -123,7 +134,9 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
         raise PlantFileError(source, problems)
     if not equipment:
         raise PlantFileError(source, ["areas: no equipment defined; add lines with 'equipment:'"])
-    return Plant(site=spec.site.id, topic_template=spec.mqtt.topic, equipment=equipment, source=source)
+    return Plant(
+        site=spec.site.id, topic_template=spec.mqtt.topic, equipment=equipment, source=source
+    )
 
 
 def _dotted(loc: Sequence[str | int]) -> str:
@@ -172,7 +185,11 @@ class _LineFinder:
                 if found is None:
                     break
                 line, node = found[0].start_mark.line, found[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(key, int)
+                and key < len(node.value)
+            ):
                 node = node.value[key]
                 line = node.start_mark.line
             else:

@@ -133,7 +133,7 @@ class Plant:
         return frozenset(self._routes)
 
     def subscriptions(self) -> list[str]:
-        """MQTT topic filters that cover every bound topic, and unknown equipment on the same pattern.
+        """MQTT filters covering every bound topic, and unknown equipment on the same pattern.
 
         The template's placeholders become `+`, so a device that is not (yet) in the plant file is
         seen, counted and set aside instead of silently ignored.

@@ -74,6 +74,6 @@ class Finding:
     summary: str
     active: bool = True
     time_to_limit: float | None = None
-    """Seconds from `ts` until the signal is expected to cross its alarm limit, if it is heading there."""
+    """Seconds from `ts` until the signal is expected to cross its alarm limit, if heading there."""
     evidence: Mapping[str, tuple[Point, ...]] = field(default_factory=dict)
     """Recent `(ts, value)` points per signal, oldest first."""

@@ -7,6 +7,7 @@ equipment, topics expanded) into the runtime model the other packages use.
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 from typing import Annotated, Any, Self
 
@@ -22,7 +23,9 @@ def _parse_duration(value: Any) -> Any:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match is None:
-            raise ValueError(f"{value!r} is not a duration; write seconds or e.g. '500ms', '10s', '5m', '1h'")
+            raise ValueError(
+                f"{value!r} is not a duration; write seconds or e.g. '500ms', '10s', '5m', '1h'"
+            )
         return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     return value
 
@@ -68,7 +71,7 @@ class Limits(_Spec):
             ("alarm_high", self.alarm_high),
         ]
         present = [(name, value) for name, value in order if value is not None]
-        for (low_name, low), (high_name, high) in zip(present, present[1:], strict=False):
+        for (low_name, low), (high_name, high) in itertools.pairwise(present):
             if not low < high:
                 raise ValueError(f"{low_name} ({low}) must be below {high_name} ({high})")
         return self
@@ -97,7 +100,9 @@ class SignalSpec(_Spec):
 
     def merged(self, override: SignalSpec) -> SignalSpec:
         """This spec with what `override` sets replaced; limits are merged field by field."""
-        update: dict[str, Any] = {name: getattr(override, name) for name in override.model_fields_set}
+        update: dict[str, Any] = {
+            name: getattr(override, name) for name in override.model_fields_set
+        }
         if "limits" in update:
             update["limits"] = self.limits.merged(override.limits)
         return self.model_copy(update=update)

@@ -1,0 +1,22 @@
+"""Getting telemetry in: sources that parse, map and validate, and hand batches of readings on."""
+
+from ingest.base import Batch, Source, SourceStats
+from ingest.broker import BrokerAddress
+from ingest.errors import BrokerUrlError, IngestError
+from ingest.mqtt import MqttSource
+from ingest.payload import JsonDecoder
+from ingest.rejects import DeadLetters, Reject, RejectReason
+
+__all__ = [
+    "Batch",
+    "BrokerAddress",
+    "BrokerUrlError",
+    "DeadLetters",
+    "IngestError",
+    "JsonDecoder",
+    "MqttSource",
+    "Reject",
+    "RejectReason",
+    "Source",
+    "SourceStats",
+]

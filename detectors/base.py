@@ -1,0 +1,80 @@
+"""The detector contract: river-style online scoring of one signal stream.
+
+A detector sees a stream in time order. For each value it is first asked for a score
+(`score_one`, never looking ahead), then taught (`learn_one`). Scores are in [0, 1] and mean the
+same thing for every detector: 0.5 is where a condition starts (roughly a 1-in-100,000 surprise,
+or a crossed warning limit), 1.0 is certain. Deciding what a score means over time (thresholds,
+hysteresis, on/off delays) is `detectors.decision`'s job, not the detector's.
+
+Detectors are dataclasses: constructor fields are parameters, fields with `init=False` are learned
+state, so snapshot and restore come for free and are plain JSON-compatible data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Self
+
+from devices import FindingKind, Severity, Signal
+
+
+def surprise_score(z: float) -> float:
+    """Map a z-score to [0, 1] through its two-sided normal tail probability p: -log10(p) / 10.
+
+    0.3 is p = 1e-3 (|z| 3.3), 0.5 is p = 1e-5 (|z| 4.4), 1.0 is p <= 1e-10 (|z| >= 6.5).
+    """
+    p = math.erfc(abs(z) / math.sqrt(2.0))
+    if p <= 1e-10:
+        return 1.0
+    return -math.log10(p) / 10.0
+
+
+class Detector(ABC):
+    """One online detector on one signal stream."""
+
+    name: ClassVar[str]
+    kind: ClassVar[FindingKind]
+    on_threshold: ClassVar[float] = 0.5
+    off_threshold: ClassVar[float] = 0.3
+
+    @classmethod
+    @abstractmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        """A detector configured for this signal, or None if it does not apply (e.g. no limits)."""
+
+    @abstractmethod
+    def score_one(self, value: float, ts: float) -> float:
+        """Anomaly score of `value` in [0, 1], from what was learned so far; changes nothing."""
+
+    @abstractmethod
+    def learn_one(self, value: float, ts: float) -> None:
+        """Update the learned state with `value`."""
+
+    def severity(self, score: float) -> Severity:
+        return Severity.WARNING
+
+    def off_score(self) -> float:
+        """Score at or below which an active condition clears (hysteresis)."""
+        return self.off_threshold
+
+    @abstractmethod
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        """One sentence for a person: what the detector sees."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """Parameters and learned state, as plain data."""
+        if not dataclasses.is_dataclass(self):
+            raise TypeError(f"{type(self).__name__} must be a dataclass to be snapshotted")
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def restore(cls, state: dict[str, Any]) -> Self:
+        """A detector equal to the one whose `snapshot()` gave `state`."""
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        detector = cls(**{f.name: state[f.name] for f in fields if f.init})
+        for f in fields:
+            if not f.init:
+                setattr(detector, f.name, state[f.name])
+        return detector

@@ -1,0 +1,45 @@
+"""The source contract: an async context manager that yields batches of readings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol, Self
+
+from devices import Reading
+from ingest.rejects import DeadLetters
+
+Batch = list[Reading]
+"""The unit that crosses queues: per-message overhead dominates in Python, so readings travel
+together."""
+
+
+@dataclass
+class SourceStats:
+    """Counters a source keeps; read them anytime (the API and the logs do)."""
+
+    messages: int = 0
+    readings: int = 0
+    connected: bool = False
+    connects: int = 0
+    disconnects: int = 0
+    queue_depth: int = 0
+    dead_letters: DeadLetters = field(default_factory=DeadLetters)
+
+
+class Source(Protocol):
+    stats: SourceStats
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def batches(self) -> AsyncIterator[Batch]:
+        """Batches in arrival order until the source is closed."""
+        ...

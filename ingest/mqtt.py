@@ -1,0 +1,246 @@
+"""MQTT source on paho-mqtt 2.x: QoS 1, persistent session, reconnects by itself, never loses a
+message it has acknowledged.
+
+paho runs its network loop in its own thread and reconnects there with exponential backoff
+(`reconnect_delay_set`). Its callbacks only decode and put batches into a bounded queue; the asyncio
+side takes them out. Messages are acknowledged to the broker (manual ack) only once their readings
+are in the queue, so when the pipeline falls behind the queue fills, the callback waits, and the
+broker keeps the rest in our persistent session instead of anyone dropping them (overflow policy:
+block). On close, whatever is already queued is still handed out; a message that could not be queued
+is left unacknowledged and the broker delivers it again on the next connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import ssl
+import time
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from devices import Plant, Reading
+from ingest.base import Batch, SourceStats
+from ingest.broker import BrokerAddress
+from ingest.payload import JsonDecoder
+
+log = logging.getLogger(__name__)
+
+ProtocolName = Literal["3.1.1", "5"]
+
+
+class MqttSource:
+    """Readings from the plant's MQTT topics, in batches of up to `max_batch` readings."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        broker: BrokerAddress,
+        *,
+        client_id: str,
+        protocol: ProtocolName = "3.1.1",
+        qos: int = 1,
+        keepalive: int = 30,
+        session_expiry: int = 7 * 24 * 3600,
+        ca_certs: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        subscriptions: Sequence[str] | None = None,
+        queue_messages: int = 10_000,
+        max_batch: int = 10_000,
+        reconnect_max_delay: int = 30,
+    ) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.stats = SourceStats()
+        self._subscriptions = list(subscriptions or plant.subscriptions())
+        self._qos = qos
+        self._keepalive = keepalive
+        self._max_batch = max_batch
+        self._decoder = JsonDecoder(plant, self.stats.dead_letters.add)
+        self._queue: queue.Queue[list[Reading]] = queue.Queue(maxsize=queue_messages)
+        self._closing = False
+        self._intake_closed = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-take")
+        self._v5 = protocol == "5"
+        self._connect_properties: Properties | None = None
+        self._connected = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=None if self._v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+        )
+        if self._v5:
+            self._connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            self._connect_properties.SessionExpiryInterval = session_expiry
+        if broker.username is not None:
+            self._client.username_pw_set(broker.username, broker.password)
+        if broker.tls or ca_certs or certfile:
+            self._client.tls_set(
+                ca_certs=ca_certs,
+                certfile=certfile,
+                keyfile=keyfile,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_delay)
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    async def __aenter__(self) -> Self:
+        log.info(
+            "connecting to %s as %r (persistent session, QoS %d)",
+            self.broker,
+            self.client_id,
+            self._qos,
+        )
+        self._client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=self._keepalive,
+            clean_start=False if self._v5 else paho.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=self._connect_properties,
+        )
+        self._loop = asyncio.get_running_loop()
+        self._client.loop_start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close_intake()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def close_intake(self) -> None:
+        """Stop receiving; `batches()` then hands out what is queued and ends."""
+        if self._intake_closed:
+            return
+        self._closing = True
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self._intake_closed = True
+        self.stats.connected = False
+        log.info("disconnected from %s; %d messages still queued", self.broker, self._queue.qsize())
+
+    async def connected(self) -> None:
+        """Wait until the broker has accepted the connection (bound it with `asyncio.timeout`)."""
+        await self._connected.wait()
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await loop.run_in_executor(self._executor, self._take)
+            if batch is None:
+                return
+            if batch:
+                yield batch
+
+    def _take(self) -> Batch | None:
+        """Up to `max_batch` readings: waits briefly for a first message, then takes what is there.
+
+        [] when nothing came in time; None once the intake is closed and the queue is empty.
+        """
+        closed = self._intake_closed
+        try:
+            batch = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return None if closed else []
+        batch = list(batch)
+        while len(batch) < self._max_batch:
+            try:
+                batch.extend(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        self.stats.queue_depth = self._queue.qsize()
+        return batch
+
+    # paho callbacks: they run in paho's network thread.
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s refused the connection: %s", self.broker, reason_code)
+            return
+        self.stats.connected = True
+        self.stats.connects += 1
+        self._set_connected(True)
+        log.info(
+            "connected to %s (session present: %s); subscribing to %s",
+            self.broker,
+            flags.session_present,
+            ", ".join(self._subscriptions),
+        )
+        client.subscribe([(topic, self._qos) for topic in self._subscriptions])
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        log.warning("cannot reach broker %s; retrying with backoff", self.broker)
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.stats.connected = False
+        self._set_connected(False)
+        if self._closing:
+            return
+        self.stats.disconnects += 1
+        log.warning(
+            "lost the connection to %s (%s); reconnecting with backoff", self.broker, reason_code
+        )
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self.stats.messages += 1
+        readings = self._decoder.decode(message.topic, bytes(message.payload), time.time())
+        if readings and not self._enqueue(readings):
+            return  # not acknowledged: the broker delivers it again next session
+        self.stats.readings += len(readings)
+        if message.qos > 0:
+            client.ack(message.mid, message.qos)
+
+    def _set_connected(self, connected: bool) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            event = self._connected
+            self._loop.call_soon_threadsafe(event.set if connected else event.clear)
+
+    def _enqueue(self, readings: list[Reading]) -> bool:
+        waited = 0.0
+        while not self._closing:
+            try:
+                self._queue.put(readings, timeout=1.0)
+                return True
+            except queue.Full:
+                waited += 1.0
+                if waited % 10 == 1:
+                    log.warning(
+                        "pipeline is behind: queue full for %.0f s; the broker holds the "
+                        "rest of the messages",
+                        waited,
+                    )
+        return False

@@ -1,0 +1,67 @@
+"""Bad input, counted by reason and sampled for an engineer to inspect; never a crash."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+
+
+class RejectReason(enum.StrEnum):
+    PARSE_ERROR = "parse_error"
+    """Not JSON, or JSON of the wrong shape."""
+    BAD_TIMESTAMP = "bad_timestamp"
+    WRONG_TYPE = "wrong_type"
+    """A value that is not a number."""
+    NOT_FINITE = "not_finite"
+    """NaN or infinity."""
+    UNKNOWN_EQUIPMENT = "unknown_equipment"
+    """A topic that no equipment of the plant file is bound to."""
+    UNKNOWN_SIGNAL = "unknown_signal"
+    """A value whose name no signal of that equipment is bound to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    reason: RejectReason
+    topic: str
+    detail: str
+    payload: bytes
+    received_at: float
+
+
+class DeadLetters:
+    """Counts of rejects by reason, and the most recent `capacity` of them kept for inspection.
+
+    Written from a source's network thread, read from anywhere.
+    """
+
+    PAYLOAD_EXCERPT = 512
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self.counts: Counter[RejectReason] = Counter()
+        self._samples: deque[Reject] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+
+    def add(self, reject: Reject) -> None:
+        if len(reject.payload) > self.PAYLOAD_EXCERPT:
+            reject = Reject(
+                reject.reason,
+                reject.topic,
+                reject.detail,
+                reject.payload[: self.PAYLOAD_EXCERPT],
+                reject.received_at,
+            )
+        with self._lock:
+            self.counts[reject.reason] += 1
+            self._samples.append(reject)
+
+    def samples(self) -> list[Reject]:
+        with self._lock:
+            return list(self._samples)
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.counts.values())
