@@ -75,9 +75,13 @@ class Mosquitto:
 
 
 def _mosquitto_binary() -> str:
-    path = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    path = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
     if path is None:
-        pytest.fail("mosquitto is not installed: apt-get install mosquitto mosquitto-clients (.ci/run does)")
+        pytest.fail(
+            "mosquitto is not installed: apt-get install mosquitto mosquitto-clients (.ci/run does)"
+        )
     return path
 
 
