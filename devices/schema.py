@@ -11,7 +11,14 @@ import itertools
 import re
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from devices.records import FindingKind
 
@@ -161,17 +168,18 @@ class MqttSpec(_Spec):
     topic: str = "{site}/{area}/{line}/{equipment}/telemetry"
     """Topic template; placeholders: {site}, {area}, {line}, {equipment}."""
 
-    @model_validator(mode="after")
-    def _known_placeholders(self) -> Self:
-        unknown = set(re.findall(r"{([^}]*)}", self.topic)) - {"site", "area", "line", "equipment"}
+    @field_validator("topic")
+    @classmethod
+    def _known_placeholders(cls, topic: str) -> str:
+        unknown = set(re.findall(r"{([^}]*)}", topic)) - {"site", "area", "line", "equipment"}
         if unknown:
             raise ValueError(
                 f"unknown placeholder(s) {sorted(unknown)} in topic template; "
                 "use {site}, {area}, {line}, {equipment}"
             )
-        if "{equipment}" not in self.topic:
+        if "{equipment}" not in topic:
             raise ValueError("the topic template must contain {equipment}")
-        return self
+        return topic
 
 
 class PlantSpec(_Spec):
