@@ -39,16 +39,13 @@ def source_for(plant: Plant, broker: Mosquitto, client_id: str) -> MqttSource:
     return MqttSource(plant, BrokerAddress("127.0.0.1", broker.port), client_id=client_id)
 
 
-async def collect(source: MqttSource, count: int, timeout: float = 20.0) -> list[Reading]:
+async def collect(source: MqttSource, count: int) -> list[Reading]:
     readings: list[Reading] = []
-
-    async def take() -> None:
+    async with asyncio.timeout(20):
         async for batch in source.batches():
             readings.extend(batch)
             if len(readings) >= count:
-                return
-
-    await asyncio.wait_for(take(), timeout)
+                break
     return readings
 
 
