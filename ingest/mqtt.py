@@ -98,6 +98,7 @@ class MqttSource:
         self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_delay)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
 
@@ -140,7 +141,7 @@ class MqttSource:
         log.info("disconnected from %s; %d messages still queued", self.broker, self._queue.qsize())
 
     async def connected(self) -> None:
-        """Wait until the broker has accepted the connection (bound it with `asyncio.timeout`)."""
+        """Wait until connected and subscribed (bound the wait with `asyncio.timeout`)."""
         await self._connected.wait()
 
     async def batches(self) -> AsyncIterator[Batch]:
@@ -186,7 +187,6 @@ class MqttSource:
             return
         self.stats.connected = True
         self.stats.connects += 1
-        self._set_connected(True)
         log.info(
             "connected to %s (session present: %s); subscribing to %s",
             self.broker,
@@ -194,6 +194,27 @@ class MqttSource:
             ", ".join(self._subscriptions),
         )
         client.subscribe([(topic, self._qos) for topic in self._subscriptions])
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [
+            topic
+            for topic, code in zip(self._subscriptions, reason_codes, strict=False)
+            if code.is_failure
+        ]
+        if refused:
+            log.error(
+                "broker %s refused the subscription to %s (check its ACL)",
+                self.broker,
+                ", ".join(refused),
+            )
+        self._set_connected(True)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
         log.warning("cannot reach broker %s; retrying with backoff", self.broker)
