@@ -133,17 +133,18 @@ class Plant:
         return frozenset(self._routes)
 
     def subscriptions(self) -> list[str]:
-        """MQTT filters covering every bound topic, and unknown equipment on the same pattern.
+        """MQTT filters covering every bound topic, and unknown equipment on the same lines.
 
-        The template's placeholders become `+`, so a device that is not (yet) in the plant file is
-        seen, counted and set aside instead of silently ignored.
+        `{equipment}` becomes `+` for each line of the plant: a device not (yet) in the plant file is
+        seen, counted and set aside instead of silently ignored, and a worker that owns a shard of
+        the plant subscribes only to its own lines.
         """
-        filters = {
-            self.topic_template.format(site=self.site, area="+", line="+", equipment="+"),
+        patterns = {
+            self.topic_template.format(site=eq.site, area=eq.area, line=eq.line, equipment="+")
+            for eq in self.equipment.values()
         }
-        template_pattern = next(iter(filters))
-        filters.update(t for t in self._routes if not _topic_matches(template_pattern, t))
-        return sorted(filters)
+        extra = {t for t in self._routes if not any(_topic_matches(p, t) for p in patterns)}
+        return sorted(patterns | extra)
 
     def signal(self, equipment_id: str, name: str) -> Signal:
         return self.equipment[equipment_id].signals[name]

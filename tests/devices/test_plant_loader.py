@@ -42,7 +42,10 @@ def test_demo_plant_resolves_types_overrides_and_topics() -> None:
     assert pump.signals["vibration"].limits.alarm_high == 7.1
     assert plant.equipment["P-101"].signals["vibration"].limits.warn_high == 4.5
     assert pump.signals["flow"].topic == "demo/treatment/line-1/P-105/telemetry"
-    assert plant.subscriptions() == ["demo/+/+/+/telemetry"]
+    assert plant.subscriptions() == [
+        "demo/treatment/line-1/+/telemetry",
+        "demo/treatment/line-2/+/telemetry",
+    ]
     routes = plant.routes("demo/treatment/line-2/P-203/telemetry")
     assert routes is not None
     assert routes["flow"].equipment_id == "P-203"
