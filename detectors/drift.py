@@ -20,9 +20,10 @@ class EwmaDrift(Detector):
 
     A fast EWMA of the signal is compared with a slow EWMA baseline. The spread between them is
     standardised by its own learned variability, so autocorrelated signals (load swings, thermal
-    lag) are judged against how they normally move, not against white noise. The variance update is
-    winsorised at `clip` standard deviations and runs `variance_lag` times slower than the baseline,
-    so a developing fault does not teach the detector that it is normal. A relative floor on the
+    lag) are judged against how they normally move, not against white noise. That variability is
+    learned `variance_lag` times slower than the baseline and not at all from spreads beyond `clip`
+    standard deviations, so a developing fault does not teach the detector that it is normal; once
+    the baseline has caught up with a genuine change of level, the condition clears. A relative floor on the
     standard deviation keeps a very smooth signal from alarming on tiny, harmless changes.
 
     Half-lives are in samples. No score before `warmup` samples.
@@ -67,8 +68,8 @@ class EwmaDrift(Detector):
         # Until the half-life is reached, the baseline is a plain running mean.
         self.slow += max(_alpha(self.slow_halflife), 1.0 / self.n) * (value - self.slow)
         spread_sq = (self.fast - self.slow) ** 2
-        if self.n > self.fast_halflife and self.spread_var > 0.0:
-            spread_sq = min(spread_sq, self.clip**2 * self.spread_var)
+        if self.n > self.warmup and spread_sq > self.clip**2 * self.spread_var:
+            return  # a departure is evidence of a fault, not of how much the signal moves
         rate = max(_alpha(self.slow_halflife * self.variance_lag), 1.0 / self.n)
         self.spread_var += rate * (spread_sq - self.spread_var)
 
