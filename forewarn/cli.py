@@ -1,0 +1,137 @@
+"""The `forewarn` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from devices import DevicesError, load_plant
+from forewarn.errors import ForewarnError
+from ingest import IngestError
+
+app = typer.Typer(
+    help="Machine telemetry in, preventive maintenance work orders out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+plant_app = typer.Typer(help="Work with plant files.", no_args_is_help=True)
+app.add_typer(plant_app, name="plant")
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("amqtt", "transitions", "uvicorn.error", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Stop after this many wall-clock seconds (default: Ctrl-C)."),
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.", min=1)] = 120,
+    port: Annotated[int, typer.Option(help="API port on 127.0.0.1 (0: any free port).")] = 8000,
+    db: Annotated[
+        Path | None, typer.Option(help="Keep work orders in this SQLite file (default: temporary).")
+    ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(help="Use this MQTT broker (mqtt://host:port) instead of an embedded one."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated plant.")] = 42,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO.")] = False,
+) -> None:
+    """Run everything embedded: a broker, ten simulated pumps with two developing faults, the
+    pipeline and the API; print each work order as it opens."""
+    from forewarn.demo import DemoOptions, run_demo
+
+    _configure_logging("INFO" if verbose else "WARNING")
+    options = DemoOptions(
+        duration=duration, speed=speed, port=port, db=db, broker=broker, seed=seed
+    )
+    try:
+        asyncio.run(run_demo(options, console))
+    except (ForewarnError, DevicesError, IngestError) as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The plant file (YAML).")],
+    settings_file: Annotated[
+        Path | None,
+        typer.Option("--settings", help="Settings file (YAML); FOREWARN_* env overrides it."),
+    ] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="MQTT broker URL (overrides settings).")
+    ] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL (overrides settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (overrides settings).")] = None,
+) -> None:
+    """Run the pipeline against a real broker: ingest, detect, open work orders, serve the API."""
+    from forewarn.service import serve
+    from forewarn.settings import load_settings
+
+    try:
+        overrides: dict[str, object] = {"database": db}
+        settings = load_settings(settings_file, **overrides)
+        if broker is not None:
+            settings.mqtt.url = broker
+        if port is not None:
+            settings.api.port = port
+        _configure_logging(settings.log_level)
+        plant = load_plant(config)
+    except (ForewarnError, DevicesError) as exc:
+        raise _fail(exc) from exc
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(plant, settings, stop=stop)
+
+    logging.getLogger(__name__).info(
+        "plant %s: %d equipment, %d signals",
+        config,
+        len(plant),
+        sum(len(eq.signals) for eq in plant),
+    )
+    try:
+        asyncio.run(main())
+    except (ForewarnError, IngestError) as exc:
+        raise _fail(exc) from exc
+
+
+@plant_app.command("check")
+def plant_check(path: Path) -> None:
+    """Validate a plant file and summarise it; exit 2 with every problem found."""
+    try:
+        plant = load_plant(path)
+    except DevicesError as exc:
+        raise _fail(exc) from exc
+    signals = sum(len(eq.signals) for eq in plant)
+    lines = {(eq.area, eq.line) for eq in plant}
+    console.print(
+        f"{path}: site {plant.site}, {len(lines)} lines, {len(plant)} equipment, "
+        f"{signals} signals; subscribes to {', '.join(plant.subscriptions())}"
+    )

@@ -1,0 +1,248 @@
+"""`forewarn demo`: a simulated water works with two developing faults, the whole pipeline, the API.
+
+Everything runs on this machine: an embedded MQTT broker (unless one is given), ten simulated pumps
+publishing over MQTT, the ingester, the detectors, the work-order store and the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import signal
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from devices import Finding, Plant, load_plant
+from forewarn.embedded_broker import EmbeddedBroker
+from forewarn.service import Running, serve
+from forewarn.settings import ApiSettings, MqttSettings, Settings
+from ingest import BrokerAddress
+from simulators import (
+    BearingWear,
+    FaultInjection,
+    Fleet,
+    ImpellerWear,
+    MqttPublisher,
+    SimClock,
+)
+from simulators import run as run_simulation
+from ticketing import Recorded, WorkOrderView
+
+DEMO_PLANT = Path(str(resources.files("forewarn").joinpath("demo/plant.yaml")))
+
+HOUR = 3600.0
+
+
+def demo_faults(start: float) -> list[FaultInjection]:
+    """Two developing faults, each hours from functional failure when it starts."""
+    return [
+        FaultInjection("P-103", BearingWear(onset=start + 20 * 60, time_to_failure=8 * HOUR)),
+        FaultInjection("P-204", ImpellerWear(onset=start + 30 * 60, time_to_failure=10 * HOUR)),
+    ]
+
+
+@dataclass
+class DemoOptions:
+    duration: float | None = None
+    """Wall-clock seconds; None runs until Ctrl-C."""
+    speed: float = 120.0
+    """Simulated seconds per real second."""
+    port: int = 8000
+    db: Path | None = None
+    broker: str | None = None
+    seed: int = 42
+
+
+@dataclass
+class OpenedOrder:
+    order: WorkOrderView
+    finding: Finding
+    wall: float
+
+
+@dataclass
+class DemoResult:
+    readings: int
+    faults: list[FaultInjection]
+    opened: list[OpenedOrder] = field(default_factory=list)
+    sim_start: float = 0.0
+    sim_end: float = 0.0
+
+
+async def run_demo(options: DemoOptions, console: Console) -> DemoResult:
+    plant = load_plant(DEMO_PLANT)
+    with contextlib.ExitStack() as stack:
+        if options.broker is None:
+            broker_url = stack.enter_context(EmbeddedBroker()).url
+            console.print(f"Embedded MQTT broker on {broker_url}")
+        else:
+            broker_url = options.broker
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="forewarn-demo-")))
+        db = options.db or workdir / "work-orders.db"
+        settings = Settings(
+            database=f"sqlite:///{db}",
+            state_dir=workdir / "state",
+            mqtt=MqttSettings(url=broker_url, client_id=f"forewarn-demo-{uuid.uuid4().hex[:8]}"),
+            api=ApiSettings(port=options.port),
+        )
+        return await _run(plant, settings, options, broker_url, console)
+
+
+async def _run(
+    plant: Plant, settings: Settings, options: DemoOptions, broker_url: str, console: Console
+) -> DemoResult:
+    sim_start = math.floor(time.time())
+    faults = demo_faults(sim_start)
+    fleet = Fleet(plant, seed=options.seed, faults=faults)
+    clock = SimClock(start=sim_start, speed=options.speed)
+    result = DemoResult(readings=0, faults=faults, sim_start=sim_start)
+    wall_start = time.monotonic()
+
+    def on_recorded(finding: Finding, recorded: Recorded) -> None:
+        if not recorded.created:
+            return
+        order = recorded.order
+        result.opened.append(OpenedOrder(order, finding, time.monotonic() - wall_start))
+        console.print(
+            f"[bold red]{order.number}[/] opened  [bold]{order.equipment_id}[/] "
+            f"({order.equipment_path})  {order.failure_mode_code} {order.failure_mode_name}  "
+            f"priority [bold]{order.priority}[/]  sim {_clock(finding.ts - sim_start)}\n"
+            f"    {finding.summary}"
+        )
+
+    started = asyncio.Event()
+    running: list[Running] = []
+
+    def on_started(service: Running) -> None:
+        running.append(service)
+        started.set()
+
+    stop_service = asyncio.Event()
+    stop_sim = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_sim.set)
+    try:
+        service = asyncio.create_task(
+            serve(
+                plant, settings, stop=stop_service, on_recorded=on_recorded, on_started=on_started
+            )
+        )
+        await _first(started.wait(), service)
+        async with asyncio.timeout(30):
+            await running[0].source.connected()
+        api = running[0].api_url
+        console.print(
+            f"API on {api}  (work orders: {api}/api/v1/work-orders, docs: {api}/docs)\n"
+            f"Simulating {len(plant)} pumps at ×{options.speed:g} with {len(faults)} developing "
+            f"faults; Ctrl-C stops."
+        )
+        broker = BrokerAddress.parse(broker_url)
+        async with MqttPublisher(
+            plant,
+            host=broker.host,
+            port=broker.port,
+            client_id=f"forewarn-demo-sim-{uuid.uuid4().hex[:8]}",
+            username=broker.username,
+            password=broker.password,
+        ) as publisher:
+            simulation = asyncio.create_task(run_simulation(fleet, clock, publisher, stop=stop_sim))
+            with console.status("") as status:
+                while not stop_sim.is_set():
+                    elapsed = time.monotonic() - wall_start
+                    if options.duration is not None and elapsed >= options.duration:
+                        break
+                    status.update(
+                        f"simulated {_clock(clock.now - sim_start)} (×{options.speed:g})  "
+                        f"{running[0].pipeline.stats.readings:,} readings  "
+                        f"{len(result.opened)} work orders"
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.5):
+                            await stop_sim.wait()
+                stop_sim.set()
+                status.update("stopping: processing what was received")
+                await simulation
+                result.sim_end = clock.now
+                stop_service.set()
+                await service
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        stop_sim.set()
+        stop_service.set()
+    result.readings = running[0].pipeline.stats.readings
+    print_summary(result, fleet, options.speed, console)
+    return result
+
+
+async def _first(waiter: object, service: asyncio.Task[Running]) -> None:
+    """Wait for `waiter`, but surface the service's error if it fails first."""
+    wait_task = asyncio.ensure_future(waiter)  # type: ignore[arg-type]
+    done, _ = await asyncio.wait({wait_task, service}, return_when=asyncio.FIRST_COMPLETED)
+    if service in done:
+        wait_task.cancel()
+        service.result()
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def print_summary(result: DemoResult, fleet: Fleet, speed: float, console: Console) -> None:
+    console.print(
+        f"\n[bold]Summary[/]: {result.readings:,} readings processed over "
+        f"{_clock(result.sim_end - result.sim_start)} simulated; {len(result.faults)} faults "
+        f"injected; {len(result.opened)} work orders opened."
+    )
+    truth = {t.equipment_id: t for t in fleet.ground_truth()}
+    table = Table(
+        "fault",
+        "equipment",
+        "onset (sim)",
+        "work order",
+        "onset → order",
+        "lead before alarm limit",
+    )
+    for injection in result.faults:
+        fault = injection.fault
+        gt = truth.get(injection.equipment_id)
+        first = next(
+            (o for o in result.opened if o.order.equipment_id == injection.equipment_id), None
+        )
+        onset = _clock(fault.onset - result.sim_start)
+        if first is None:
+            started = fault.onset <= result.sim_end
+            table.add_row(
+                type(fault).__name__,
+                injection.equipment_id,
+                onset,
+                "none yet" if started else "not started",
+                "",
+                "",
+            )
+            continue
+        delay = first.finding.ts - fault.onset
+        alarm_at = gt.alarm_crossed_at if gt is not None else None
+        if alarm_at is not None:
+            lead = f"{(alarm_at - first.finding.ts) / HOUR:.1f} h"
+        else:
+            lead = f"> {(result.sim_end - first.finding.ts) / HOUR:.1f} h (not crossed yet)"
+        table.add_row(
+            type(fault).__name__,
+            injection.equipment_id,
+            onset,
+            first.order.number,
+            f"{delay / 60:.0f} min sim, {delay / speed:.0f} s wall",
+            lead,
+        )
+    console.print(table)

@@ -1,0 +1,106 @@
+"""An MQTT broker for the demo, so `forewarn demo` needs nothing installed: amqtt, in a child
+process (its own core, its own event loop), bound to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import subprocess
+import sys
+import time
+from types import TracebackType
+from typing import Self
+
+from forewarn.errors import ForewarnError
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedBroker:
+    """`with EmbeddedBroker() as broker:` starts amqtt on a free loopback port; leaving stops it."""
+
+    def __init__(self, port: int | None = None, *, start_timeout: float = 20.0) -> None:
+        self.port = port or free_port()
+        self._start_timeout = start_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "forewarn.embedded_broker", "--port", str(self.port)],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self._start_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ForewarnError(
+                    f"the embedded MQTT broker exited with {self._process.returncode}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.__exit__(None, None, None)
+        raise ForewarnError(f"the embedded MQTT broker did not listen on port {self.port} in time")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+async def _serve(port: int) -> None:
+    from amqtt.broker import Broker
+
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
+        }
+    )
+    await broker.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await broker.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        asyncio.run(_serve(args.port))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The running service: source, engine, store, API and reporting, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from detectors import Engine
+from devices import Plant
+from forewarn.errors import ForewarnError
+from forewarn.pipeline import OnRecorded, Pipeline
+from forewarn.settings import Settings
+from ingest import BrokerAddress, MqttSource
+from ticketing import WorkOrderStore
+from ticketing.api import create_app
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the service decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket for the API; port 0 picks a free one."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ForewarnError(
+            f"cannot serve the API on {host}:{port} ({exc.strerror}); choose another with --port"
+        ) from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class Running:
+    """What a started service exposes to whoever started it."""
+
+    pipeline: Pipeline
+    source: MqttSource
+    store: WorkOrderStore
+    api_url: str
+
+
+async def serve(
+    plant: Plant,
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    on_recorded: OnRecorded | None = None,
+    on_started: Callable[[Running], None] | None = None,
+) -> Running:
+    """Run until `stop` is set, then drain what was received and shut down in order."""
+    broker = BrokerAddress.parse(settings.mqtt.url)
+    mqtt = settings.mqtt
+    if mqtt.username is not None:
+        password = mqtt.password.get_secret_value() if mqtt.password else None
+        broker = BrokerAddress(broker.host, broker.port, broker.tls, mqtt.username, password)
+    store = WorkOrderStore(settings.database)
+    engine = Engine(plant, settings.detectors)
+    source = MqttSource(
+        plant,
+        broker,
+        client_id=mqtt.client_id,
+        protocol=mqtt.protocol,
+        ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,
+        certfile=str(mqtt.certfile) if mqtt.certfile else None,
+        keyfile=str(mqtt.keyfile) if mqtt.keyfile else None,
+        queue_messages=mqtt.queue_messages,
+    )
+    pipeline = Pipeline(
+        plant,
+        source,
+        engine,
+        store,
+        snapshot_file=Path(settings.state_dir) / "detectors.json",
+        snapshot_interval=settings.snapshot_interval,
+        on_recorded=on_recorded,
+    )
+    sock = bind(settings.api.host, settings.api.port)
+    host, port = sock.getsockname()[:2]
+    api_url = f"http://{host}:{port}"
+    app = create_app(store, extra_status=pipeline.status)
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    running = Running(pipeline, source, store, api_url)
+    try:
+        async with source, asyncio.TaskGroup() as tasks:
+            api = tasks.create_task(server.serve(sockets=[sock]))
+            flow = tasks.create_task(pipeline.run())
+            reporter = tasks.create_task(pipeline.report_every(10.0))
+            log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
+            if on_started is not None:
+                on_started(running)
+            await stop.wait()
+            log.info("stopping: no new messages; processing what was received")
+            await source.close_intake()
+            await flow
+            reporter.cancel()
+            server.should_exit = True
+            await api
+    finally:
+        sock.close()
+        store.close()
+    return running
