@@ -49,10 +49,11 @@ class SimClock:
         `now` does not move)."""
         if not self.as_fast_as_possible:
             loop = asyncio.get_running_loop()
+            wall = loop.time()
             if self._started_at is None:
-                self._started_at = loop.time()
+                self._started_at = wall
             due = self._started_at + (sim_ts - self.start) / self.speed
-            late = loop.time() - due
+            late = wall - due
             if late > 0:
                 self.max_lag = max(self.max_lag, late)
             while (remaining := due - loop.time()) > 0:
