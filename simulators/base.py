@@ -66,7 +66,14 @@ class Fault(ABC):
                 f"{self.name}: time_to_failure must be a positive number of seconds, "
                 f"got {self.time_to_failure}"
             )
-        object.__setattr__(self, "shape", Progression(self.shape))
+        try:
+            shape = Progression(self.shape)
+        except ValueError:
+            known = ", ".join(p.value for p in Progression)
+            raise SimulatorError(
+                f"{self.name}: unknown progression shape {self.shape!r}; use one of: {known}"
+            ) from None
+        object.__setattr__(self, "shape", shape)
 
     @property
     def name(self) -> str:

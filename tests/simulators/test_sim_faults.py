@@ -54,6 +54,11 @@ def test_default_shapes_and_failure_modes() -> None:
     assert (BearingWear.failure_mode, ImpellerWear.failure_mode) == ("VIB", "PDE")
 
 
+def test_an_unknown_shape_is_an_error_listing_the_known_ones() -> None:
+    with pytest.raises(SimulatorError, match=r"unknown progression shape 'sudden'.*linear"):
+        BearingWear(onset=ONSET, time_to_failure=TTF, shape="sudden")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("ttf", [0.0, -5.0, math.inf, math.nan])
 def test_time_to_failure_must_be_positive_and_finite(ttf: float) -> None:
     with pytest.raises(
