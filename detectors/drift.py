@@ -24,7 +24,8 @@ class EwmaDrift(Detector):
     learned `variance_lag` times slower than the baseline and not at all from spreads beyond `clip`
     standard deviations, so a developing fault does not teach the detector that it is normal; once
     the baseline has caught up with a genuine change of level, the condition clears. A relative
-    floor on the standard deviation keeps a very smooth signal from alarming on tiny, harmless changes.
+    floor on the standard deviation keeps a very smooth signal from alarming on tiny, harmless
+    changes.
 
     Half-lives are in samples. No score before `warmup` samples.
     """

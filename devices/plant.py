@@ -136,8 +136,8 @@ class Plant:
         """MQTT filters covering every bound topic, and unknown equipment on the same lines.
 
         `{equipment}` becomes `+` for each line of the plant: a device not (yet) in the plant file
-        is seen, counted and set aside instead of silently ignored, and a worker that owns a shard of
-        the plant subscribes only to its own lines.
+        is seen, counted and set aside instead of silently ignored, and a worker that owns a shard
+        of the plant subscribes only to its own lines.
         """
         patterns = {
             self.topic_template.format(site=eq.site, area=eq.area, line=eq.line, equipment="+")
