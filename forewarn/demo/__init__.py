@@ -214,7 +214,8 @@ def print_summary(result: DemoResult, fleet: Fleet, speed: float, console: Conso
         "onset (sim)",
         "work order",
         "onset → order",
-        "lead before alarm limit",
+        "order → alarm limit",
+        "order → failure",
     )
     for injection in result.faults:
         fault = injection.fault
@@ -232,6 +233,7 @@ def print_summary(result: DemoResult, fleet: Fleet, speed: float, console: Conso
                 "none yet" if started else "not started",
                 "",
                 "",
+                "",
             )
             continue
         delay = first.finding.ts - fault.onset
@@ -239,7 +241,7 @@ def print_summary(result: DemoResult, fleet: Fleet, speed: float, console: Conso
         if alarm_at is not None:
             lead = f"{(alarm_at - first.finding.ts) / HOUR:.1f} h"
         else:
-            lead = f"> {(result.sim_end - first.finding.ts) / HOUR:.1f} h (not crossed yet)"
+            lead = f"> {(result.sim_end - first.finding.ts) / HOUR:.1f} h (not reached)"
         table.add_row(
             type(fault).__name__,
             injection.equipment_id,
@@ -247,5 +249,6 @@ def print_summary(result: DemoResult, fleet: Fleet, speed: float, console: Conso
             first.order.number,
             f"{delay / 60:.0f} min sim, {delay / speed:.0f} s wall",
             lead,
+            f"{(fault.failure_at - first.finding.ts) / HOUR:.1f} h",
         )
     console.print(table)
