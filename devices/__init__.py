@@ -6,6 +6,7 @@
 from devices.bindings import (
     Deadband,
     DeadbandType,
+    FieldPath,
     OpcUaNode,
     OpcUaServerSpec,
     PayloadFormat,
@@ -30,6 +31,7 @@ __all__ = [
     "DevicesError",
     "Equipment",
     "FailureMode",
+    "FieldPath",
     "Finding",
     "FindingKind",
     "Limits",

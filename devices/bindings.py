@@ -18,10 +18,10 @@ _PLACEHOLDERS = {"site", "area", "line", "equipment", "signal", "ns"}
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 PathPart = str | int
-Path = tuple[PathPart, ...]
+FieldPath = tuple[PathPart, ...]
 
 
-def parse_path(text: str) -> Path:
+def parse_path(text: str) -> FieldPath:
     """`a.b[0].c` -> ("a", "b", 0, "c"): where a value sits in a JSON document."""
     parts: list[PathPart] = []
     position = 0
@@ -114,7 +114,7 @@ class TopicFormat:
     """How to read the payloads of one topic."""
 
     format: PayloadFormat
-    timestamp_path: Path
+    timestamp_path: FieldPath
     timestamp_unit: TimestampUnit
 
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from devices.bindings import (
+    FieldPath,
     OpcUaNode,
     OpcUaServerSpec,
-    Path,
     PayloadFormat,
     SparkplugAddress,
     TimestampUnit,
@@ -137,7 +137,7 @@ class Plant:
     """Payload format of topics that do not use the default `{"ts", "values"}` shape."""
     opcua_servers: Mapping[str, OpcUaServerSpec] = field(default_factory=dict)
     _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
-    _paths: dict[str, tuple[tuple[Path, Route], ...]] = field(default_factory=dict, repr=False)
+    _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
     _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -166,7 +166,7 @@ class Plant:
     def topic_format(self, topic: str) -> TopicFormat:
         return self.topic_formats.get(topic, DEFAULT_FORMAT)
 
-    def field_paths(self, topic: str) -> tuple[tuple[Path, Route], ...]:
+    def field_paths(self, topic: str) -> tuple[tuple[FieldPath, Route], ...]:
         """(field path, route) of each signal on a topic with the `paths` format."""
         return self._paths.get(topic, ())
 

@@ -6,6 +6,7 @@ from ingest.errors import BrokerUrlError, IngestError
 from ingest.mqtt import MqttSource
 from ingest.payload import JsonDecoder
 from ingest.rejects import DeadLetters, Reject, RejectReason
+from ingest.validate import IntakeLimits, Validator
 
 __all__ = [
     "Batch",
@@ -13,10 +14,12 @@ __all__ = [
     "BrokerUrlError",
     "DeadLetters",
     "IngestError",
+    "IntakeLimits",
     "JsonDecoder",
     "MqttSource",
     "Reject",
     "RejectReason",
     "Source",
     "SourceStats",
+    "Validator",
 ]
