@@ -6,9 +6,11 @@ from ingest.errors import BrokerUrlError, IngestError
 from ingest.mqtt import MqttSource
 from ingest.payload import JsonDecoder
 from ingest.rejects import DeadLetters, Reject, RejectReason
-from ingest.validate import IntakeLimits, Validator
+from ingest.sparkplug import Outgoing, SparkplugHost, SparkplugStats
+from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
 
 __all__ = [
+    "SIMULATED_TIME",
     "Batch",
     "BrokerAddress",
     "BrokerUrlError",
@@ -17,9 +19,12 @@ __all__ = [
     "IntakeLimits",
     "JsonDecoder",
     "MqttSource",
+    "Outgoing",
     "Reject",
     "RejectReason",
     "Source",
     "SourceStats",
+    "SparkplugHost",
+    "SparkplugStats",
     "Validator",
 ]

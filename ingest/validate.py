@@ -3,6 +3,7 @@ reading much older than the last one of its signal."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,15 +13,22 @@ from ingest.rejects import Reject, RejectReason
 
 @dataclass(frozen=True, slots=True)
 class IntakeLimits:
+    """What a source accepts. The defaults suit a real plant; `SIMULATED_TIME` drops the
+    timestamp window for simulators and replays, whose clocks run ahead of the wall clock."""
+
     max_payload_bytes: int = 1 << 20
     """Larger MQTT payloads are rejected before they are parsed."""
-    max_future: float = 300.0
-    """Seconds a timestamp may be ahead of the receive time (clock skew)."""
-    max_past: float = 30 * 86400.0
+    max_future: float | None = 300.0
+    """Seconds a timestamp may be ahead of the receive time (clock skew); None: no limit (for
+    simulated or replayed time, which runs ahead of the wall clock)."""
+    max_past: float | None = 30 * 86400.0
     """Seconds a timestamp may be behind the receive time (a broker's persistent session may hold
-    messages for days while forewarn is down)."""
+    messages for days while forewarn is down); None: no limit."""
     out_of_order_tolerance: float = 10.0
     """Seconds a reading may be older than the last one of its signal and still be passed on."""
+
+
+SIMULATED_TIME = IntakeLimits(max_future=None, max_past=None)
 
 
 class Validator:
@@ -38,8 +46,8 @@ class Validator:
         self, readings: list[Reading], topic: str, payload: bytes, received_at: float
     ) -> list[Reading]:
         limits = self.limits
-        earliest = received_at - limits.max_past
-        latest = received_at + limits.max_future
+        earliest = -math.inf if limits.max_past is None else received_at - limits.max_past
+        latest = math.inf if limits.max_future is None else received_at + limits.max_future
         tolerance = limits.out_of_order_tolerance
         last = self._last
         admitted: list[Reading] = []
