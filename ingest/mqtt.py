@@ -17,6 +17,7 @@ is left unacknowledged and the broker delivers it again on the next connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import ssl
@@ -158,6 +159,13 @@ class MqttSource:
         if self._intake_closed:
             return
         self._closing = True
+        if self.sparkplug is not None and self.stats.connected:
+            offline = self.sparkplug.offline()
+            info = self._client.publish(
+                offline.topic, offline.payload, qos=offline.qos, retain=offline.retain
+            )
+            with contextlib.suppress(RuntimeError, ValueError):
+                await asyncio.to_thread(info.wait_for_publish, 5.0)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self._intake_closed = True

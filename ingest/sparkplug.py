@@ -122,6 +122,12 @@ class SparkplugHost:
             state_topic(self.host_id), encode_state(False, self._state_ts), qos=1, retain=True
         )
 
+    def offline(self) -> Outgoing:
+        """What the will says, published by the host itself before it disconnects on purpose."""
+        return Outgoing(
+            state_topic(self.host_id), encode_state(False, self._state_ts), qos=1, retain=True
+        )
+
     def birth(self) -> Outgoing:
         """STATE online, with the timestamp of the will registered for this connection."""
         return Outgoing(
