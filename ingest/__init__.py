@@ -2,14 +2,17 @@
 
 from ingest.base import Batch, Source, SourceStats
 from ingest.broker import BrokerAddress
+from ingest.certificates import APPLICATION_URI, write_self_signed
 from ingest.errors import BrokerUrlError, IngestError
 from ingest.mqtt import MqttSource
+from ingest.opcua import OpcUaError, OpcUaSource, quality_of
 from ingest.payload import JsonDecoder
 from ingest.rejects import DeadLetters, Reject, RejectReason
 from ingest.sparkplug import Outgoing, SparkplugHost, SparkplugStats
 from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
 
 __all__ = [
+    "APPLICATION_URI",
     "SIMULATED_TIME",
     "Batch",
     "BrokerAddress",
@@ -19,6 +22,8 @@ __all__ = [
     "IntakeLimits",
     "JsonDecoder",
     "MqttSource",
+    "OpcUaError",
+    "OpcUaSource",
     "Outgoing",
     "Reject",
     "RejectReason",
@@ -27,4 +32,6 @@ __all__ = [
     "SparkplugHost",
     "SparkplugStats",
     "Validator",
+    "quality_of",
+    "write_self_signed",
 ]

@@ -31,7 +31,7 @@ def write_self_signed(
     cert = cert_gen.generate_self_signed_app_certificate(
         key,
         common_name,
-        {"O": "forewarn"},
+        {"organizationName": "forewarn"},
         [x509.UniformResourceIdentifier(application_uri), x509.DNSName(hostname)],
         [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH],
         days=days,

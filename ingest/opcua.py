@@ -145,11 +145,12 @@ class OpcUaSource:
     async def close_intake(self) -> None:
         """Stop reading; `batches()` then hands out what is queued and ends."""
         self._closing.set()
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-            self._supervisor = None
+        task, self._supervisor = self._supervisor, None
+        if task is not None:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5.0)
+            if not done:
+                log.warning("OPC UA server %s: the session did not close within 5 s", self.name)
 
     async def connected(self) -> None:
         """Wait until connected and subscribed (bound the wait with `asyncio.timeout`)."""
@@ -231,7 +232,7 @@ class OpcUaSource:
                     )
             await self._poll(client, items, lost)
         finally:
-            with contextlib.suppress(*_CONNECTION_ERRORS, asyncio.CancelledError):
+            with contextlib.suppress(*_CONNECTION_ERRORS):
                 async with asyncio.timeout(2):
                     await client.disconnect()
 
