@@ -4,6 +4,7 @@ from ingest.base import Batch, Source, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.certificates import APPLICATION_URI, write_self_signed
 from ingest.errors import BrokerUrlError, IngestError
+from ingest.historian import Historian, finding_lines, reading_lines
 from ingest.mqtt import MqttSource
 from ingest.opcua import OpcUaError, OpcUaSource, quality_of
 from ingest.payload import JsonDecoder
@@ -18,6 +19,7 @@ __all__ = [
     "BrokerAddress",
     "BrokerUrlError",
     "DeadLetters",
+    "Historian",
     "IngestError",
     "IntakeLimits",
     "JsonDecoder",
@@ -32,6 +34,8 @@ __all__ = [
     "SparkplugHost",
     "SparkplugStats",
     "Validator",
+    "finding_lines",
     "quality_of",
+    "reading_lines",
     "write_self_signed",
 ]
