@@ -19,7 +19,6 @@ from pathlib import Path
 
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.domain.write_precision import WritePrecision
 
 from devices import Finding, Reading
 
@@ -177,9 +176,7 @@ class Historian:
 
     def _send(self, lines: list[str]) -> bool:
         try:
-            self._write.write(
-                bucket=self.bucket, org=self.org, record=lines, write_precision=WritePrecision.NS
-            )
+            self._write.write(bucket=self.bucket, org=self.org, record=lines)  # precision: ns
         except Exception as exc:  # the client raises urllib3, HTTP and API errors alike
             self.failures += 1
             log.warning(

@@ -61,7 +61,7 @@ class VictoriaMetrics:
         with urllib.request.urlopen(
             f"{self.url}/api/v1/export?match[]={query}&start=0", timeout=10
         ) as response:
-            points = []
+            points: list[tuple[float, float]] = []
             for line in response.read().decode().splitlines():
                 row = json.loads(line)
                 points += zip([t / 1000 for t in row["timestamps"]], row["values"], strict=True)
