@@ -38,6 +38,11 @@ class Detector(ABC):
     kind: ClassVar[FindingKind]
     on_threshold: ClassVar[float] = 0.5
     off_threshold: ClassVar[float] = 0.3
+    on_delay: ClassVar[float] = 0.0
+    """Seconds the score must stay at or above `on_threshold` before a condition is raised."""
+    off_delay: ClassVar[float] = 600.0
+    """Seconds the score must stay at or below the off score before the condition clears: a value
+    hovering around a limit is one episode, not one per crossing."""
 
     @classmethod
     @abstractmethod

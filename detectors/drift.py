@@ -23,8 +23,9 @@ class EwmaDrift(Detector):
     lag) are judged against how they normally move, not against white noise. That variability is
     learned `variance_lag` times slower than the baseline and not at all from spreads beyond `clip`
     standard deviations, so a developing fault does not teach the detector that it is normal; once
-    the baseline has caught up with a genuine change of level, the condition clears. A relative floor on the
-    standard deviation keeps a very smooth signal from alarming on tiny, harmless changes.
+    the baseline has caught up with a genuine change of level, the condition clears. A relative
+    floor on the standard deviation keeps a very smooth signal from alarming on tiny, harmless
+    changes.
 
     Half-lives are in samples. No score before `warmup` samples.
     """
@@ -35,7 +36,7 @@ class EwmaDrift(Detector):
     fast_halflife: float = 30.0
     slow_halflife: float = 1800.0
     variance_lag: float = 4.0
-    warmup: int = 900
+    warmup: int = 3600
     clip: float = 3.0
     min_relative_std: float = 0.005
 

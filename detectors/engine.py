@@ -150,7 +150,12 @@ class Engine:
 
 
 def _decision_for(detector: Detector) -> Debounce:
-    return Debounce(on=detector.on_threshold, off=detector.off_score(), on_delay=0.0, off_delay=0.0)
+    return Debounce(
+        on=detector.on_threshold,
+        off=detector.off_score(),
+        on_delay=detector.on_delay,
+        off_delay=detector.off_delay,
+    )
 
 
 def _finding(

@@ -13,9 +13,11 @@ import signal
 import tempfile
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -42,10 +44,11 @@ HOUR = 3600.0
 
 
 def demo_faults(start: float) -> list[FaultInjection]:
-    """Two developing faults, each hours from functional failure when it starts."""
+    """Two developing faults, hours from functional failure when they start, and starting after
+    the detectors' first hour of learning what normal looks like."""
     return [
-        FaultInjection("P-103", BearingWear(onset=start + 20 * 60, time_to_failure=8 * HOUR)),
-        FaultInjection("P-204", ImpellerWear(onset=start + 30 * 60, time_to_failure=10 * HOUR)),
+        FaultInjection("P-103", BearingWear(onset=start + 70 * 60, time_to_failure=8 * HOUR)),
+        FaultInjection("P-204", ImpellerWear(onset=start + 80 * 60, time_to_failure=3 * HOUR)),
     ]
 
 
@@ -184,9 +187,9 @@ async def _run(
     return result
 
 
-async def _first(waiter: object, service: asyncio.Task[Running]) -> None:
+async def _first(waiter: Coroutine[Any, Any, Any], service: asyncio.Task[Running]) -> None:
     """Wait for `waiter`, but surface the service's error if it fails first."""
-    wait_task = asyncio.ensure_future(waiter)  # type: ignore[arg-type]
+    wait_task = asyncio.ensure_future(waiter)
     done, _ = await asyncio.wait({wait_task, service}, return_when=asyncio.FIRST_COMPLETED)
     if service in done:
         wait_task.cancel()

@@ -131,7 +131,8 @@ def readings(equipment: str, name: str, values: list[float], start: float = 0.0)
 def test_engine_one_episode_is_one_finding_then_worsen_and_clear(demo_plant: Plant) -> None:
     engine = Engine(demo_plant, ["limits"])
     wobble = [4.45, 4.55] * 20  # noise around the warning limit must not chatter
-    values = [2.0] * 10 + wobble + [7.5] * 5 + [4.4] * 5 + [2.0] * 5
+    dip = [2.0] * 100  # back inside the limits for less than the off delay: the same episode
+    values = [2.0] * 10 + wobble + [7.5] * 5 + dip + [5.0] * 5 + [2.0] * 700
     findings = engine.process(readings("P-101", "vibration", values))
     assert [(f.active, f.severity) for f in findings] == [
         (True, Severity.WARNING),
@@ -144,7 +145,9 @@ def test_engine_one_episode_is_one_finding_then_worsen_and_clear(demo_plant: Pla
     assert raised.detector == "limits"
     assert "above its warning limit 4.5" in raised.summary
     assert raised.evidence["vibration"][-1] == (raised.ts, 4.55)
-    assert findings[2].ts == 10 + 40 + 5 + 5  # cleared below warn - deadband (4.3)
+    assert findings[1].ts == 50
+    off_delay = LimitDetector.off_delay
+    assert findings[2].ts == 10 + 40 + 5 + 100 + 5 + off_delay
 
 
 def test_engine_skips_out_of_order_bad_and_unknown(demo_plant: Plant) -> None:

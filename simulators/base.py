@@ -1,0 +1,163 @@
+"""The simulator contract: machine models, the faults that degrade them, samples, publishers.
+
+A machine model advances its physics in simulated time (`step`) and returns one measured value per
+signal. It is deterministic given its parameters, its `numpy.random.Generator` and the sequence of
+`(ts, dt)` it is stepped with; nothing in it reads the wall clock. A fault does not compute values
+itself: it says how far a degradation mechanism has progressed (a severity in [0, 1] at a given
+time) and the model decides what that mechanism does to its physics.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Generic, Protocol, Self, TypeVar
+
+import numpy as np
+
+from devices import Reading
+from simulators.errors import SimulatorError
+
+EXPONENTIAL_RATE = 1.0
+"""Curvature of the exponential progression: at failure, severity grows e**rate times faster
+than at onset."""
+
+
+class Progression(enum.StrEnum):
+    """How a fault's severity grows from 0 at onset to 1 at functional failure."""
+
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+
+    def severity(self, fraction: float) -> float:
+        """Severity after `fraction` of the time to failure (clipped to [0, 1])."""
+        x = min(max(fraction, 0.0), 1.0)
+        if self is Progression.LINEAR:
+            return x
+        return math.expm1(EXPONENTIAL_RATE * x) / math.expm1(EXPONENTIAL_RATE)
+
+
+@dataclass(frozen=True)
+class Fault(ABC):
+    """A developing fault: nothing before `onset`, functional failure `time_to_failure` seconds
+    later, and a severity that follows `shape` in between (and stays at 1 after failure)."""
+
+    onset: float
+    """Simulated time (epoch seconds, UTC) when the fault starts to develop."""
+    time_to_failure: float
+    """Seconds from onset until the machine functionally fails."""
+    shape: Progression = Progression.LINEAR
+
+    mechanism: ClassVar[str]
+    """The degradation mechanism a model must know to be given this fault."""
+    failure_mode: ClassVar[str]
+    """The ISO 14224 failure-mode code (devices/library.yaml) a work order should carry."""
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.onset):
+            raise SimulatorError(
+                f"{self.name}: onset must be a finite epoch time, got {self.onset}"
+            )
+        if not (self.time_to_failure > 0 and math.isfinite(self.time_to_failure)):
+            raise SimulatorError(
+                f"{self.name}: time_to_failure must be a positive number of seconds, "
+                f"got {self.time_to_failure}"
+            )
+        try:
+            shape = Progression(self.shape)
+        except ValueError:
+            known = ", ".join(p.value for p in Progression)
+            raise SimulatorError(
+                f"{self.name}: unknown progression shape {self.shape!r}; use one of: {known}"
+            ) from None
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def failure_at(self) -> float:
+        return self.onset + self.time_to_failure
+
+    def severity(self, ts: float) -> float:
+        """0 before onset, rising along `shape` to 1 at `failure_at`, 1 afterwards."""
+        if ts <= self.onset:
+            return 0.0
+        return self.shape.severity((ts - self.onset) / self.time_to_failure)
+
+
+P = TypeVar("P")
+
+
+class MachineModel(ABC, Generic[P]):
+    """One simulated machine of one equipment type.
+
+    Subclasses set `machine_type` (the equipment type name plant files use), `signals` (what
+    `step` returns) and `mechanisms` (the faults they can be given), and implement
+    `draw_parameters` and `step`. All randomness comes from `rng`, drawn in the same order whatever
+    the faults, so a fault changes the physics but not the noise.
+    """
+
+    machine_type: ClassVar[str]
+    signals: ClassVar[tuple[str, ...]]
+    mechanisms: ClassVar[frozenset[str]]
+
+    def __init__(self, equipment_id: str, params: P, rng: np.random.Generator) -> None:
+        self.equipment_id = equipment_id
+        self.params = params
+        self.rng = rng
+        self._faults: list[Fault] = []
+
+    @classmethod
+    @abstractmethod
+    def draw_parameters(cls, rng: np.random.Generator) -> P:
+        """Parameters of one machine of this type (what differs from unit to unit)."""
+
+    @classmethod
+    def create(cls, equipment_id: str, rng: np.random.Generator) -> Self:
+        """A machine whose parameters and noise both come from `rng`."""
+        return cls(equipment_id, cls.draw_parameters(rng), rng)
+
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        return tuple(self._faults)
+
+    def attach(self, fault: Fault) -> None:
+        if fault.mechanism not in self.mechanisms:
+            known = ", ".join(sorted(self.mechanisms)) or "none"
+            raise SimulatorError(
+                f"{self.equipment_id}: a {self.machine_type} cannot develop {fault.name} "
+                f"(mechanism {fault.mechanism!r}); its mechanisms: {known}"
+            )
+        self._faults.append(fault)
+
+    def severity(self, mechanism: str, ts: float) -> float:
+        """How far `mechanism` has progressed at `ts`: the worst of the attached faults."""
+        return max((f.severity(ts) for f in self._faults if f.mechanism == mechanism), default=0.0)
+
+    @abstractmethod
+    def step(self, ts: float, dt: float) -> dict[str, float]:
+        """Advance the physics by `dt` seconds to `ts` and return the measured signal values."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """The measured values of one machine at one simulated time."""
+
+    equipment_id: str
+    ts: float
+    values: Mapping[str, float]
+
+    def readings(self) -> list[Reading]:
+        """The sample as the records ingest produces, for pipelines fed without a broker."""
+        return [Reading(self.equipment_id, name, self.ts, v) for name, v in self.values.items()]
+
+
+class Publisher(Protocol):
+    """Where a simulation's samples go (an MQTT broker, an OPC UA server, a file...)."""
+
+    async def publish(self, samples: Sequence[Sample]) -> None: ...

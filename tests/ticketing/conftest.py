@@ -1,0 +1,67 @@
+"""Fixtures of the ticketing tests: a store on SQLite (a temporary file) and on PostgreSQL (a fresh
+schema per test on the server named by FOREWARN_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from ticketing import WorkOrderStore
+
+POSTGRES_URL = os.environ.get(
+    "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Engine]:
+    """The PostgreSQL test server; skips (or fails, if FOREWARN_REQUIRE_POSTGRES=1) without it."""
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        why = " ".join(str(exc.orig).split())
+        reason = (
+            f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} is unreachable ({why}); "
+            "start it or point FOREWARN_TEST_POSTGRES_URL at one"
+        )
+        if os.environ.get("FOREWARN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (FOREWARN_REQUIRE_POSTGRES=1 makes this a failure)")
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Engine) -> Iterator[str]:
+    """A URL whose connections work in a fresh schema of their own, dropped after the test."""
+    schema = f"ticketing_test_{uuid.uuid4().hex[:12]}"
+    with postgres_server.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with postgres_server.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'orders.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[WorkOrderStore]:
+    with WorkOrderStore(database_url) as opened:
+        yield opened

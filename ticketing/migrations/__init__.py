@@ -1,0 +1,1 @@
+"""Alembic migrations of the work-order database; applied by `ticketing.database.upgrade`."""
