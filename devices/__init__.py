@@ -3,7 +3,22 @@
 `devices` depends on nothing else in forewarn; every other package depends on it.
 """
 
-from devices.errors import DevicesError, PlantFileError
+from devices.bindings import (
+    Deadband,
+    DeadbandType,
+    FieldPath,
+    OpcUaNode,
+    OpcUaServerSpec,
+    PayloadFormat,
+    SecurityMode,
+    SecurityPolicy,
+    SparkplugAddress,
+    SubscriptionMode,
+    TimestampUnit,
+    TopicFormat,
+    parse_path,
+)
+from devices.errors import DevicesError, PlantFileError, SparkplugError
 from devices.loader import load_plant, plant_from_dict
 from devices.plant import Equipment, FailureMode, Plant, Route, Signal
 from devices.records import Finding, FindingKind, Point, Quality, Reading, Severity
@@ -11,20 +26,34 @@ from devices.schema import Criticality, Limits
 
 __all__ = [
     "Criticality",
+    "Deadband",
+    "DeadbandType",
     "DevicesError",
     "Equipment",
     "FailureMode",
+    "FieldPath",
     "Finding",
     "FindingKind",
     "Limits",
+    "OpcUaNode",
+    "OpcUaServerSpec",
+    "PayloadFormat",
     "Plant",
     "PlantFileError",
     "Point",
     "Quality",
     "Reading",
     "Route",
+    "SecurityMode",
+    "SecurityPolicy",
     "Severity",
     "Signal",
+    "SparkplugAddress",
+    "SparkplugError",
+    "SubscriptionMode",
+    "TimestampUnit",
+    "TopicFormat",
     "load_plant",
+    "parse_path",
     "plant_from_dict",
 ]

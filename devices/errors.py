@@ -14,3 +14,7 @@ class PlantFileError(DevicesError):
         lines = "\n".join(f"  {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(f"{path}: {len(problems)} {noun}:\n{lines}")
+
+
+class SparkplugError(DevicesError):
+    """A Sparkplug B payload or topic that cannot be read or written as the specification says."""

@@ -11,9 +11,18 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from devices.bindings import (
+    OpcUaNode,
+    OpcUaServerSpec,
+    PayloadFormat,
+    SparkplugAddress,
+    TopicFormat,
+    fill,
+    parse_path,
+)
 from devices.errors import PlantFileError
-from devices.plant import Equipment, FailureMode, Plant, Signal
-from devices.schema import EquipmentTypeSpec, PlantSpec
+from devices.plant import DEFAULT_FORMAT, Equipment, FailureMode, Plant, Signal
+from devices.schema import EquipmentSpec, EquipmentTypeSpec, PlantSpec, SignalSpec
 
 Loc = tuple[str | int, ...]
 
@@ -31,11 +40,16 @@ def load_plant(path: str | Path) -> Plant:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise PlantFileError(str(path), [f"{where}not valid YAML: {exc}"]) from exc
-    return plant_from_dict(data, source=str(path), text=text)
+    return plant_from_dict(data, source=str(path), text=text, base_dir=path.parent)
 
 
-def plant_from_dict(data: Any, *, source: str = "<memory>", text: str | None = None) -> Plant:
-    """Validate and resolve a plant given as plain data (what `yaml.safe_load` returns)."""
+def plant_from_dict(
+    data: Any, *, source: str = "<memory>", text: str | None = None, base_dir: Path | None = None
+) -> Plant:
+    """Validate and resolve a plant given as plain data (what `yaml.safe_load` returns).
+
+    Relative certificate paths are taken from `base_dir` (the plant file's folder).
+    """
     if not isinstance(data, Mapping):
         raise PlantFileError(source, ["the file must be a mapping with 'site' and 'areas'"])
     lines = _LineFinder(text)
@@ -43,7 +57,7 @@ def plant_from_dict(data: Any, *, source: str = "<memory>", text: str | None = N
         spec = PlantSpec.model_validate(data)
     except ValidationError as exc:
         raise PlantFileError(source, [_describe(err, lines) for err in exc.errors()]) from exc
-    return _resolve(spec, source, lines)
+    return _resolve(spec, source, lines, base_dir or Path.cwd())
 
 
 @functools.cache
@@ -54,9 +68,10 @@ def builtin_types() -> Mapping[str, EquipmentTypeSpec]:
     return {name: EquipmentTypeSpec.model_validate(spec) for name, spec in raw.items()}
 
 
-def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
+def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -> Plant:
     types = {**builtin_types(), **spec.types}
     problems: list[str] = []
+    formats: dict[str, tuple[TopicFormat, Loc]] = {}
     first_seen: dict[str, Loc] = {}
     equipment: dict[str, Equipment] = {}
     for a, area in enumerate(spec.areas):
@@ -103,21 +118,17 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
                         )
                     )
                     continue
-                topic = spec.mqtt.topic.format(
-                    site=spec.site.id, area=area.id, line=line.id, equipment=eq.id
-                )
-                signals = {
-                    name: Signal(
-                        name=name,
-                        unit=s.unit,
-                        sample_period=s.sample_period,
-                        limits=s.limits,
-                        topic=s.mqtt.topic or topic,
-                        field=s.mqtt.field or name,
-                        description=s.description,
-                    )
-                    for name, s in merged.items()
+                places = {
+                    "site": spec.site.id,
+                    "area": area.id,
+                    "line": line.id,
+                    "equipment": eq.id,
                 }
+                signals = _signals(spec, eq, merged, places, loc, lines, problems, formats)
+                address = _sparkplug_address(spec, eq, places)
+                problems.extend(lines.at((*loc, "sparkplug"), p) for p in address.problems())
+                if len(problems) > len_before:
+                    continue
                 equipment[eq.id] = Equipment(
                     id=eq.id,
                     name=eq.name or eq.id,
@@ -129,14 +140,175 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder) -> Plant:
                     line=line.id,
                     signals=signals,
                     failure_modes=tuple(FailureMode.from_spec(m) for m in eq_type.failure_modes),
+                    sparkplug=address,
                 )
     if problems:
         raise PlantFileError(source, problems)
     if not equipment:
         raise PlantFileError(source, ["areas: no equipment defined; add lines with 'equipment:'"])
     return Plant(
-        site=spec.site.id, topic_template=spec.mqtt.topic, equipment=equipment, source=source
+        site=spec.site.id,
+        topic_template=spec.mqtt.topic,
+        equipment=equipment,
+        source=source,
+        topic_formats={t: f for t, (f, _) in formats.items() if f != DEFAULT_FORMAT},
+        opcua_servers={
+            name: _with_paths(server, base_dir) for name, server in spec.opcua.servers.items()
+        },
     )
+
+
+def _signals(
+    spec: PlantSpec,
+    eq: EquipmentSpec,
+    merged: Mapping[str, SignalSpec],
+    places: dict[str, str],
+    loc: Loc,
+    lines: _LineFinder,
+    problems: list[str],
+    formats: dict[str, tuple[TopicFormat, Loc]],
+) -> dict[str, Signal]:
+    """The equipment's signals with their MQTT topic and field, OPC UA node and Sparkplug metric;
+    what cannot be resolved is added to `problems`."""
+    payload = eq.mqtt
+    fmt = payload.format or spec.mqtt.format
+    try:
+        eq_topic = (payload.topic or spec.mqtt.topic).format(**places)
+    except (KeyError, IndexError, ValueError) as exc:
+        problems.append(
+            lines.at(
+                (*loc, "mqtt", "topic"),
+                f"bad topic template ({exc}); use {{site}}, {{area}}, {{line}}, {{equipment}}",
+            )
+        )
+        return {}
+    topic_format = TopicFormat(
+        fmt,
+        parse_path(payload.timestamp_field or spec.mqtt.timestamp_field),
+        payload.timestamp_unit or spec.mqtt.timestamp_unit,
+    )
+    signals: dict[str, Signal] = {}
+    for name, s in merged.items():
+        where: Loc = (*loc, "signals", name)
+        if fmt is PayloadFormat.VALUE:
+            topic = s.mqtt.topic or spec.mqtt.signal_topic.format(**places, signal=name)
+            field = s.mqtt.field or "value"
+        else:
+            topic = s.mqtt.topic or eq_topic
+            field = s.mqtt.field or name
+        if fmt is PayloadFormat.PATHS:
+            try:
+                parse_path(field)
+            except ValueError as exc:
+                problems.append(lines.at((*where, "mqtt", "field"), str(exc)))
+                continue
+        seen = formats.setdefault(topic, (topic_format, loc))
+        if seen[0] != topic_format:
+            problems.append(
+                lines.at(
+                    (*loc, "mqtt"),
+                    f"topic {topic!r} is also read by {_dotted(seen[1])} with another payload "
+                    "format; signals sharing a topic must share its format",
+                )
+            )
+            continue
+        signals[name] = Signal(
+            name=name,
+            unit=s.unit,
+            sample_period=s.sample_period,
+            limits=s.limits,
+            topic=topic,
+            field=field,
+            description=s.description,
+            opcua=_opcua_node(spec, eq, name, s, places, where, lines, problems),
+            metric=s.sparkplug.metric or "",
+        )
+    return signals
+
+
+def _opcua_node(
+    spec: PlantSpec,
+    eq: EquipmentSpec,
+    name: str,
+    signal: SignalSpec,
+    places: dict[str, str],
+    where: Loc,
+    lines: _LineFinder,
+    problems: list[str],
+) -> OpcUaNode | None:
+    binding, on_equipment = signal.opcua, eq.opcua
+    server_name = (binding.server if binding else None) or (
+        on_equipment.server if on_equipment else None
+    )
+    if server_name is None:
+        if binding is not None:
+            problems.append(
+                lines.at((*where, "opcua"), "name the OPC UA 'server' (or give the equipment one)")
+            )
+        return None
+    server = spec.opcua.servers.get(server_name)
+    if server is None:
+        known = ", ".join(sorted(spec.opcua.servers)) or "none defined under opcua.servers"
+        problems.append(
+            lines.at(
+                (*where, "opcua") if binding and binding.server else (*where[:-2], "opcua"),
+                f"unknown OPC UA server {server_name!r}; servers: {known}",
+            )
+        )
+        return None
+    node = browse = None
+    for level in (binding, on_equipment, server):
+        if level is not None and (level.node or level.browse_path):
+            node, browse = level.node, level.browse_path
+            break
+    if node is None and browse is None:
+        problems.append(
+            lines.at(
+                (*where, "opcua"),
+                f"signal {name!r} has no OPC UA 'node' or 'browse_path' (give one here, on the "
+                f"equipment, or a template on server {server_name!r})",
+            )
+        )
+        return None
+    values = {**places, "signal": name}
+    return OpcUaNode(
+        server=server_name,
+        node_id=fill(node, **values) if node else None,
+        browse_path=fill(browse, **values) if browse else None,
+        sampling_interval=_first(
+            binding.sampling_interval if binding else None,
+            server.sampling_interval,
+            signal.sample_period,
+        ),
+        queue_size=(binding.queue_size if binding else None) or server.queue_size,
+        deadband=(binding.deadband if binding else None) or server.deadband,
+    )
+
+
+def _first(*values: float | None) -> float:
+    return next(v for v in values if v is not None)
+
+
+def _sparkplug_address(
+    spec: PlantSpec, eq: EquipmentSpec, places: dict[str, str]
+) -> SparkplugAddress:
+    own = eq.sparkplug
+    device = own.device if own.device is not None else fill(spec.sparkplug.device, **places)
+    return SparkplugAddress(
+        group=own.group or fill(spec.sparkplug.group, **places),
+        edge_node=own.edge_node or fill(spec.sparkplug.edge_node, **places),
+        device=device or None,
+    )
+
+
+def _with_paths(server: OpcUaServerSpec, base_dir: Path) -> OpcUaServerSpec:
+    files = ("certificate", "private_key", "server_certificate")
+    update = {
+        name: str(base_dir / value)
+        for name in files
+        if (value := getattr(server, name)) is not None and not Path(value).is_absolute()
+    }
+    return server.model_copy(update=update)
 
 
 def _dotted(loc: Sequence[str | int]) -> str:

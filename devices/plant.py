@@ -8,8 +8,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from devices.bindings import (
+    FieldPath,
+    OpcUaNode,
+    OpcUaServerSpec,
+    PayloadFormat,
+    SparkplugAddress,
+    TimestampUnit,
+    TopicFormat,
+    parse_path,
+)
 from devices.records import Finding, FindingKind
 from devices.schema import Criticality, FailureModeSpec, Limits
+
+DEFAULT_FORMAT = TopicFormat(PayloadFormat.VALUES, ("ts",), TimestampUnit.AUTO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +33,14 @@ class Signal:
     topic: str
     field: str
     description: str = ""
+    opcua: OpcUaNode | None = None
+    """The OPC UA monitored item this signal is read from, if any."""
+    metric: str = ""
+    """Sparkplug B metric name; empty: the signal name."""
+
+    @property
+    def sparkplug_metric(self) -> str:
+        return self.metric or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +103,8 @@ class Equipment:
     line: str
     signals: Mapping[str, Signal]
     failure_modes: tuple[FailureMode, ...] = ()
+    sparkplug: SparkplugAddress | None = None
+    """The Sparkplug B edge node (and device) that carries this equipment's metrics."""
 
     @property
     def path(self) -> str:
@@ -111,12 +133,25 @@ class Plant:
     topic_template: str
     equipment: Mapping[str, Equipment]
     source: str = "<memory>"
+    topic_formats: Mapping[str, TopicFormat] = field(default_factory=dict)
+    """Payload format of topics that do not use the default `{"ts", "values"}` shape."""
+    opcua_servers: Mapping[str, OpcUaServerSpec] = field(default_factory=dict)
     _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
+    _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
+    _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for eq in self.equipment.values():
             for signal in eq.signals.values():
-                self._routes.setdefault(signal.topic, {})[signal.field] = Route(eq.id, signal.name)
+                route = Route(eq.id, signal.name)
+                self._routes.setdefault(signal.topic, {})[signal.field] = route
+                if eq.sparkplug is not None:
+                    metrics = self._sparkplug.setdefault(eq.sparkplug, {})
+                    metrics[signal.sparkplug_metric] = route
+        for topic, fmt in self.topic_formats.items():
+            if fmt.format is PayloadFormat.PATHS:
+                routes = self._routes.get(topic, {})
+                self._paths[topic] = tuple((parse_path(f), r) for f, r in routes.items())
 
     def __iter__(self) -> Iterator[Equipment]:
         return iter(self.equipment.values())
@@ -128,9 +163,33 @@ class Plant:
         """Payload field -> (equipment, signal) for a topic, or None if no equipment uses it."""
         return self._routes.get(topic)
 
+    def topic_format(self, topic: str) -> TopicFormat:
+        return self.topic_formats.get(topic, DEFAULT_FORMAT)
+
+    def field_paths(self, topic: str) -> tuple[tuple[FieldPath, Route], ...]:
+        """(field path, route) of each signal on a topic with the `paths` format."""
+        return self._paths.get(topic, ())
+
     @property
     def topics(self) -> frozenset[str]:
         return frozenset(self._routes)
+
+    def sparkplug_metrics(self, address: SparkplugAddress) -> Mapping[str, Route] | None:
+        """Metric name -> route for a Sparkplug edge node or device, or None if none is bound."""
+        return self._sparkplug.get(address)
+
+    @property
+    def sparkplug_groups(self) -> frozenset[str]:
+        return frozenset(address.group for address in self._sparkplug)
+
+    def opcua_signals(self, server: str) -> list[tuple[Route, OpcUaNode]]:
+        """The signals read from one OPC UA server, with their monitored items."""
+        return [
+            (Route(eq.id, signal.name), signal.opcua)
+            for eq in self.equipment.values()
+            for signal in eq.signals.values()
+            if signal.opcua is not None and signal.opcua.server == server
+        ]
 
     def subscriptions(self) -> list[str]:
         """MQTT filters covering every bound topic, and unknown equipment on the same lines.

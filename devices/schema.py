@@ -20,6 +20,18 @@ from pydantic import (
     model_validator,
 )
 
+from devices.bindings import (
+    EquipmentOpcUa,
+    EquipmentSparkplug,
+    OpcUaBinding,
+    OpcUaSpec,
+    PayloadFormat,
+    PayloadSpec,
+    SparkplugBinding,
+    SparkplugSpec,
+    TimestampUnit,
+    parse_path,
+)
 from devices.records import FindingKind
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
@@ -94,7 +106,9 @@ class MqttBinding(_Spec):
     topic: str | None = None
     """Topic carrying this signal; default: the plant's topic template for its equipment."""
     field: str | None = None
-    """Key of the value in the payload's `values`; default: the signal name."""
+    """Key of the value in the payload's `values` (default: the signal name); with the `value`
+    format the key of the value (default: value); with the `paths` format a field path such as
+    data.pump[0].vibration (default: the signal name)."""
 
 
 class SignalSpec(_Spec):
@@ -104,6 +118,8 @@ class SignalSpec(_Spec):
     """How often the source is expected to send a value."""
     limits: Limits = Limits()
     mqtt: MqttBinding = MqttBinding()
+    opcua: OpcUaBinding | None = None
+    sparkplug: SparkplugBinding = SparkplugBinding()
 
     def merged(self, override: SignalSpec) -> SignalSpec:
         """This spec with what `override` sets replaced; limits are merged field by field."""
@@ -145,6 +161,9 @@ class EquipmentSpec(_Spec):
     """Maintenance team that owns this equipment's work orders."""
     signals: dict[Identifier, SignalSpec] = {}
     """Signals added to, or overriding fields of, those of the equipment type."""
+    mqtt: PayloadSpec = PayloadSpec()
+    opcua: EquipmentOpcUa | None = None
+    sparkplug: EquipmentSparkplug = EquipmentSparkplug()
 
 
 class LineSpec(_Spec):
@@ -167,6 +186,35 @@ class SiteSpec(_Spec):
 class MqttSpec(_Spec):
     topic: str = "{site}/{area}/{line}/{equipment}/telemetry"
     """Topic template; placeholders: {site}, {area}, {line}, {equipment}."""
+    format: PayloadFormat = PayloadFormat.VALUES
+    signal_topic: str = "{site}/{area}/{line}/{equipment}/{signal}"
+    """Topic template of each signal with the `value` format (one value per topic)."""
+    timestamp_field: str = "ts"
+    """Where the timestamp is (a field path); without it, the receive time is used."""
+    timestamp_unit: TimestampUnit = TimestampUnit.AUTO
+
+    @field_validator("timestamp_field")
+    @classmethod
+    def _timestamp_path(cls, value: str) -> str:
+        parse_path(value)
+        return value
+
+    @field_validator("signal_topic")
+    @classmethod
+    def _signal_placeholders(cls, topic: str) -> str:
+        unknown = set(re.findall(r"{([^}]*)}", topic)) - {
+            "site",
+            "area",
+            "line",
+            "equipment",
+            "signal",
+        }
+        if unknown or "{signal}" not in topic:
+            raise ValueError(
+                "the signal topic template takes {site}, {area}, {line}, {equipment} and must "
+                "contain {signal}"
+            )
+        return topic
 
     @field_validator("topic")
     @classmethod
@@ -185,6 +233,8 @@ class MqttSpec(_Spec):
 class PlantSpec(_Spec):
     site: SiteSpec
     mqtt: MqttSpec = MqttSpec()
+    opcua: OpcUaSpec = OpcUaSpec()
+    sparkplug: SparkplugSpec = SparkplugSpec()
     types: dict[Identifier, EquipmentTypeSpec] = {}
     """Equipment types added to, or replacing, the built-in library."""
     areas: list[AreaSpec] = Field(min_length=1)

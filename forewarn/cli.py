@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from devices import DevicesError, load_plant
+from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.errors import ForewarnError
 from ingest import IngestError
 
@@ -135,3 +136,6 @@ def plant_check(path: Path) -> None:
         f"{path}: site {plant.site}, {len(lines)} lines, {len(plant)} equipment, "
         f"{signals} signals; subscribes to {', '.join(plant.subscriptions())}"
     )
+
+
+app.command("opcua-gen-cert")(opcua_gen_cert)

@@ -26,6 +26,20 @@ class SourceStats:
     disconnects: int = 0
     queue_depth: int = 0
     dead_letters: DeadLetters = field(default_factory=DeadLetters)
+    lag_seconds: float = 0.0
+    """End-to-end lag of the last batch handed out: now minus its newest source timestamp."""
+    lag_sum: float = 0.0
+    lag_count: int = 0
+    gaps: int = 0
+    """Connection losses after which data had to be recovered (OPC UA) or went missing."""
+    gap_seconds: float = 0.0
+    """Total time without a connection."""
+
+    def observe_lag(self, batch: Batch, now: float) -> None:
+        lag = now - max(r.ts for r in batch[-8:])
+        self.lag_seconds = lag
+        self.lag_sum += lag
+        self.lag_count += 1
 
 
 class Source(Protocol):

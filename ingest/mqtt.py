@@ -1,5 +1,9 @@
 """MQTT source on paho-mqtt 2.x: QoS 1, persistent session, reconnects by itself, never loses a
-message it has acknowledged.
+message it has acknowledged. JSON topics of the plant file, and Sparkplug B as a host application
+(`ingest.sparkplug`) when given a host id.
+
+Without `limits`, timestamps are not checked against the wall clock (simulated and replayed time
+runs ahead of it); `forewarn run` passes the real-plant `IntakeLimits`.
 
 paho runs its network loop in its own thread and reconnects there with exponential backoff
 (`reconnect_delay_set`). Its callbacks only decode and put batches into a bounded queue; the asyncio
@@ -13,9 +17,11 @@ is left unacknowledged and the broker delivers it again on the next connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +38,8 @@ from devices import Plant, Reading
 from ingest.base import Batch, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.payload import JsonDecoder
+from ingest.sparkplug import Outgoing, SparkplugHost
+from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +66,31 @@ class MqttSource:
         queue_messages: int = 10_000,
         max_batch: int = 10_000,
         reconnect_max_delay: int = 30,
+        limits: IntakeLimits | None = None,
+        json_topics: bool = True,
+        sparkplug_host_id: str | None = None,
+        reorder_timeout: float = 2.0,
+        stats: SourceStats | None = None,
     ) -> None:
         self.broker = broker
         self.client_id = client_id
-        self.stats = SourceStats()
-        self._subscriptions = list(subscriptions or plant.subscriptions())
+        self.stats = stats or SourceStats()
+        reject = self.stats.dead_letters.add
+        self.sparkplug = (
+            SparkplugHost(plant, reject, host_id=sparkplug_host_id, reorder_timeout=reorder_timeout)
+            if sparkplug_host_id is not None
+            else None
+        )
+        json_subscriptions = list(subscriptions or plant.subscriptions()) if json_topics else []
+        self._subscriptions = json_subscriptions + (
+            self.sparkplug.subscriptions() if self.sparkplug is not None else []
+        )
         self._qos = qos
         self._keepalive = keepalive
         self._max_batch = max_batch
-        self._decoder = JsonDecoder(plant, self.stats.dead_letters.add)
+        self._decoder = JsonDecoder(plant, reject)
+        self._validator = Validator(limits or SIMULATED_TIME, reject)
+        self._handler_lock = threading.Lock()
         self._queue: queue.Queue[list[Reading]] = queue.Queue(maxsize=queue_messages)
         self._closing = False
         self._intake_closed = False
@@ -95,6 +119,7 @@ class MqttSource:
                 keyfile=keyfile,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
+        self._set_will()
         self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_delay)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
@@ -134,6 +159,13 @@ class MqttSource:
         if self._intake_closed:
             return
         self._closing = True
+        if self.sparkplug is not None and self.stats.connected:
+            offline = self.sparkplug.offline()
+            info = self._client.publish(
+                offline.topic, offline.payload, qos=offline.qos, retain=offline.retain
+            )
+            with contextlib.suppress(RuntimeError, ValueError):
+                await asyncio.to_thread(info.wait_for_publish, 5.0)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self._intake_closed = True
@@ -151,6 +183,7 @@ class MqttSource:
             if batch is None:
                 return
             if batch:
+                self.stats.observe_lag(batch, time.time())
                 yield batch
 
     def _take(self) -> Batch | None:
@@ -159,11 +192,13 @@ class MqttSource:
         [] when nothing came in time; None once the intake is closed and the queue is empty.
         """
         closed = self._intake_closed
+        batch = self._tick()
         try:
-            batch = self._queue.get(timeout=0.2)
+            batch.extend(self._queue.get(timeout=0.2))
         except queue.Empty:
+            if batch:
+                return batch
             return None if closed else []
-        batch = list(batch)
         while len(batch) < self._max_batch:
             try:
                 batch.extend(self._queue.get_nowait())
@@ -214,6 +249,8 @@ class MqttSource:
                 self.broker,
                 ", ".join(refused),
             )
+        if self.sparkplug is not None:
+            self._publish([self.sparkplug.birth()])
         self._set_connected(True)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
@@ -231,6 +268,7 @@ class MqttSource:
         self._set_connected(False)
         if self._closing:
             return
+        self._set_will()
         self.stats.disconnects += 1
         log.warning(
             "lost the connection to %s (%s); reconnecting with backoff", self.broker, reason_code
@@ -238,12 +276,45 @@ class MqttSource:
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self.stats.messages += 1
-        readings = self._decoder.decode(message.topic, bytes(message.payload), time.time())
+        topic, payload, now = message.topic, bytes(message.payload), time.time()
+        if self._validator.too_large(topic, payload, now):
+            readings: list[Reading] = []
+        elif self.sparkplug is not None and topic.startswith("spBv1.0/"):
+            with self._handler_lock:
+                readings, outgoing = self.sparkplug.handle(topic, payload, now)
+                readings = self._validator.admit(readings, topic, payload, now)
+            self._publish(outgoing)
+        else:
+            readings = self._validator.admit(
+                self._decoder.decode(topic, payload, now), topic, payload, now
+            )
         if readings and not self._enqueue(readings):
             return  # not acknowledged: the broker delivers it again next session
         self.stats.readings += len(readings)
         if message.qos > 0:
             client.ack(message.mid, message.qos)
+
+    def _tick(self) -> list[Reading]:
+        """Readings the Sparkplug host releases after its reorder timeout (taker thread)."""
+        if self.sparkplug is None:
+            return []
+        now = time.time()
+        with self._handler_lock:
+            readings, outgoing = self.sparkplug.tick(now)
+            readings = self._validator.admit(readings, "spBv1.0/(reorder timeout)", b"", now)
+        self._publish(outgoing)
+        self.stats.readings += len(readings)
+        return readings
+
+    def _publish(self, messages: list[Outgoing]) -> None:
+        for out in messages:
+            self._client.publish(out.topic, out.payload, qos=out.qos, retain=out.retain)
+
+    def _set_will(self) -> None:
+        """Sparkplug: register a fresh STATE death certificate before each (re)connection."""
+        if self.sparkplug is not None:
+            will = self.sparkplug.will(time.time())
+            self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
 
     def _set_connected(self, connected: bool) -> None:
         if self._loop is not None and not self._loop.is_closed():

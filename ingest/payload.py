@@ -1,25 +1,32 @@
 """JSON telemetry payloads -> `Reading`s, with every bad part counted, never raised.
 
-Accepted shapes, on a topic bound to equipment by the plant file:
-    {"ts": 1732500000123, "values": {"vibration": 2.1, "flow": 96.4}}
-    [{"ts": "2026-11-25T09:00:00Z", "values": {...}}, ...]
-`ts` is epoch milliseconds, epoch seconds, or ISO 8601; without it, the receive time is used.
+The plant file says how each topic's payloads are shaped (`devices.PayloadFormat`):
+    values: {"ts": 1732500000123, "values": {"vibration": 2.1, "flow": 96.4}}, or a list of those
+    value:  one signal per topic: 2.1, or {"ts": "2026-11-25T09:00:00Z", "value": 2.1}
+    paths:  any document; each signal's field path (data.pump[0].vib) and the timestamp's path
+`ts` is epoch milliseconds, epoch seconds, or ISO 8601 (or the unit the plant file names); without
+it, the receive time is used.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from devices import Plant, Reading
+from devices import FieldPath, PayloadFormat, Plant, Reading, Route, TimestampUnit
 from ingest.rejects import Reject, RejectReason
 
-_SHAPE = 'expected {"ts": ..., "values": {...}} or a list of them'
+_SHAPES = {
+    PayloadFormat.VALUES: 'expected {"ts": ..., "values": {...}} or a list of them',
+    PayloadFormat.VALUE: 'expected a number, {"ts": ..., "value": number} or a list of them',
+    PayloadFormat.PATHS: "expected a JSON object or a list of them",
+}
 _MS_THRESHOLD = 1e11
 """Epoch numbers above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973)."""
+_MISSING = object()
 
 
 class JsonDecoder:
@@ -39,45 +46,133 @@ class JsonDecoder:
             return []
         try:
             document = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             reject(RejectReason.PARSE_ERROR, f"not JSON: {exc}")
+            return []
+        fmt = self._plant.topic_format(topic)
+        if document == []:
+            reject(RejectReason.PARSE_ERROR, "an empty list")
             return []
         readings: list[Reading] = []
         for entry in document if isinstance(document, list) else [document]:
-            if not isinstance(entry, dict) or not isinstance(entry.get("values"), dict):
-                reject(RejectReason.PARSE_ERROR, _SHAPE)
+            if fmt.format is PayloadFormat.VALUE and _is_number(entry):
+                values: Mapping[str, Any] = {route_field: entry for route_field in routes}
+                ts = received_at
+            elif not isinstance(entry, dict) or (
+                fmt.format is PayloadFormat.VALUES and not isinstance(entry.get("values"), dict)
+            ):
+                reject(RejectReason.PARSE_ERROR, _SHAPES[fmt.format])
                 continue
-            ts = _timestamp(entry.get("ts"), received_at)
-            if ts is None:
-                reject(
-                    RejectReason.BAD_TIMESTAMP,
-                    f"ts {entry.get('ts')!r} is not epoch ms/s or ISO 8601",
-                )
-                continue
-            for name, value in entry["values"].items():
+            else:
+                raw_ts = _lookup(entry, fmt.timestamp_path)
+                parsed = _timestamp(raw_ts, received_at, fmt.timestamp_unit)
+                if parsed is None:
+                    reject(
+                        RejectReason.BAD_TIMESTAMP,
+                        f"{'.'.join(map(str, fmt.timestamp_path))} {raw_ts!r} is not "
+                        + _UNIT_WORDS[fmt.timestamp_unit],
+                    )
+                    continue
+                ts = parsed
+                if fmt.format is PayloadFormat.VALUES:
+                    values = entry["values"]
+                elif fmt.format is PayloadFormat.VALUE:
+                    values = {f: entry[f] for f in routes if f in entry}
+                    if not values:
+                        reject(RejectReason.PARSE_ERROR, _SHAPES[fmt.format])
+                        continue
+                else:
+                    self._by_path(entry, self._plant.field_paths(topic), ts, readings, reject)
+                    continue
+            for name, value in values.items():
                 route = routes.get(name)
                 if route is None:
                     reject(RejectReason.UNKNOWN_SIGNAL, f"{name!r} is not bound to this topic")
-                elif isinstance(value, bool) or not isinstance(value, int | float):
-                    reject(RejectReason.WRONG_TYPE, f"{name}={value!r} is not a number")
-                elif not math.isfinite(value):
-                    reject(RejectReason.NOT_FINITE, f"{name}={value!r}")
                 else:
-                    readings.append(Reading(route.equipment_id, route.signal, ts, float(value)))
+                    _append(readings, route, name, value, ts, reject)
         return readings
 
+    @staticmethod
+    def _by_path(
+        entry: Any,
+        paths: tuple[tuple[FieldPath, Route], ...],
+        ts: float,
+        readings: list[Reading],
+        reject: Callable[[RejectReason, str], None],
+    ) -> None:
+        found = False
+        for path, route in paths:
+            value = _lookup(entry, path)
+            if value is _MISSING:
+                continue
+            found = True
+            _append(readings, route, _dotted(path), value, ts, reject)
+        if not found:
+            reject(RejectReason.PARSE_ERROR, "none of the signals' field paths is in the payload")
 
-def _timestamp(raw: Any, received_at: float) -> float | None:
-    if raw is None:
+
+_UNIT_WORDS = {
+    TimestampUnit.AUTO: "epoch ms/s or ISO 8601",
+    TimestampUnit.MS: "epoch milliseconds",
+    TimestampUnit.S: "epoch seconds",
+    TimestampUnit.ISO: "ISO 8601",
+}
+
+
+def _append(
+    readings: list[Reading],
+    route: Route,
+    name: str,
+    value: Any,
+    ts: float,
+    reject: Callable[[RejectReason, str], None],
+) -> None:
+    if not _is_number(value):
+        reject(RejectReason.WRONG_TYPE, f"{name}={value!r} is not a number")
+    elif not math.isfinite(value):
+        reject(RejectReason.NOT_FINITE, f"{name}={value!r}")
+    else:
+        readings.append(Reading(route.equipment_id, route.signal, ts, float(value)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _lookup(document: Any, path: FieldPath) -> Any:
+    node = document
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return _MISSING
+        elif not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _dotted(path: FieldPath) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _timestamp(raw: Any, received_at: float, unit: TimestampUnit) -> float | None:
+    if raw is _MISSING or raw is None:
         return received_at
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float):
-        ts = float(raw)
+        if unit is TimestampUnit.ISO:
+            return None
+        try:
+            ts = float(raw)
+        except OverflowError:
+            return None
         if not math.isfinite(ts) or ts < 0:
             return None
-        return ts / 1000.0 if ts > _MS_THRESHOLD else ts
-    if isinstance(raw, str):
+        if unit is TimestampUnit.MS or (unit is TimestampUnit.AUTO and ts > _MS_THRESHOLD):
+            return ts / 1000.0
+        return ts
+    if isinstance(raw, str) and unit in (TimestampUnit.AUTO, TimestampUnit.ISO):
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 class RejectReason(enum.StrEnum):
     PARSE_ERROR = "parse_error"
-    """Not JSON, or JSON of the wrong shape."""
+    """Not JSON (or not Sparkplug B protobuf), or of the wrong shape."""
     BAD_TIMESTAMP = "bad_timestamp"
     WRONG_TYPE = "wrong_type"
     """A value that is not a number."""
@@ -19,7 +19,14 @@ class RejectReason(enum.StrEnum):
     UNKNOWN_EQUIPMENT = "unknown_equipment"
     """A topic that no equipment of the plant file is bound to."""
     UNKNOWN_SIGNAL = "unknown_signal"
-    """A value whose name no signal of that equipment is bound to."""
+    """A value whose name (or Sparkplug alias, or OPC UA node) no signal is bound to."""
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
+    """A timestamp too far in the future or the past (a wrong clock or unit at the device)."""
+    OUT_OF_ORDER = "out_of_order"
+    """Older than the signal's last reading by more than the tolerance."""
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    NO_BIRTH = "no_birth"
+    """Sparkplug data from an edge node or device whose birth certificate was not seen."""
 
 
 @dataclass(frozen=True, slots=True)

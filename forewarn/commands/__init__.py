@@ -1,0 +1,1 @@
+"""CLI commands contributed by packages, registered in forewarn.cli."""
