@@ -13,12 +13,14 @@ from typing import Any
 from detectors import Engine
 from devices import Finding, Plant
 from forewarn import snapshots
-from ingest import Source
+from ingest import Batch, Source
 from ticketing import Recorded, WorkOrderStore
 
 log = logging.getLogger(__name__)
 
 OnRecorded = Callable[[Finding, Recorded], None]
+OnProcessed = Callable[[Batch, list[Finding]], None]
+"""Called with every batch and its findings (e.g. the historian); must not block."""
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Pipeline:
         snapshot_file: Path | None = None,
         snapshot_interval: float = 60.0,
         on_recorded: OnRecorded | None = None,
+        on_processed: OnProcessed | None = None,
     ) -> None:
         self.plant = plant
         self.source = source
@@ -52,6 +55,7 @@ class Pipeline:
         self._snapshot_file = snapshot_file
         self._snapshot_interval = snapshot_interval
         self._on_recorded = on_recorded
+        self._on_processed = on_processed
         if snapshot_file is not None:
             snapshots.restore(engine, snapshot_file)
 
@@ -59,6 +63,8 @@ class Pipeline:
         last_snapshot = time.monotonic()
         async for batch in self.source.batches():
             findings = await asyncio.to_thread(self.engine.process, batch)
+            if self._on_processed is not None:
+                self._on_processed(batch, findings)
             self.stats.batches += 1
             self.stats.readings += len(batch)
             for finding in findings:

@@ -6,7 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +44,72 @@ class MqttSettings(BaseModel):
     """Bound of the queue between the network thread and the pipeline (overflow policy: block)."""
 
 
+class IntakeSettings(BaseModel):
+    """What the sources accept. Rejects are counted by reason and the newest kept on disk
+    (`forewarn dead-letters` reads them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timestamp_window: bool = True
+    """Reject readings stamped too far ahead of or behind the time they arrive. Simulators and
+    replays, whose clocks run ahead of the wall clock, turn it off."""
+    max_future: float = Field(default=300.0, gt=0)
+    """Seconds a timestamp may be ahead of the receive time (tolerated clock skew)."""
+    max_past: float = Field(default=30 * 86400.0, gt=0)
+    """Seconds a timestamp may be behind it (the broker may hold messages while we are down)."""
+    out_of_order_tolerance: float = Field(default=10.0, ge=0)
+    """Seconds a reading may be older than the last one of its signal and still be accepted."""
+    max_payload_bytes: int = Field(default=1 << 20, gt=0)
+    dead_letters_kept: int = Field(default=10_000, gt=0)
+    """Newest rejects kept in {state_dir}/dead-letters.sqlite3 (the counts cover all of them)."""
+    merged_queue_batches: int = Field(default=64, gt=0)
+    """Bound of the queue where the sources' batches meet (overflow policy: block)."""
+
+
+class SparkplugSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host_id: str | None = None
+    """Run as a Sparkplug B host application with this id (its STATE is published on
+    spBv1.0/STATE/{host_id}); the plant file says which groups, edge nodes and devices carry which
+    signals. None: no Sparkplug. Give each worker its own."""
+    reorder_timeout: float = Field(default=2.0, gt=0)
+    """Seconds to wait for a missing sequence number before asking the edge node to rebirth."""
+
+    @field_validator("host_id")
+    @classmethod
+    def _host_id(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in "/+#")):
+            raise ValueError("a Sparkplug host id must not be empty or contain '/', '+' or '#'")
+        return value
+
+
+class HistorianSettings(BaseModel):
+    """Readings and findings to InfluxDB (v2 write API); off unless `url` is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    """e.g. http://influxdb:8086; None: no history."""
+    token: SecretStr | None = None
+    """API token; from the environment only (FOREWARN_HISTORIAN__TOKEN), never a file."""
+    org: str = "forewarn"
+    bucket: str = "forewarn"
+    spool_dir: Path | None = None
+    """Where points wait while the server is unreachable; default: {state_dir}/historian-spool."""
+    max_buffer: int = Field(default=100_000, gt=0)
+    """Points kept in memory before they go to the spool."""
+
+    @model_validator(mode="after")
+    def _token(self) -> HistorianSettings:
+        if self.url is not None and self.token is None:
+            raise ValueError(
+                "historian.url is set but no token: set FOREWARN_HISTORIAN__TOKEN to an API token "
+                "with write access to the bucket"
+            )
+        return self
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +129,9 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(default=60.0, gt=0)
     detectors: list[str] = list(DEFAULT_DETECTORS)
     mqtt: MqttSettings = MqttSettings()
+    intake: IntakeSettings = IntakeSettings()
+    sparkplug: SparkplugSettings = SparkplugSettings()
+    historian: HistorianSettings = HistorianSettings()
     api: ApiSettings = ApiSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -73,6 +151,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Settings from `path` (YAML, optional), the environment, then `overrides` (CLI flags)."""
     if path is not None and not path.is_file():
         raise ForewarnError(f"settings file {path} does not exist")
+    if path is not None:
+        _no_secrets_in(path)
     config = {**Settings.model_config, "yaml_file": path}
     from_file = type("Settings", (Settings,), {"model_config": config})
     try:
@@ -84,3 +164,16 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         )
         raise ForewarnError(f"{where}: invalid settings:\n{problems}") from exc
     return settings
+
+
+def _no_secrets_in(path: Path) -> None:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # the settings source reports it
+    historian = document.get("historian") if isinstance(document, dict) else None
+    if isinstance(historian, dict) and "token" in historian:
+        raise ForewarnError(
+            f"{path}: historian.token: a token does not go in a settings file; remove it and set "
+            "the environment variable FOREWARN_HISTORIAN__TOKEN"
+        )

@@ -3,7 +3,15 @@
 from ingest.base import Batch, Source, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.certificates import APPLICATION_URI, write_self_signed
+from ingest.dead_letter_store import (
+    DeadLetterRecorder,
+    DeadLetterStore,
+    DeadLetterStoreError,
+    RejectTotal,
+    StoredReject,
+)
 from ingest.errors import BrokerUrlError, IngestError
+from ingest.fanin import FanIn
 from ingest.historian import Historian, finding_lines, reading_lines
 from ingest.mqtt import MqttSource
 from ingest.opcua import OpcUaError, OpcUaSource, quality_of
@@ -18,7 +26,11 @@ __all__ = [
     "Batch",
     "BrokerAddress",
     "BrokerUrlError",
+    "DeadLetterRecorder",
+    "DeadLetterStore",
+    "DeadLetterStoreError",
     "DeadLetters",
+    "FanIn",
     "Historian",
     "IngestError",
     "IntakeLimits",
@@ -29,10 +41,12 @@ __all__ = [
     "Outgoing",
     "Reject",
     "RejectReason",
+    "RejectTotal",
     "Source",
     "SourceStats",
     "SparkplugHost",
     "SparkplugStats",
+    "StoredReject",
     "Validator",
     "finding_lines",
     "quality_of",

@@ -43,7 +43,8 @@ class SourceStats:
 
 
 class Source(Protocol):
-    stats: SourceStats
+    @property
+    def stats(self) -> SourceStats: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -56,4 +57,8 @@ class Source(Protocol):
 
     def batches(self) -> AsyncIterator[Batch]:
         """Batches in arrival order until the source is closed."""
+        ...
+
+    async def close_intake(self) -> None:
+        """Stop taking new data in; `batches()` then hands out what is queued and ends."""
         ...

@@ -1,15 +1,21 @@
-"""Prometheus metrics of the sources, read from their `SourceStats` at scrape time (nothing is
-counted twice on the hot path). Use a registry per process; mount `exposition()` at /metrics."""
+"""Prometheus metrics of the sources, the fan-in, the historian and the dead-letter recorder, read
+from their counters at scrape time (nothing is counted twice on the hot path). Use a registry per
+process; serve `exposition()` at /metrics with `CONTENT_TYPE`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ingest.base import SourceStats
+from ingest.dead_letter_store import DeadLetterRecorder
+from ingest.fanin import FanIn
+from ingest.historian import Historian
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class SourceCollector(Collector):
@@ -83,10 +89,80 @@ class SourceCollector(Collector):
         )
 
 
-def ingest_registry(sources: Mapping[str, SourceStats]) -> CollectorRegistry:
-    """A registry of its own (never the global default) with the sources' metrics."""
+class SinkCollector(Collector):
+    """The fan-in's queue, the historian's writes and spool, the dead letters written to disk."""
+
+    def __init__(
+        self,
+        fanin: FanIn | None = None,
+        historian: Historian | None = None,
+        recorder: DeadLetterRecorder | None = None,
+    ) -> None:
+        self._fanin = fanin
+        self._historian = historian
+        self._recorder = recorder
+
+    def collect(self) -> Iterator[Metric]:
+        if self._fanin is not None:
+            yield GaugeMetricFamily(
+                "forewarn_ingest_merged_queue_batches",
+                "Batches of all sources waiting for the pipeline",
+                value=self._fanin.queue_depth,
+            )
+        historian = self._historian
+        if historian is not None:
+            yield CounterMetricFamily(
+                "forewarn_historian_points_written",
+                "Points the history server accepted",
+                value=historian.written,
+            )
+            yield CounterMetricFamily(
+                "forewarn_historian_points_spooled",
+                "Points set aside on local disk (server unreachable or buffer full)",
+                value=historian.spooled,
+            )
+            yield CounterMetricFamily(
+                "forewarn_historian_write_failures",
+                "Writes the history server did not take",
+                value=historian.failures,
+            )
+            yield GaugeMetricFamily(
+                "forewarn_historian_buffered_points",
+                "Points in memory waiting to be written",
+                value=historian.buffered,
+            )
+            yield GaugeMetricFamily(
+                "forewarn_historian_spool_files",
+                "Spool files waiting to be drained",
+                value=len(historian.spool_files()),
+            )
+        recorder = self._recorder
+        if recorder is not None:
+            yield CounterMetricFamily(
+                "forewarn_dead_letters_written",
+                "Rejects written to the dead-letter file",
+                value=recorder.written,
+            )
+            yield CounterMetricFamily(
+                "forewarn_dead_letters_dropped",
+                "Rejects counted but not kept (buffer overflow or a failed write)",
+                value=recorder.dropped,
+            )
+
+
+def ingest_registry(
+    sources: Mapping[str, SourceStats],
+    *,
+    fanin: FanIn | None = None,
+    historian: Historian | None = None,
+    recorder: DeadLetterRecorder | None = None,
+) -> CollectorRegistry:
+    """A registry of its own (never the global default) with the sources' metrics, and those of
+    the fan-in, historian and dead-letter recorder when given."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(SourceCollector(sources))
+    if fanin is not None or historian is not None or recorder is not None:
+        registry.register(SinkCollector(fanin, historian, recorder))
     return registry
 
 

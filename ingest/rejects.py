@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -41,15 +42,18 @@ class Reject:
 class DeadLetters:
     """Counts of rejects by reason, and the most recent `capacity` of them kept for inspection.
 
-    Written from a source's network thread, read from anywhere.
+    Written from a source's network thread, read from anywhere. `sink`, if given, also receives
+    every reject (the running service hands them to the on-disk `DeadLetterStore`); it must be
+    quick and must not raise.
     """
 
     PAYLOAD_EXCERPT = 512
 
-    def __init__(self, capacity: int = 1000) -> None:
+    def __init__(self, capacity: int = 1000, sink: Callable[[Reject], None] | None = None) -> None:
         self.counts: Counter[RejectReason] = Counter()
         self._samples: deque[Reject] = deque(maxlen=capacity)
         self._lock = threading.Lock()
+        self._sink = sink
 
     def add(self, reject: Reject) -> None:
         if len(reject.payload) > self.PAYLOAD_EXCERPT:
@@ -63,6 +67,20 @@ class DeadLetters:
         with self._lock:
             self.counts[reject.reason] += 1
             self._samples.append(reject)
+        if self._sink is not None:
+            self._sink(reject)
+
+    @classmethod
+    def combined(cls, parts: Iterable[DeadLetters]) -> DeadLetters:
+        """A snapshot of several sources' dead letters as one: counts summed, samples by time."""
+        parts = list(parts)
+        samples = sorted((r for p in parts for r in p.samples()), key=lambda r: r.received_at)
+        merged = cls(capacity=max(1, len(samples)))
+        merged._samples.extend(samples)
+        for part in parts:
+            with part._lock:
+                merged.counts.update(part.counts)
+        return merged
 
     def samples(self) -> list[Reject]:
         with self._lock:

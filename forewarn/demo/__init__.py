@@ -25,7 +25,7 @@ from rich.table import Table
 from devices import Finding, Plant, load_plant
 from forewarn.embedded_broker import EmbeddedBroker
 from forewarn.service import Running, serve
-from forewarn.settings import ApiSettings, MqttSettings, Settings
+from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Settings
 from ingest import BrokerAddress
 from simulators import (
     BearingWear,
@@ -94,6 +94,7 @@ async def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             database=f"sqlite:///{db}",
             state_dir=workdir / "state",
             mqtt=MqttSettings(url=broker_url, client_id=f"forewarn-demo-{uuid.uuid4().hex[:8]}"),
+            intake=IntakeSettings(timestamp_window=False),  # simulated time runs ahead
             api=ApiSettings(port=options.port),
         )
         return await _run(plant, settings, options, broker_url, console)

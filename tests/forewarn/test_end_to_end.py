@@ -12,7 +12,7 @@ import httpx
 
 from devices import Plant
 from forewarn.service import Running, serve
-from forewarn.settings import ApiSettings, MqttSettings, Settings
+from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Settings
 from simulators import BearingWear, FaultInjection, Fleet, MqttPublisher, SimClock
 from simulators import run as run_simulation
 from tests.conftest import Mosquitto
@@ -31,6 +31,7 @@ async def test_bearing_wear_opens_exactly_one_order_visible_through_the_api(
         database=f"sqlite:///{tmp_path / 'orders.db'}",
         state_dir=tmp_path / "state",
         mqtt=MqttSettings(url=mosquitto.url, client_id=f"e2e-{uuid.uuid4().hex[:8]}"),
+        intake=IntakeSettings(timestamp_window=False),  # simulated time, ahead of the wall clock
         api=ApiSettings(port=0),
     )
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
