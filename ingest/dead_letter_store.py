@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +77,8 @@ class RejectTotal:
     last_at: float
 
 
-Totals = Counter[tuple[str, RejectReason]]
+Tally = dict[tuple[str, RejectReason], tuple[int, float]]
+"""(source, reason) -> (how many, when the last of them arrived)."""
 
 
 class DeadLetterStore:
@@ -93,7 +94,7 @@ class DeadLetterStore:
                 if not path.is_file():
                     raise DeadLetterStoreError(
                         f"no dead-letter file at {path}: nothing was rejected there yet, or the "
-                        "service keeps its state elsewhere (give its state directory)"
+                        "service keeps its state elsewhere (name its state directory)"
                     )
                 self._db = sqlite3.connect(
                     f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False
@@ -121,25 +122,23 @@ class DeadLetterStore:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, rejects: Iterable[tuple[str, Reject]], totals: Totals) -> None:
+    def add(self, rejects: Iterable[tuple[str, Reject]], totals: Tally) -> None:
         """Keep `rejects` (source name, reject), add `totals` to the running totals, and drop the
         oldest rejects beyond `capacity`; all in one transaction."""
-        rows = [
-            (r.received_at, source, r.reason.value, r.topic, r.detail, r.payload)
-            for source, r in rejects
-        ]
-        last_at = max((r[0] for r in rows), default=0.0)
         with self._db:
             self._db.executemany(
                 "INSERT INTO dead_letters (received_at, source, reason, topic, detail, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
+                [
+                    (r.received_at, source, r.reason.value, r.topic, r.detail, r.payload)
+                    for source, r in rejects
+                ],
             )
             self._db.executemany(
                 "INSERT INTO reject_totals (source, reason, count, last_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (source, reason) DO UPDATE SET count = count + excluded.count, "
                 "last_at = max(last_at, excluded.last_at)",
-                [(s, reason.value, n, last_at) for (s, reason), n in totals.items()],
+                [(s, reason.value, n, last) for (s, reason), (n, last) in totals.items()],
             )
             self._db.execute(
                 "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
@@ -229,21 +228,23 @@ class DeadLetterRecorder:
         self.failures = 0
         self._flush_interval = flush_interval
         self._pending: deque[tuple[str, Reject]] = deque(maxlen=max_pending)
-        self._totals: Totals = Counter()
+        self._totals: Tally = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dead-letters", daemon=True)
 
     def sink(self, source: str) -> Callable[[Reject], None]:
         """What a source's `DeadLetters` forwards its rejects to."""
-        pending, totals, lock = self._pending, self._totals, self._lock
 
         def record(reject: Reject) -> None:
-            with lock:
+            key = (source, reject.reason)
+            with self._lock:
+                pending = self._pending
                 if len(pending) == pending.maxlen:
                     self.dropped += 1
                 pending.append((source, reject))
-                totals[(source, reject.reason)] += 1
+                count, last = self._totals.get(key, (0, reject.received_at))
+                self._totals[key] = (count + 1, max(last, reject.received_at))
 
         return record
 
@@ -264,15 +265,16 @@ class DeadLetterRecorder:
                 return
             rejects = list(self._pending)
             self._pending.clear()
-            totals = self._totals.copy()
-            self._totals.clear()
+            totals, self._totals = self._totals, {}
         try:
             self.store.add(rejects, totals)
         except sqlite3.Error as exc:
             self.failures += 1
             self.dropped += len(rejects)
             with self._lock:
-                self._totals.update(totals)
+                for key, (count, last) in totals.items():
+                    newer_count, newer_last = self._totals.get(key, (0, last))
+                    self._totals[key] = (count + newer_count, max(last, newer_last))
             log.warning(
                 "cannot write %d dead letters to %s (%s); the counts are kept for the next try",
                 len(rejects),
