@@ -35,7 +35,7 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("amqtt", "transitions", "uvicorn.error", "alembic"):
+    for noisy in ("amqtt", "transitions", "uvicorn.error", "alembic", "asyncua"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

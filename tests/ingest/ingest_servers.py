@@ -49,11 +49,14 @@ class VictoriaMetrics:
             self.process.wait(timeout=30)
             self.process = None
 
-    def export(self, series: str) -> list[tuple[float, float]]:
-        """(ts seconds, value) of every point of a series, oldest first."""
+    def export(self, series: str, **labels: str) -> list[tuple[float, float]]:
+        """(ts seconds, value) of every point of a series (with these labels), oldest first."""
         with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=10):
             pass
-        query = urllib.parse.quote(f'{{__name__="{series}"}}')
+        selector = ",".join(
+            [f'__name__="{series}"'] + [f'{name}="{value}"' for name, value in labels.items()]
+        )
+        query = urllib.parse.quote(f"{{{selector}}}")
         with urllib.request.urlopen(
             f"{self.url}/api/v1/export?match[]={query}&start=0", timeout=10
         ) as response:
