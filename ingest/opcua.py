@@ -3,7 +3,9 @@ supervisor loop that reconnects with backoff and subscribes again.
 
 - Each signal's monitored item has its own sampling interval, queue size and deadband (absolute,
   or percent of the EURange); nodes are addressed by node id or by browse path, `{ns}` standing
-  for the index of the server's namespace URI, looked up on every connection.
+  for the index of the server's namespace URI, looked up on every connection. Without a deadband
+  every new sample is reported, also when its value repeats the last one (trigger
+  StatusValueTimestamp): a sensor stuck at one value must look stuck, not silent.
 - A lost connection (server restart, network) ends the session; the supervisor logs and counts
   the gap, waits (1 s, doubling to `reconnect_max_delay`), connects and subscribes again.
 - A server that refuses subscriptions (or `mode: poll`) is polled instead.
@@ -401,13 +403,15 @@ def _monitored_item(item: _Item, handle: int) -> ua.MonitoredItemCreateRequest:
     params.SamplingInterval = item.spec.sampling_interval * 1000
     params.QueueSize = item.spec.queue_size
     params.DiscardOldest = True
+    data_filter = ua.DataChangeFilter()
     deadband = item.spec.deadband
-    if deadband is not None:
-        data_filter = ua.DataChangeFilter()
+    if deadband is None:
+        data_filter.Trigger = ua.DataChangeTrigger.StatusValueTimestamp
+    else:
         data_filter.Trigger = ua.DataChangeTrigger.StatusValue
         data_filter.DeadbandType = 1 if deadband.type is DeadbandType.ABSOLUTE else 2
         data_filter.DeadbandValue = deadband.value
-        params.Filter = data_filter
+    params.Filter = data_filter
     request = ua.MonitoredItemCreateRequest()
     request.ItemToMonitor = read
     request.MonitoringMode = ua.MonitoringMode.Reporting

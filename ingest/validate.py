@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devices import Reading
+from devices import Quality, Reading
 from ingest.rejects import Reject, RejectReason
 
 
@@ -25,7 +25,10 @@ class IntakeLimits:
     """Seconds a timestamp may be behind the receive time (a broker's persistent session may hold
     messages for days while forewarn is down); None: no limit."""
     out_of_order_tolerance: float = 10.0
-    """Seconds a reading may be older than the last one of its signal and still be passed on."""
+    """Seconds a reading may be older than the last one of its signal and still be passed on.
+    Only readings with a value count as the last one: a bad status without a value (an OPC UA
+    server's "waiting for initial data", a Sparkplug death) is often stamped with the server's or
+    the receive time, and must not make the source's own samples look late."""
 
 
 SIMULATED_TIME = IntakeLimits(max_future=None, max_past=None)
@@ -78,7 +81,7 @@ class Validator:
                     received_at,
                 )
                 continue
-            if previous is None or ts > previous:
+            if reading.quality is not Quality.BAD and (previous is None or ts > previous):
                 last[key] = ts
             admitted.append(reading)
         return admitted

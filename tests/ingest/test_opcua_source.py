@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,11 @@ class PlantServer:
 
     async def write(self, name: str, value: float, status: int = StatusCodes.Good) -> None:
         await self.variables[name].write_value(
-            ua.DataValue(ua.Variant(value, ua.VariantType.Double), ua.StatusCode(ua.UInt32(status)))
+            ua.DataValue(
+                ua.Variant(value, ua.VariantType.Double),
+                ua.StatusCode(ua.UInt32(status)),
+                SourceTimestamp=datetime.now(UTC),  # as a device stamps its samples
+            )
         )
         await asyncio.sleep(0)  # let the server's publishing loop run
 
@@ -193,6 +198,18 @@ async def test_subscription_quality_and_a_server_restart(plant_server: PlantServ
     assert source.stats.gap_seconds > 0
     assert source.stats.connects == 2
     assert source.stats.disconnects >= 1
+
+
+async def test_a_repeated_value_is_still_a_sample(plant_server: PlantServer) -> None:
+    source = OpcUaSource(plant_for(plant_server), "plc")
+    async with source:
+        async with asyncio.timeout(20):
+            await source.connected()
+        await take(source, 1)
+        await feed(plant_server, [4.0, 4.0, 4.0])
+        readings = await take(source, 3)
+    assert [r.value for r in readings] == [4.0, 4.0, 4.0]
+    assert len({r.ts for r in readings}) == 3
 
 
 async def test_polling_when_configured(plant_server: PlantServer) -> None:

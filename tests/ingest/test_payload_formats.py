@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices import Plant, Reading, plant_from_dict
+from devices import Plant, Quality, Reading, plant_from_dict
 from ingest import DeadLetters, IntakeLimits, JsonDecoder, RejectReason, Validator
 
 PLANT = {
@@ -116,6 +116,17 @@ def test_validator_rejects_implausible_timestamps_and_late_readings() -> None:
     small = Validator(IntakeLimits(max_payload_bytes=3), letters.add)
     assert small.too_large("t", b"abcd", now)
     assert letters.counts[RejectReason.PAYLOAD_TOO_LARGE] == 1
+
+
+def test_a_bad_status_stamped_later_does_not_make_samples_late() -> None:
+    letters = DeadLetters()
+    validator = Validator(IntakeLimits(max_future=None, max_past=None), letters.add)
+    waiting = Reading("P-1", "flow", 2_000_000.0, math.nan, Quality.BAD)  # server time
+    samples = [Reading("P-1", "flow", 1_000_000.0 + i, float(i)) for i in range(3)]
+    admitted = validator.admit([waiting, *samples], "t", b"", 2_000_000.0)
+    assert admitted == [waiting, *samples]
+    assert validator.admit([Reading("P-1", "flow", 999_000.0, 1.0)], "t", b"", 0.0) == []
+    assert letters.counts == {RejectReason.OUT_OF_ORDER: 1}
 
 
 json_values = st.recursive(
