@@ -19,6 +19,7 @@ import asyncio
 import getpass
 import json
 import math
+import os
 import platform
 import shutil
 import socket
@@ -417,7 +418,11 @@ async def main() -> None:
                 results.append(median_result(rounds))
         finally:
             broker.stop()
-    print(f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, load average {load} at the end"
+    )
     print(table(results))
     if options.json is not None:
         options.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
