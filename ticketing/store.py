@@ -60,9 +60,10 @@ class WorkOrderStore:
             self.revision = upgrade(self._engine)
         except (SQLAlchemyError, CommandError) as exc:
             self._engine.dispose()
+            reason = _reason(exc)
             raise StorageError(
-                f"cannot open the work-order database {self.url}: {_reason(exc)}; "
-                f"{_open_hint(self._engine.dialect.name)}"
+                f"cannot open the work-order database {self.url}: {reason}; "
+                f"{_open_hint(self._engine.dialect.name, reason)}"
             ) from exc
         self._writes = sessionmaker(self._engine, expire_on_commit=False)
         self._reads = sessionmaker(
@@ -359,7 +360,9 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(cause).split())
 
 
-def _open_hint(dialect: str) -> str:
-    if dialect == "sqlite":
-        return "check that the file's directory exists and is writable"
-    return "check that the server runs and that the URL's host, user and database are right"
+def _open_hint(dialect: str, reason: str) -> str:
+    if dialect != "sqlite":
+        return "check that the server runs and that the URL's host, user and database are right"
+    if "locked" in reason:
+        return "another process held its write lock too long; retry, or find what keeps it busy"
+    return "check that the file's directory exists and is writable"
