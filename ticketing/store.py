@@ -178,8 +178,8 @@ class WorkOrderStore:
 def _record_active(
     session: Session, finding: Finding, equipment: Equipment, mode: FailureMode
 ) -> Recorded:
-    last_error: IntegrityError | None = None
-    for _ in range(_INSERT_ATTEMPTS):
+    lost_races = 0
+    while True:
         row = session.scalars(_active(equipment.id, mode.code).with_for_update()).first()
         if row is not None:
             _update(row, finding, equipment)
@@ -192,7 +192,12 @@ def _record_active(
                 row.number = order_number(row.id)
                 session.flush()
         except IntegrityError as exc:
-            last_error = exc
+            lost_races += 1
+            if lost_races == _INSERT_ATTEMPTS:
+                raise StorageError(
+                    f"could not open or update the {mode.code} work order of {equipment.id} "
+                    f"in {_INSERT_ATTEMPTS} attempts: {_reason(exc)}"
+                ) from exc
             log.debug(
                 "another writer opened the %s order of %s first; updating it",
                 mode.code,
@@ -200,10 +205,6 @@ def _record_active(
             )
             continue
         return Recorded(_view(row), created=True)
-    raise StorageError(
-        f"could not open or update the {mode.code} work order of {equipment.id} after "
-        f"{_INSERT_ATTEMPTS} attempts: {_reason(last_error) if last_error else 'unknown'}"
-    )
 
 
 def _record_cleared(session: Session, finding: Finding, mode: FailureMode) -> Recorded | None:
