@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -347,3 +348,24 @@ api: {{port: {port}}}
         ("mqtt", "timestamp_out_of_range"): 1,
         ("mqtt", "unknown_equipment"): 1,
     }
+
+
+def test_a_missing_opcua_password_is_named_before_anything_starts(tmp_path: Path) -> None:
+    plant = tmp_path / "plant.yaml"
+    plant_file(plant, "site", "opc.tcp://127.0.0.1:4840")
+    plant.write_text(
+        plant.read_text().replace(
+            "anonymous: true", "username: operator\n      password_env: FW_TEST_NO_SUCH_PASSWORD"
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "forewarn", "run", "--config", str(plant), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "FW_TEST_NO_SUCH_PASSWORD"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "FW_TEST_NO_SUCH_PASSWORD" in result.stderr
+    assert "operator" in result.stderr
