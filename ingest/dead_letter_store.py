@@ -215,17 +215,25 @@ def _filters(
 
 
 class DeadLetterRecorder:
-    """Collects the rejects of every source and writes them to a `DeadLetterStore` in batches,
-    from its own thread. Overflow policy: a full buffer drops its oldest rejects (they are still
-    counted in the totals)."""
+    """Collects the rejects of every source and writes them to the dead-letter file at `path` in
+    batches, from its own thread. Overflow policy: a full buffer drops its oldest rejects (they
+    are still counted in the totals). The file is opened by `start` (or by `close`, to write what
+    was collected before)."""
 
     def __init__(
-        self, store: DeadLetterStore, *, flush_interval: float = 0.5, max_pending: int = 10_000
+        self,
+        path: Path,
+        *,
+        capacity: int = 10_000,
+        flush_interval: float = 0.5,
+        max_pending: int = 10_000,
     ) -> None:
-        self.store = store
+        self.path = path
+        self.capacity = capacity
         self.written = 0
         self.dropped = 0
         self.failures = 0
+        self._store: DeadLetterStore | None = None
         self._flush_interval = flush_interval
         self._pending: deque[tuple[str, Reject]] = deque(maxlen=max_pending)
         self._totals: Tally = {}
@@ -249,17 +257,26 @@ class DeadLetterRecorder:
         return record
 
     def start(self) -> None:
+        """Open the file (`DeadLetterStoreError` if it cannot be) and start writing."""
+        self._store = DeadLetterStore(self.path, capacity=self.capacity)
         self._thread.start()
 
     def close(self) -> None:
-        """Write what is pending, stop, and close the store."""
+        """Write what is pending, stop, and close the file."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+        if self._store is None:
+            if not self._totals:
+                return
+            self._store = DeadLetterStore(self.path, capacity=self.capacity)
         self.flush()
-        self.store.close()
+        self._store.close()
 
     def flush(self) -> None:
+        store = self._store
+        if store is None:
+            raise RuntimeError("the dead-letter recorder is not started")
         with self._lock:
             if not self._totals:
                 return
@@ -267,7 +284,7 @@ class DeadLetterRecorder:
             self._pending.clear()
             totals, self._totals = self._totals, {}
         try:
-            self.store.add(rejects, totals)
+            store.add(rejects, totals)
         except sqlite3.Error as exc:
             self.failures += 1
             self.dropped += len(rejects)
@@ -278,7 +295,7 @@ class DeadLetterRecorder:
             log.warning(
                 "cannot write %d dead letters to %s (%s); the counts are kept for the next try",
                 len(rejects),
-                self.store.path,
+                self.path,
                 exc,
             )
             return

@@ -105,7 +105,8 @@ class Historian:
         """Write what is buffered (or spool it) and stop."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
         with self._lock:
             rest = list(self._buffer)
             self._buffer.clear()

@@ -46,7 +46,7 @@ def dead_letters(
     """Show what the sources rejected (unparsable payloads, unknown equipment or signals,
     timestamps out of range, ...), newest first; `--counts` summarises by source and reason."""
     from forewarn.errors import ForewarnError
-    from forewarn.service import DEAD_LETTER_FILE
+    from forewarn.intake import DEAD_LETTER_FILE
     from forewarn.settings import load_settings
     from ingest import DeadLetterStore, DeadLetterStoreError
 

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from forewarn.cli import app
-from forewarn.service import DEAD_LETTER_FILE
-from ingest import DeadLetterRecorder, DeadLetters, DeadLetterStore, Reject, RejectReason
+from forewarn.intake import DEAD_LETTER_FILE
+from ingest import DeadLetterRecorder, DeadLetters, Reject, RejectReason
 
 runner = CliRunner()
 
@@ -18,7 +18,7 @@ runner = CliRunner()
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     state = tmp_path / "state"
-    recorder = DeadLetterRecorder(DeadLetterStore(state / DEAD_LETTER_FILE))
+    recorder = DeadLetterRecorder(state / DEAD_LETTER_FILE)
     mqtt = DeadLetters(sink=recorder.sink("mqtt"))
     opcua = DeadLetters(sink=recorder.sink("opcua:plc"))
     topic = "demo/treatment/line-1/P-101/telemetry"

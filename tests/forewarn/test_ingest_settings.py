@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from forewarn.errors import ForewarnError
-from forewarn.service import intake_limits
+from forewarn.intake import intake_limits
 from forewarn.settings import IntakeSettings, load_settings
 
 

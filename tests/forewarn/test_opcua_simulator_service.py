@@ -93,7 +93,8 @@ async def test_a_wearing_bearing_read_over_opcua_opens_one_order(
             serve(machines, settings, stop=stop, on_started=started.set_result)
         )
         running = await asyncio.wait_for(started, 30)
-        opcua = running.sources["opcua:sim"]
+        assert running.intake is not None
+        opcua = running.intake.sources["opcua:sim"]
         async with asyncio.timeout(30):
             while not opcua.stats.connected:
                 await asyncio.sleep(0.05)

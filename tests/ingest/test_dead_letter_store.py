@@ -77,9 +77,10 @@ def test_read_only_needs_the_file_and_never_writes(tmp_path: Path) -> None:
 
 def test_a_reader_sees_batches_while_the_recorder_writes(tmp_path: Path) -> None:
     path = tmp_path / "dl.sqlite3"
-    recorder = DeadLetterRecorder(DeadLetterStore(path, capacity=1000), flush_interval=0.05)
+    recorder = DeadLetterRecorder(path, capacity=1000, flush_interval=0.05)
     letters = DeadLetters(capacity=10, sink=recorder.sink("mqtt"))
     recorder.start()
+    assert path.is_file()  # a reader may open it at once
     stop = threading.Event()
     seen: list[int] = []
 
@@ -110,7 +111,7 @@ def test_a_reader_sees_batches_while_the_recorder_writes(tmp_path: Path) -> None
 
 def test_a_full_buffer_drops_the_oldest_but_the_totals_count_everything(tmp_path: Path) -> None:
     path = tmp_path / "dl.sqlite3"
-    recorder = DeadLetterRecorder(DeadLetterStore(path), max_pending=4)  # not started
+    recorder = DeadLetterRecorder(path, max_pending=4)  # not started
     sink = recorder.sink("mqtt")
     for i in range(10):
         sink(reject(i))
@@ -126,10 +127,15 @@ def test_a_full_buffer_drops_the_oldest_but_the_totals_count_everything(tmp_path
 
 def test_payloads_are_cut_to_an_excerpt_before_they_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "dl.sqlite3"
-    recorder = DeadLetterRecorder(DeadLetterStore(path))
+    recorder = DeadLetterRecorder(path)
     letters = DeadLetters(sink=recorder.sink("mqtt"))
     letters.add(Reject(RejectReason.PAYLOAD_TOO_LARGE, "t", "big", b"x" * 100_000, 1.0))
     recorder.close()
     with DeadLetterStore(path, read_only=True) as store:
         [kept] = store.samples()
     assert kept.payload == b"x" * DeadLetters.PAYLOAD_EXCERPT
+
+
+def test_a_recorder_with_nothing_to_write_leaves_no_file(tmp_path: Path) -> None:
+    DeadLetterRecorder(tmp_path / "dl.sqlite3").close()
+    assert not (tmp_path / "dl.sqlite3").exists()

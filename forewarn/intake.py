@@ -1,0 +1,188 @@
+"""The service's way in, from the settings: the MQTT source (JSON topics, and Sparkplug B as a host
+application when it has a host id), an OPC UA source per server of the plant file, merged into one
+stream of batches; the dead-letter file every rejects goes to; the historian that keeps readings
+and findings; and the Prometheus metrics of them all."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from devices import Finding, Plant
+from forewarn.settings import IntakeSettings, Settings
+from ingest import (
+    Batch,
+    BrokerAddress,
+    DeadLetterRecorder,
+    DeadLetters,
+    FanIn,
+    Historian,
+    IntakeLimits,
+    MqttSource,
+    OpcUaSource,
+    Source,
+    SourceStats,
+)
+from ingest.metrics import CONTENT_TYPE, exposition, ingest_registry
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_FILE = "dead-letters.sqlite3"
+"""In `state_dir`; `forewarn dead-letters` reads it."""
+
+
+def intake_limits(intake: IntakeSettings) -> IntakeLimits:
+    window = intake.timestamp_window
+    return IntakeLimits(
+        max_payload_bytes=intake.max_payload_bytes,
+        max_future=intake.max_future if window else None,
+        max_past=intake.max_past if window else None,
+        out_of_order_tolerance=intake.out_of_order_tolerance,
+    )
+
+
+@dataclass
+class Intake:
+    mqtt: MqttSource
+    sources: dict[str, Source]
+    """Every source by name: "mqtt", and "opcua:{server}" per OPC UA server of the plant file."""
+    merged: FanIn
+    """What the pipeline consumes."""
+    dead_letters: DeadLetterRecorder
+    historian: Historian | None
+    registry: CollectorRegistry
+
+    @classmethod
+    def from_settings(cls, plant: Plant, settings: Settings) -> Intake:
+        """Build everything; nothing connects or opens a file until `start` and `merged` is
+        entered. Raises `IngestError` for a source that cannot be used as configured."""
+        limits = intake_limits(settings.intake)
+        recorder = DeadLetterRecorder(
+            Path(settings.state_dir) / DEAD_LETTER_FILE,
+            capacity=settings.intake.dead_letters_kept,
+        )
+
+        def stats(name: str) -> SourceStats:
+            return SourceStats(dead_letters=DeadLetters(sink=recorder.sink(name)))
+
+        mqtt = _mqtt_source(plant, settings, limits, stats("mqtt"))
+        sources: dict[str, Source] = {"mqtt": mqtt}
+        for server in plant.opcua_servers:
+            name = f"opcua:{server}"
+            sources[name] = OpcUaSource(plant, server, limits=limits, stats=stats(name))
+        merged = FanIn(sources, queue_batches=settings.intake.merged_queue_batches)
+        historian = _historian(settings)
+        registry = ingest_registry(
+            {name: source.stats for name, source in sources.items()},
+            fanin=merged,
+            historian=historian,
+            recorder=recorder,
+        )
+        return cls(mqtt, sources, merged, recorder, historian, registry)
+
+    def start(self) -> None:
+        """Start writing dead letters and history (each from its own thread)."""
+        self.dead_letters.start()
+        if self.historian is not None:
+            self.historian.start()
+            log.info("writing history to %s (bucket %s)", self.historian.url, self.historian.bucket)
+
+    async def close(self) -> None:
+        """Write what the historian and the dead-letter recorder still hold, and stop them."""
+        if self.historian is not None:
+            await asyncio.to_thread(self.historian.close)
+        await asyncio.to_thread(self.dead_letters.close)
+
+    @property
+    def on_processed(self) -> Callable[[Batch, list[Finding]], None] | None:
+        """What the pipeline hands every batch and its findings to: the historian, if any."""
+        historian = self.historian
+        if historian is None:
+            return None
+
+        def write(batch: Batch, findings: list[Finding]) -> None:
+            historian.write_readings(batch)
+            if findings:
+                historian.write_findings(findings)
+
+        return write
+
+    def status(self) -> dict[str, Any]:
+        """Per-source counters (and the historian's) for the health endpoint."""
+        report: dict[str, Any] = {
+            "sources": {name: _source_status(s.stats) for name, s in self.sources.items()}
+        }
+        if self.historian is not None:
+            report["historian"] = {
+                "written": self.historian.written,
+                "spooled": self.historian.spooled,
+                "buffered": self.historian.buffered,
+            }
+        return report
+
+    def mount_metrics(self, app: Starlette) -> None:
+        """GET /metrics on `app`: the Prometheus text exposition."""
+        registry = self.registry
+
+        def metrics(request: Request) -> Response:
+            return Response(exposition(registry), media_type=CONTENT_TYPE)
+
+        app.add_route("/metrics", metrics, include_in_schema=False)
+
+
+def _mqtt_source(
+    plant: Plant, settings: Settings, limits: IntakeLimits, stats: SourceStats
+) -> MqttSource:
+    broker = BrokerAddress.parse(settings.mqtt.url)
+    mqtt = settings.mqtt
+    if mqtt.username is not None:
+        password = mqtt.password.get_secret_value() if mqtt.password else None
+        broker = BrokerAddress(broker.host, broker.port, broker.tls, mqtt.username, password)
+    return MqttSource(
+        plant,
+        broker,
+        client_id=mqtt.client_id,
+        protocol=mqtt.protocol,
+        ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,
+        certfile=str(mqtt.certfile) if mqtt.certfile else None,
+        keyfile=str(mqtt.keyfile) if mqtt.keyfile else None,
+        queue_messages=mqtt.queue_messages,
+        limits=limits,
+        sparkplug_host_id=settings.sparkplug.host_id,
+        reorder_timeout=settings.sparkplug.reorder_timeout,
+        stats=stats,
+    )
+
+
+def _historian(settings: Settings) -> Historian | None:
+    history = settings.historian
+    if history.url is None or history.token is None:
+        return None
+    return Historian(
+        history.url,
+        token=history.token.get_secret_value(),
+        org=history.org,
+        bucket=history.bucket,
+        spool_dir=history.spool_dir or Path(settings.state_dir) / "historian-spool",
+        max_buffer=history.max_buffer,
+    )
+
+
+def _source_status(stats: SourceStats) -> dict[str, Any]:
+    return {
+        "connected": stats.connected,
+        "messages": stats.messages,
+        "readings": stats.readings,
+        "queue_depth": stats.queue_depth,
+        "gaps": stats.gaps,
+        "rejected": {r.value: n for r, n in stats.dead_letters.counts.items()},
+    }
