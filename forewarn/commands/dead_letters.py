@@ -51,8 +51,12 @@ def dead_letters(
     from ingest import DeadLetterStore, DeadLetterStoreError
 
     try:
-        directory = state_dir or load_settings(settings_file).state_dir
-        with DeadLetterStore(Path(directory) / DEAD_LETTER_FILE, read_only=True) as store:
+        if state_dir is None:
+            try:
+                state_dir = load_settings(settings_file).state_dir
+            except ForewarnError as exc:
+                raise ForewarnError(f"{exc}\n(or name the state directory: --state-dir)") from exc
+        with DeadLetterStore(state_dir / DEAD_LETTER_FILE, read_only=True) as store:
             if counts:
                 totals = store.totals(reason=reason, source=source)
                 _emit(totals, as_json, _totals_text, _total_json)

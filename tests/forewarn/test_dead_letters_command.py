@@ -117,10 +117,17 @@ def test_state_dir_from_the_settings(state_dir: Path, tmp_path: Path) -> None:
     assert len(json.loads(out)) == 2
 
 
-def test_mistakes_are_explained(tmp_path: Path) -> None:
+def test_mistakes_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = run("--state-dir", str(tmp_path / "elsewhere"))
     assert code == 2
     assert f"no dead-letter file at {tmp_path / 'elsewhere' / DEAD_LETTER_FILE}" in err
     code, _, err = run("--state-dir", str(tmp_path), "--reason", "gremlins")
     assert code == 2
     assert "parse_error" in err  # the valid reasons are listed
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("historian: {url: 'http://influx:8086'}\n")
+    monkeypatch.delenv("FOREWARN_HISTORIAN__TOKEN", raising=False)
+    code, _, err = run("--settings", str(settings))
+    assert code == 2
+    assert "FOREWARN_HISTORIAN__TOKEN" in err
+    assert "--state-dir" in err

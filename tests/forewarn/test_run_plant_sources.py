@@ -322,6 +322,14 @@ api: {{port: {port}}}
             )
 
         await wait_until(history, "the history", seconds=30)
+        metrics = (await api.get("/metrics")).text
+        written = next(
+            s.value
+            for family in text_string_to_metric_families(metrics)
+            for s in family.samples
+            if s.name == "forewarn_historian_points_written_total"
+        )
+        assert written >= json_readings + sparkplug_readings + opcua_readings
         opcua_flow = [
             v for _, v in victoria.export("readings_value", equipment="P-101", signal="flow")
         ]
