@@ -212,4 +212,10 @@ class Sample:
 class Publisher(Protocol):
     """Where a simulation's samples go (an MQTT broker, an OPC UA server, a file...)."""
 
-    async def publish(self, samples: Sequence[Sample]) -> None: ...
+    async def publish(self, samples: Sequence[Sample]) -> None:
+        """Hand over one tick's samples (a publisher may hold some back to pack them)."""
+        ...
+
+    async def flush(self) -> None:
+        """Send whatever is held back and wait until everything published has been delivered."""
+        ...

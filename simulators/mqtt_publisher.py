@@ -62,12 +62,17 @@ class MqttPublisher:
         connect_timeout: float = 10.0,
         close_timeout: float = 30.0,
         significant_digits: int = 6,
+        samples_per_message: int = 1,
     ) -> None:
         if qos not in (0, 1, 2):
             raise SimulatorError(f"qos must be 0, 1 or 2, got {qos}")
         if not 1 <= max_inflight <= MAX_MQTT_INFLIGHT:
             raise SimulatorError(
                 f"max_inflight must be between 1 and {MAX_MQTT_INFLIGHT}, got {max_inflight}"
+            )
+        if samples_per_message < 1:
+            raise SimulatorError(
+                f"samples_per_message must be at least 1, got {samples_per_message}"
             )
         if not 1 <= significant_digits <= 17:
             raise SimulatorError(
@@ -84,6 +89,10 @@ class MqttPublisher:
         """Messages the broker acknowledged (QoS 1 and 2) or that were written out (QoS 0)."""
         self.dropped = 0
         """QoS 0 messages lost because the connection was down."""
+        self.values_published = 0
+        """Signal values in the messages handed over."""
+        self.samples_per_message = samples_per_message
+        self._packed: dict[str, list[dict[str, Any]]] = {}
         self._keepalive = keepalive
         self._connect_timeout = connect_timeout
         self._close_timeout = close_timeout
@@ -184,9 +193,11 @@ class MqttPublisher:
 
     async def publish(self, samples: Sequence[Sample]) -> None:
         """Publish the samples, waiting (without blocking the event loop) while `max_inflight`
-        messages are unacknowledged."""
+        messages are unacknowledged. With `samples_per_message` > 1, each topic's samples are
+        held until that many are there and go out as one JSON array (`flush` sends the rest)."""
         if self._loop is None:
             raise SimulatorError("MqttPublisher is not connected: use it as `async with`")
+        pack = self.samples_per_message
         for sample in samples:
             binding = self._bindings.get(sample.equipment_id)
             if binding is None:
@@ -201,20 +212,23 @@ class MqttPublisher:
                     for name, f in fields
                     if name in sample.values
                 }
-                if values:
-                    await self._publish_one(topic, self._payload(stamp, values, sample))
-
-    def _payload(self, stamp: int, values: dict[str, float], sample: Sample) -> bytes:
-        try:
-            text = json.dumps(
-                {"ts": stamp, "values": values}, separators=(",", ":"), allow_nan=False
-            )
-        except ValueError:
-            bad = {k: v for k, v in values.items() if not math.isfinite(v)}
-            raise SimulatorError(
-                f"{sample.equipment_id} at {sample.ts}: values {bad} are not finite numbers"
-            ) from None
-        return text.encode("utf-8")
+                if not values:
+                    continue
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    raise SimulatorError(
+                        f"{sample.equipment_id} at {sample.ts}: values of {bad} are not finite"
+                    )
+                entry = {"ts": stamp, "values": values}
+                self.values_published += len(values)
+                if pack == 1:
+                    await self._publish_one(topic, _encode(entry))
+                    continue
+                held = self._packed.setdefault(topic, [])
+                held.append(entry)
+                if len(held) >= pack:
+                    del self._packed[topic]
+                    await self._publish_one(topic, _encode(held))
 
     async def _publish_one(self, topic: str, payload: bytes) -> None:
         if self._unacked >= self.max_inflight:
@@ -238,8 +252,11 @@ class MqttPublisher:
         )
 
     async def flush(self) -> None:
-        """Wait until every message published so far is acknowledged (bound it with
-        `asyncio.timeout`)."""
+        """Send the samples held for packing, then wait until every message published so far is
+        acknowledged (bound it with `asyncio.timeout`)."""
+        held, self._packed = self._packed, {}
+        for topic, entries in held.items():
+            await self._publish_one(topic, _encode(entries))
         await self._wait_for(0)
 
     async def _wait_for(self, at_most: int) -> None:
@@ -321,6 +338,10 @@ class MqttPublisher:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(callback, *args)
+
+
+def _encode(document: object) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
 def _bindings(plant: Plant) -> dict[str, tuple[_Binding, ...]]:

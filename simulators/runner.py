@@ -41,9 +41,10 @@ async def run(
 ) -> RunStats:
     """Tick `fleet` at `clock.start`, `clock.start + period`, ... and publish each tick's samples.
 
-    Runs until simulated time reaches `until` (exclusive) or `stop` is set. Yields to the event
-    loop after every tick, so other tasks in the same loop keep running even at `math.inf` speed.
-    Logs progress every `log_every` simulated seconds.
+    Runs until simulated time reaches `until` (exclusive) or `stop` is set, then flushes the
+    publisher (what it held back goes out, and is delivered). Yields to the event loop after every
+    tick, so other tasks in the same loop keep running even at `math.inf` speed. Logs progress
+    every `log_every` simulated seconds.
     """
     if not (period > 0 and math.isfinite(period)):
         raise SimulatorError(f"period must be a positive number of seconds, got {period}")
@@ -79,6 +80,7 @@ async def run(
             next_report += log_every * math.floor((ts - next_report) / log_every + 1)
         await asyncio.sleep(0)
         ts = clock.start + ticks * period
+    await publisher.flush()
     stats = RunStats(
         ticks=ticks,
         samples=samples,
