@@ -6,10 +6,11 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from simulators.base import Publisher
+from simulators.base import Publisher, Sample
 from simulators.clock import SimClock
 from simulators.errors import SimulatorError
 from simulators.fleet import Fleet
@@ -97,6 +98,60 @@ async def run(
         stats.wall_seconds,
     )
     return stats
+
+
+async def play(
+    samples: Iterable[Sample],
+    clock: SimClock,
+    publisher: Publisher,
+    *,
+    stop: asyncio.Event | None = None,
+) -> RunStats:
+    """Publish recorded samples (in time order) at their own times, paced by `clock` (start it at
+    the first sample's time), samples of the same time together; then flush the publisher."""
+    log.info(
+        "replaying recorded samples from %s at %s",
+        _iso(clock.start),
+        "full speed" if clock.as_fast_as_possible else f"x{clock.speed:g}",
+    )
+    wall_start = time.monotonic()
+    ticks = count = 0
+    last = clock.start
+    batch: list[Sample] = []
+    for sample in samples:
+        if batch and sample.ts != batch[0].ts:
+            if not await _play_batch(batch, clock, publisher, stop):
+                batch = []
+                break
+            ticks += 1
+            count += len(batch)
+            last = batch[0].ts
+            batch = []
+        batch.append(sample)
+    if batch and await _play_batch(batch, clock, publisher, stop):
+        ticks += 1
+        count += len(batch)
+        last = batch[0].ts
+    await publisher.flush()
+    return RunStats(
+        ticks=ticks,
+        samples=count,
+        sim_start=clock.start,
+        sim_end=last,
+        wall_seconds=time.monotonic() - wall_start,
+        max_lag=clock.max_lag,
+    )
+
+
+async def _play_batch(
+    batch: list[Sample], clock: SimClock, publisher: Publisher, stop: asyncio.Event | None
+) -> bool:
+    await clock.sleep_until(batch[0].ts, interrupt=stop)
+    if stop is not None and stop.is_set():
+        return False
+    await publisher.publish(batch)
+    await asyncio.sleep(0)
+    return True
 
 
 def _iso(ts: float) -> str:
