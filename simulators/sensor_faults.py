@@ -3,7 +3,8 @@
 A sensor fault corrupts one signal of one machine from `onset` for `duration` seconds (or to the
 end of the run): the value sticks, drifts away, spikes, goes missing or gets noisy. It is applied
 after the machine model, so the machine's own physics and ground truth are untouched. Defaults
-scale with the signal: its value when the fault starts and its normal measurement noise.
+scale with the signal: the largest value it showed before the fault (its working range, even if
+the machine happens to be stopped at onset) and its normal measurement noise.
 """
 
 from __future__ import annotations
@@ -72,20 +73,25 @@ class SensorChannel(ABC, Generic[F]):
         self.rng = rng
         self.at_onset: float | None = None
         """The last true value before the fault started (what a stuck sensor keeps showing)."""
+        self.peak = 0.0
+        """The largest magnitude seen before the fault: the scale of the signal."""
 
     def apply(self, ts: float, value: float) -> float | None:
         """The measured value at `ts` for the true `value`; None when the sensor gives none."""
         if ts < self.fault.onset:
             self.at_onset = value
+            self.peak = max(self.peak, abs(value))
             return value
         if self.at_onset is None:
             self.at_onset = value
+            self.peak = max(self.peak, abs(value))
         if ts >= self.fault.end:
             return value
         return self.corrupt(ts, value, self.at_onset)
 
     @abstractmethod
-    def corrupt(self, ts: float, value: float, at_onset: float) -> float | None: ...
+    def corrupt(self, ts: float, value: float, at_onset: float) -> float | None:
+        """The measured value while the fault is active; None when the sensor gives none."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class _Stuck(SensorChannel[StuckSensor]):
 @dataclass(frozen=True)
 class DriftingSensor(SensorFault):
     """The reading walks away from the truth at `rate` units per hour (a failing reference, a
-    fouled probe). Default: 2% of the value at onset per hour, at least 5 noise standard
+    fouled probe). Default: 2% of the signal's scale per hour, at least 5 noise standard
     deviations per hour, upward."""
 
     rate: float | None = None
@@ -122,15 +128,15 @@ class _Drift(SensorChannel[DriftingSensor]):
         fault = self.fault
         rate = fault.rate
         if rate is None:
-            rate = max(0.02 * abs(at_onset), 5.0 * self.noise_sd)
+            rate = max(0.02 * self.peak, 5.0 * self.noise_sd)
         return value + rate * (ts - fault.onset) / 3600.0
 
 
 @dataclass(frozen=True)
 class SpikingSensor(SensorFault):
     """Now and then a reading jumps far off and back (a loose connector, electrical noise):
-    each reading spikes with `probability`, by `magnitude` units up or down. Default magnitude:
-    half the value at onset, at least 20 noise standard deviations."""
+    each reading spikes with `probability`, by `magnitude` units up or down (never below 0).
+    Default magnitude: half the signal's scale, at least 20 noise standard deviations."""
 
     probability: float = 0.01
     magnitude: float | None = None
@@ -156,7 +162,7 @@ class _Spikes(SensorChannel[SpikingSensor]):
             return value
         magnitude = fault.magnitude
         if magnitude is None:
-            magnitude = max(0.5 * abs(at_onset), 20.0 * self.noise_sd)
+            magnitude = max(0.5 * self.peak, 20.0 * self.noise_sd)
         return max(0.0, value + (magnitude if sign < 0.5 else -magnitude))
 
 
@@ -191,8 +197,7 @@ class _Dropout(SensorChannel[SensorDropout]):
 @dataclass(frozen=True)
 class NoisySensor(SensorFault):
     """The reading gets much noisier (a failing amplifier, a ground loop): Gaussian noise of `sd`
-    units is added. Default: ten times the signal's normal noise, at least 2% of the value at
-    onset."""
+    units is added. Default: ten times the signal's normal noise, at least 2% of its scale."""
 
     sd: float | None = None
 
@@ -205,7 +210,7 @@ class NoisySensor(SensorFault):
 class _Noisy(SensorChannel[NoisySensor]):
     def corrupt(self, ts: float, value: float, at_onset: float) -> float | None:
         fault = self.fault
-        sd = fault.sd if fault.sd is not None else max(10.0 * self.noise_sd, 0.02 * abs(at_onset))
+        sd = fault.sd if fault.sd is not None else max(10.0 * self.noise_sd, 0.02 * self.peak)
         return max(0.0, value + sd * float(self.rng.standard_normal()))
 
 
