@@ -13,6 +13,7 @@ from rich.console import Console
 
 from devices import DevicesError, load_plant
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
+from forewarn.commands.replay import replay
 from forewarn.errors import ForewarnError
 from ingest import IngestError
 
@@ -139,3 +140,4 @@ def plant_check(path: Path) -> None:
 
 
 app.command("opcua-gen-cert")(opcua_gen_cert)
+app.command("replay")(replay)
