@@ -16,6 +16,7 @@ from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.commands.replay import replay
 from forewarn.errors import ForewarnError
 from ingest import IngestError
+from ticketing import TicketingError
 
 app = typer.Typer(
     help="Machine telemetry in, preventive maintenance work orders out.",
@@ -72,7 +73,7 @@ def demo(
     )
     try:
         asyncio.run(run_demo(options, console))
-    except (ForewarnError, DevicesError, IngestError) as exc:
+    except (ForewarnError, DevicesError, IngestError, TicketingError) as exc:
         raise _fail(exc) from exc
 
 
@@ -120,7 +121,7 @@ def run(
     )
     try:
         asyncio.run(main())
-    except (ForewarnError, IngestError) as exc:
+    except (ForewarnError, IngestError, TicketingError) as exc:
         raise _fail(exc) from exc
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from ticketing.api import create_app
 
 from detectors import Engine
 from devices import Plant
@@ -20,6 +19,7 @@ from forewarn.pipeline import OnRecorded, Pipeline
 from forewarn.settings import Settings
 from ingest import BrokerAddress, MqttSource
 from ticketing import WorkOrderStore
+from ticketing.api import create_app
 
 log = logging.getLogger(__name__)
 

@@ -60,9 +60,10 @@ class WorkOrderStore:
             self.revision = upgrade(self._engine)
         except (SQLAlchemyError, CommandError) as exc:
             self._engine.dispose()
+            reason = _reason(exc)
             raise StorageError(
-                f"cannot open the work-order database {self.url}: {_reason(exc)}; "
-                f"{_open_hint(self._engine.dialect.name)}"
+                f"cannot open the work-order database {self.url}: {reason}; "
+                f"{_open_hint(self._engine.dialect.name, reason)}"
             ) from exc
         self._writes = sessionmaker(self._engine, expire_on_commit=False)
         self._reads = sessionmaker(
@@ -177,8 +178,8 @@ class WorkOrderStore:
 def _record_active(
     session: Session, finding: Finding, equipment: Equipment, mode: FailureMode
 ) -> Recorded:
-    last_error: IntegrityError | None = None
-    for _ in range(_INSERT_ATTEMPTS):
+    lost_races = 0
+    while True:
         row = session.scalars(_active(equipment.id, mode.code).with_for_update()).first()
         if row is not None:
             _update(row, finding, equipment)
@@ -191,7 +192,12 @@ def _record_active(
                 row.number = order_number(row.id)
                 session.flush()
         except IntegrityError as exc:
-            last_error = exc
+            lost_races += 1
+            if lost_races == _INSERT_ATTEMPTS:
+                raise StorageError(
+                    f"could not open or update the {mode.code} work order of {equipment.id} "
+                    f"in {_INSERT_ATTEMPTS} attempts: {_reason(exc)}"
+                ) from exc
             log.debug(
                 "another writer opened the %s order of %s first; updating it",
                 mode.code,
@@ -199,10 +205,6 @@ def _record_active(
             )
             continue
         return Recorded(_view(row), created=True)
-    raise StorageError(
-        f"could not open or update the {mode.code} work order of {equipment.id} after "
-        f"{_INSERT_ATTEMPTS} attempts: {_reason(last_error) if last_error else 'unknown'}"
-    )
 
 
 def _record_cleared(session: Session, finding: Finding, mode: FailureMode) -> Recorded | None:
@@ -359,7 +361,9 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(cause).split())
 
 
-def _open_hint(dialect: str) -> str:
-    if dialect == "sqlite":
-        return "check that the file's directory exists and is writable"
-    return "check that the server runs and that the URL's host, user and database are right"
+def _open_hint(dialect: str, reason: str) -> str:
+    if dialect != "sqlite":
+        return "check that the server runs and that the URL's host, user and database are right"
+    if "locked" in reason:
+        return "another process held its write lock too long; retry, or find what keeps it busy"
+    return "check that the file's directory exists and is writable"
