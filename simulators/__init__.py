@@ -27,7 +27,7 @@ from simulators.faults import (
     Misalignment,
     SealLeak,
 )
-from simulators.fleet import FaultInjection, Fleet, machine_rng
+from simulators.fleet import FaultInjection, Fleet, Injection, SensorFaultInjection, machine_rng
 from simulators.gearbox import Gearbox, GearboxParameters
 from simulators.ground_truth import (
     GroundTruth,
@@ -80,6 +80,7 @@ __all__ = [
     "Imbalance",
     "ImpellerWear",
     "InductionMotor",
+    "Injection",
     "LimitCrossing",
     "LoadChanges",
     "LubricationLoss",
@@ -100,6 +101,7 @@ __all__ = [
     "SealLeak",
     "SensorDropout",
     "SensorFault",
+    "SensorFaultInjection",
     "SensorFaultTruth",
     "Shift",
     "SimClock",

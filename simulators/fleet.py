@@ -31,21 +31,32 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class FaultInjection:
-    """A machine fault, or a sensor fault, injected into one equipment."""
+    """A machine fault developing on one equipment."""
 
     equipment_id: str
-    fault: Fault | SensorFault
+    fault: Fault
+
+
+@dataclass(frozen=True, slots=True)
+class SensorFaultInjection:
+    """A sensor fault on one signal of one equipment."""
+
+    equipment_id: str
+    fault: SensorFault
+
+
+Injection = FaultInjection | SensorFaultInjection
 
 
 @dataclass(frozen=True, slots=True)
 class _Watch:
-    injection: FaultInjection
+    fault: Fault
     recorder: CrossingRecorder
 
 
 @dataclass(frozen=True, slots=True)
 class _Sensor:
-    injection: FaultInjection
+    fault: SensorFault
     channel: SensorChannel[Any]
     recorder: CrossingRecorder
 
@@ -82,7 +93,7 @@ class Fleet:
         plant: Plant,
         *,
         seed: int,
-        faults: Sequence[FaultInjection] = (),
+        faults: Sequence[Injection] = (),
         skip_unsupported: bool = False,
         models: Mapping[str, type[MachineModel[Any]]] = MACHINE_MODELS,
         operations: Mapping[str, Operation] | None = None,
@@ -137,7 +148,7 @@ class Fleet:
         for index, injection in enumerate(self.faults):
             self._inject(index, injection)
 
-    def _inject(self, index: int, injection: FaultInjection) -> None:
+    def _inject(self, index: int, injection: Injection) -> None:
         eq_id, fault = injection.equipment_id, injection.fault
         machine = self._machines.get(eq_id)
         if machine is None:
@@ -148,7 +159,8 @@ class Fleet:
                 why = f"is not in the plant ({self.plant.source})"
             raise SimulatorError(f"cannot inject {fault.name} into {eq_id!r}: it {why}")
         equipment = self.plant.equipment[eq_id]
-        if isinstance(fault, SensorFault):
+        if isinstance(injection, SensorFaultInjection):
+            fault = injection.fault
             reported = machine.reported or type(machine.model).signals
             if fault.signal not in reported:
                 raise SimulatorError(
@@ -160,12 +172,13 @@ class Fleet:
             recorder = CrossingRecorder(
                 [equipment.signals[fault.signal]], since=fault.onset, until=fault.end
             )
-            sensor = _Sensor(injection, channel, recorder)
+            sensor = _Sensor(fault, channel, recorder)
             machine.sensors.append(sensor)
             self._sensors.append((eq_id, sensor))
             return
-        machine.model.attach(fault)
-        watch = _Watch(injection, CrossingRecorder(equipment.signals.values(), since=fault.onset))
+        machine.model.attach(injection.fault)
+        recorder = CrossingRecorder(equipment.signals.values(), since=injection.fault.onset)
+        watch = _Watch(injection.fault, recorder)
         machine.watches.append(watch)
         self._watches.append((eq_id, watch))
 
@@ -204,8 +217,7 @@ class Fleet:
         seen up to the last tick."""
         truths: list[GroundTruth] = []
         for eq_id, watch in self._watches:
-            fault = watch.injection.fault
-            assert isinstance(fault, Fault)
+            fault = watch.fault
             truths.append(
                 GroundTruth(
                     equipment_id=eq_id,
@@ -225,8 +237,7 @@ class Fleet:
         """One record per injected sensor fault (in injection order)."""
         truths: list[SensorFaultTruth] = []
         for eq_id, sensor in self._sensors:
-            fault = sensor.injection.fault
-            assert isinstance(fault, SensorFault)
+            fault = sensor.fault
             truths.append(
                 SensorFaultTruth(
                     equipment_id=eq_id,

@@ -20,7 +20,7 @@ from devices import DevicesError, Plant, load_plant, plant_from_dict
 from simulators.base import Fault
 from simulators.errors import SimulatorError
 from simulators.faults import FAULTS
-from simulators.fleet import FaultInjection, Fleet
+from simulators.fleet import FaultInjection, Fleet, Injection, SensorFaultInjection
 from simulators.operation import LoadChanges, Operation, Shift
 from simulators.registry import MACHINE_MODELS
 from simulators.scenario_schema import (
@@ -30,7 +30,7 @@ from simulators.scenario_schema import (
     SensorFaultSpec,
     fault_spec,
 )
-from simulators.sensor_faults import SENSOR_FAULTS, SensorFault
+from simulators.sensor_faults import SENSOR_FAULTS
 
 Loc = tuple[str | int, ...]
 
@@ -63,7 +63,7 @@ class Scenario:
     """Simulated seconds per real second; `math.inf`: as fast as possible."""
     samples_per_message: int
     operations: Mapping[str, Operation]
-    faults: tuple[FaultInjection, ...]
+    faults: tuple[Injection, ...]
     skip_unsupported: bool = False
 
     @property
@@ -236,8 +236,8 @@ def _operation(
 
 def _faults(
     spec: ScenarioSpec, plant: Plant, lines: _LineFinder, problems: list[str]
-) -> list[FaultInjection]:
-    injections: list[FaultInjection] = []
+) -> list[Injection]:
+    injections: list[Injection] = []
     for index, entry in enumerate(spec.faults):
         loc: Loc = ("faults", index)
         model = fault_spec(entry)
@@ -268,7 +268,7 @@ def _injection(
     loc: Loc,
     lines: _LineFinder,
     problems: list[str],
-) -> FaultInjection | None:
+) -> Injection | None:
     equipment = plant.equipment.get(parsed.equipment)
     if equipment is None:
         problems.append(lines.at((*loc, "equipment"), _not_in_plant(parsed.equipment, plant)))
@@ -300,9 +300,7 @@ def _injection(
         options: dict[str, Any] = {"step_level": parsed.step_level}
         if parsed.shape is not None:
             options["shape"] = parsed.shape
-        fault: Fault | SensorFault = fault_cls(
-            onset=onset, time_to_failure=parsed.time_to_failure, **options
-        )
+        fault: Fault = fault_cls(onset=onset, time_to_failure=parsed.time_to_failure, **options)
         return FaultInjection(parsed.equipment, fault)
     signals = model.signals if model is not None else tuple(equipment.signals)
     reported = [s for s in signals if s in equipment.signals]
@@ -317,13 +315,13 @@ def _injection(
         return None
     extra = parsed.model_dump(exclude=set(SensorFaultSpec.model_fields))
     try:
-        fault = SENSOR_FAULTS[parsed.fault](
+        sensor_fault = SENSOR_FAULTS[parsed.fault](
             signal=parsed.signal, onset=onset, duration=parsed.duration, **extra
         )
     except SimulatorError as exc:
         problems.append(lines.at(loc, str(exc)))
         return None
-    return FaultInjection(parsed.equipment, fault)
+    return SensorFaultInjection(parsed.equipment, sensor_fault)
 
 
 def _not_in_plant(eq_id: str, plant: Plant) -> str:
