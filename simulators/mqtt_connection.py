@@ -50,7 +50,9 @@ class MqttConnection:
 
     `on_connected` runs in paho's thread after every successful connection (the first and each
     reconnect), before anything else is sent on it: the place to subscribe and publish births.
-    `on_message` gets `(topic, payload)` of every message of the subscriptions, in paho's thread.
+    `on_disconnected` runs when the connection is lost (not when closed): the place to change the
+    will before paho reconnects. `on_message` gets `(topic, payload)` of every message of the
+    subscriptions, in paho's thread.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class MqttConnection:
         close_timeout: float = 30.0,
         will: Will | None = None,
         on_connected: Callable[[MqttConnection], None] | None = None,
+        on_disconnected: Callable[[MqttConnection], None] | None = None,
         on_message: Callable[[str, bytes], None] | None = None,
     ) -> None:
         if not 1 <= max_inflight <= MAX_MQTT_INFLIGHT:
@@ -89,6 +92,7 @@ class MqttConnection:
         self._close_timeout = close_timeout
         self._resume_below = max_inflight - max(1, max_inflight // 4)
         self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
         self._on_message_cb = on_message
 
         self._lock = threading.Lock()
@@ -197,9 +201,14 @@ class MqttConnection:
         `max_inflight` messages are unacknowledged."""
         if self._loop is None:
             raise SimulatorError("the MQTT connection is not open: use it as `async with`")
+        await self.room()
+        self.send(topic, payload, qos, retain)
+
+    async def room(self) -> None:
+        """Wait (without blocking the event loop) while `max_inflight` messages are
+        unacknowledged."""
         if self._unacked >= self.max_inflight:
             await self._wait_for(self._resume_below)
-        self.send(topic, payload, qos, retain)
 
     def send(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         """Hand one message over now, without flow control (safe from paho's thread, e.g. in
@@ -293,6 +302,8 @@ class MqttConnection:
                 reason_code,
                 self.pending,
             )
+            if self._on_disconnected is not None:
+                self._on_disconnected(self)
 
     def _on_publish(
         self,
