@@ -5,9 +5,11 @@ run as JSON (`to_json` / `from_json`)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from devices import Severity, Signal
@@ -211,6 +213,17 @@ class RunTruth:
             "sensor_faults": [f.to_json() for f in self.sensor_faults],
         }
 
+    def write(self, path: str | Path) -> Path:
+        """Write the truth as JSON (what every run leaves beside it)."""
+        path = Path(path)
+        text = json.dumps(_finite(self.to_json()), indent=1)
+        path.write_text(text + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunTruth:
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunTruth:
         return cls(
@@ -277,3 +290,14 @@ class CrossingRecorder:
                 still.append(lim)
         if len(still) != len(self._pending):
             self._pending = still
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -92,7 +92,7 @@ def replay(
     from forewarn.errors import ForewarnError
     from forewarn.replay import ReplayOptions, replay_csv, replay_scenario
     from forewarn.replay.report_html import write_html
-    from forewarn.replay.report_json import write_json, write_truth
+    from forewarn.replay.report_json import write_json
     from ingest import IngestError
     from simulators import SimulatorError
 
@@ -188,7 +188,7 @@ def replay(
         if beside is not None
         else Path(f"{result.name}.truth.json")
     )
-    written.append(write_truth(result, truth_path))
+    written.append(result.truth.write(truth_path))
     console.print("wrote " + ", ".join(str(p) for p in written))
 
 

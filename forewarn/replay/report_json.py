@@ -80,13 +80,6 @@ def write_json(result: ReplayResult, path: str | Path) -> Path:
     return path
 
 
-def write_truth(result: ReplayResult, path: str | Path) -> Path:
-    """The run's ground truth on its own (what `forewarn simulate` writes too)."""
-    path = Path(path)
-    path.write_text(json.dumps(_clean(result.truth.to_json()), indent=1) + "\n", encoding="utf-8")
-    return path
-
-
 def _fault(f: FaultScore) -> dict[str, Any]:
     t = f.truth
     return {
