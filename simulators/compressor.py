@@ -63,7 +63,7 @@ LOST_COOLING = 0.45
 """Share of the oil cooler's heat rejection lost at failure: the discharge temperature's rise
 over ambient is divided by 1 - 0.45 severity."""
 DRY_DISCHARGE_HEATING = 30.0
-DRY_BEARING_HEATING = 50.0
+DRY_BEARING_HEATING = 56.0
 DRY_VIBRATION = 1.5
 WORN_BEARING_VIBRATION = 6.5
 WORN_BEARING_HEATING = 15.0
