@@ -331,7 +331,7 @@ def _not_in_plant(eq_id: str, plant: Plant) -> str:
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:g} h"
+    return f"{seconds / 3600:.3g} h"
 
 
 def _sampled_every(plant: Plant, period: float) -> Plant:

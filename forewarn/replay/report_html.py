@@ -129,6 +129,7 @@ def _run_facts(result: ReplayResult) -> str:
         f"replayed {speed} through broker {_e(result.broker)} in {result.wall_seconds:.1f} s",
         f"{result.readings:,} readings ({rate:,.0f}/s) in {result.messages:,} messages, "
         f"{result.rejected} rejected",
+        *(f"{_e(key)}: {_e(value)}" for key, value in result.extra.items()),
     ]
     return f'<p class="sub">{"; ".join(facts)}.</p>'
 

@@ -306,7 +306,7 @@ async def _run_pipeline(
             published = mqtt.published
         stop.set()
         await service
-        _report(on_progress, clock, end, running, events)
+        _report(on_progress, clock, end, running, events, done=True)
         return stats, published, running
     finally:
         stop.set()
@@ -322,14 +322,17 @@ def _report(
     end: float,
     running: Running,
     events: Sequence[OrderEvent],
+    *,
+    done: bool = False,
 ) -> None:
     if on_progress is None:
         return
     span = max(end - clock.start, 1e-9)
+    fraction = 1.0 if done else min(1.0, max(0.0, (clock.now - clock.start) / span))
     on_progress(
         ReplayProgress(
             sim_ts=clock.now,
-            fraction=min(1.0, max(0.0, (clock.now - clock.start) / span)),
+            fraction=fraction,
             readings=running.pipeline.stats.readings,
             orders=sum(e.created for e in events),
         )
