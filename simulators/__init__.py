@@ -1,18 +1,22 @@
 """Deterministic machine simulators with injectable faults, scenario files, publishers (MQTT JSON,
 Sparkplug B, OPC UA, CSV replay) and ground truth for scoring detection.
 
-plant = load_plant("plant.yaml")
-fleet = Fleet(plant, seed=42, faults=[FaultInjection("P-103", BearingWear(onset, 8 * 3600))])
-clock = SimClock(start=onset - 3600, speed=120)
-async with MqttPublisher(plant, host="localhost", port=1883, client_id="sim") as publisher:
-    await run(fleet, clock, publisher, until=onset + 8 * 3600)
-fleet.ground_truth()
+    scenario = load_scenario(scenario_path("bearing-failure"))
+    fleet = scenario.fleet()
+    async with MqttPublisher(scenario.plant, host="localhost", port=1883, client_id="sim") as mqtt:
+        await run(fleet, SimClock(scenario.start, speed=120), mqtt, period=scenario.period,
+                  until=scenario.end)
+    fleet.truth(scenario.name).write("bearing-failure.truth.json")
+
+Or by hand: `Fleet(plant, seed=42, faults=[FaultInjection("P-103", BearingWear(onset, 8 *
+3600))], operations={"P-103": Operation(shifts=(Shift(6, 22),))})`.
 """
 
 from simulators.base import EXPONENTIAL_RATE, Fault, MachineModel, Progression, Publisher, Sample
 from simulators.clock import SimClock
 from simulators.compressor import Compressor, CompressorParameters
 from simulators.conveyor import Conveyor, ConveyorParameters
+from simulators.csv_replay import CsvError, CsvReplay, read_csv
 from simulators.errors import SimulatorError
 from simulators.fan import Fan, FanParameters
 from simulators.faults import (
@@ -38,11 +42,16 @@ from simulators.ground_truth import (
 )
 from simulators.iso10816 import Zone, ZoneLimits
 from simulators.motor import InductionMotor, MotorParameters
+from simulators.mqtt_connection import MqttConnection, Will
 from simulators.mqtt_publisher import MqttPublisher
+from simulators.opcua_server import OpcUaServer
 from simulators.operation import CONTINUOUS, LoadChanges, Operation, Shift
+from simulators.publishers import MemoryPublisher, Tee
 from simulators.pump import CentrifugalPump, MeasurementNoise, PumpParameters
 from simulators.registry import MACHINE_MODELS
-from simulators.runner import RunStats, run
+from simulators.runner import RunStats, play, run
+from simulators.scenario import Scenario, ScenarioFileError, load_scenario, scenario_from_dict
+from simulators.scenarios import builtin_scenarios, scenario_path
 from simulators.sensor_faults import (
     SENSOR_FAULTS,
     DriftingSensor,
@@ -52,6 +61,7 @@ from simulators.sensor_faults import (
     SpikingSensor,
     StuckSensor,
 )
+from simulators.sparkplug_publisher import EdgeNode, SparkplugPublisher
 
 __all__ = [
     "CONTINUOUS",
@@ -68,7 +78,10 @@ __all__ = [
     "Conveyor",
     "ConveyorParameters",
     "CoolingLoss",
+    "CsvError",
+    "CsvReplay",
     "DriftingSensor",
+    "EdgeNode",
     "Fan",
     "FanParameters",
     "Fault",
@@ -87,10 +100,13 @@ __all__ = [
     "MachineModel",
     "MachineTruth",
     "MeasurementNoise",
+    "MemoryPublisher",
     "Misalignment",
     "MotorParameters",
+    "MqttConnection",
     "MqttPublisher",
     "NoisySensor",
+    "OpcUaServer",
     "Operation",
     "Progression",
     "Publisher",
@@ -98,6 +114,8 @@ __all__ = [
     "RunStats",
     "RunTruth",
     "Sample",
+    "Scenario",
+    "ScenarioFileError",
     "SealLeak",
     "SensorDropout",
     "SensorFault",
@@ -106,10 +124,19 @@ __all__ = [
     "Shift",
     "SimClock",
     "SimulatorError",
+    "SparkplugPublisher",
     "SpikingSensor",
     "StuckSensor",
+    "Tee",
+    "Will",
     "Zone",
     "ZoneLimits",
+    "builtin_scenarios",
+    "load_scenario",
     "machine_rng",
+    "play",
+    "read_csv",
     "run",
+    "scenario_from_dict",
+    "scenario_path",
 ]
