@@ -14,6 +14,8 @@ from rich.console import Console
 from devices import DevicesError, load_plant
 from forewarn.commands.dead_letters import dead_letters
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
+from forewarn.commands.replay import replay
+from forewarn.commands.simulate import simulate
 from forewarn.errors import ForewarnError
 from ingest import IngestError
 from ticketing import TicketingError
@@ -142,3 +144,5 @@ def plant_check(path: Path) -> None:
 
 app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
+app.command("replay")(replay)
+app.command("simulate")(simulate)

@@ -11,8 +11,9 @@ supervisor loop that reconnects with backoff and subscribes again.
 - A server that refuses subscriptions (or `mode: poll`) is polled instead.
 - Status codes become quality (Good / Uncertain / Bad); a Bad value is handed on without a value
   (NaN) and detectors never learn from it.
-- Readings wait in a bounded queue; when it is full the subscription's own bounded queue takes the
-  overflow, and drops its oldest notifications (OPC UA servers' queues do the same).
+- Readings wait in a bounded queue; when it is full the subscription's own bounded queue (as long
+  as the monitored items' queues together, at least 1000) takes the overflow, and drops its oldest
+  notifications (OPC UA servers' queues do the same).
 """
 
 from __future__ import annotations
@@ -297,7 +298,7 @@ class OpcUaSource:
         try:
             subscription = await client.create_subscription(
                 self.spec.publishing_interval * 1000,
-                queue_maxsize=max(1000, 10 * len(items)),
+                queue_maxsize=max(1000, sum(item.spec.queue_size for item in items)),
                 overflow=OverflowPolicy.DROP_OLDEST,
             )
         except UaStatusCodeError as exc:

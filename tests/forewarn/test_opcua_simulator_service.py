@@ -6,25 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-import simulators
 from devices import Plant, plant_from_dict
 from forewarn.service import Running, serve
 from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Settings
-from simulators import BearingWear, FaultInjection, Fleet, SimClock
+from simulators import BearingWear, FaultInjection, Fleet, OpcUaServer, SimClock
 from simulators import run as run_simulation
 from tests.conftest import Mosquitto, free_port
-
-OpcUaServer: Any = getattr(simulators, "OpcUaServer", None)
-
-pytestmark = pytest.mark.skipif(
-    OpcUaServer is None,
-    reason="simulators does not export its OPC UA server yet (issue 4 builds "
-    "simulators.opcua_server.OpcUaServer on branch issue-4); this test runs once it is on main",
-)
 
 START = 1_767_225_600.0
 MINUTE = 60.0
@@ -77,7 +65,7 @@ async def test_a_wearing_bearing_read_over_opcua_opens_one_order(
     port = free_port()
     server = OpcUaServer(plant(f"opc.tcp://127.0.0.1:{port}/forewarn/simulator"), port=port)
     machines = plant(server.endpoint)
-    onset, to_failure = START + 5 * MINUTE, 25 * MINUTE
+    onset, to_failure = START + 2 * MINUTE, 10 * MINUTE
     fleet = Fleet(machines, seed=11, faults=[FaultInjection("P-1", BearingWear(onset, to_failure))])
     settings = Settings(
         database=f"sqlite:///{tmp_path / 'orders.db'}",
@@ -99,11 +87,15 @@ async def test_a_wearing_bearing_read_over_opcua_opens_one_order(
             while not opcua.stats.connected:
                 await asyncio.sleep(0.05)
         stats = await run_simulation(
-            fleet, SimClock(start=START, speed=300), server, until=onset + to_failure
+            fleet, SimClock(start=START, speed=120), server, until=onset + to_failure
         )
-        async with asyncio.timeout(60):
-            while running.pipeline.stats.readings < server.writes:
-                await asyncio.sleep(0.1)
+        deadline = asyncio.get_running_loop().time() + 60
+        while running.pipeline.stats.readings < server.writes:
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"{running.pipeline.stats.readings} readings of {server.writes} samples; "
+                f"OPC UA source: {opcua.stats}, rejected {dict(opcua.stats.dead_letters.counts)}"
+            )
+            await asyncio.sleep(0.1)
         orders = await asyncio.to_thread(running.store.list)
         stop.set()
         await asyncio.wait_for(service, 60)

@@ -159,8 +159,9 @@ async def dead_letters(state: Path, *args: str) -> Any:
 
 
 async def test_forewarn_run_with_opcua_sparkplug_and_json_at_once(
-    mosquitto: Mosquitto, pump_server: PumpServer, victoria: VictoriaMetrics, tmp_path: Path
+    private_mosquitto: Mosquitto, pump_server: PumpServer, victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
+    mosquitto = private_mosquitto  # the host leaves its retained STATE behind
     site = f"it{uuid.uuid4().hex[:8]}"
     plant = tmp_path / "plant.yaml"
     plant_file(plant, site, pump_server.url)
