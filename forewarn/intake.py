@@ -1,6 +1,6 @@
 """The service's way in, from the settings: the MQTT source (JSON topics, and Sparkplug B as a host
 application when it has a host id), an OPC UA source per server of the plant file, merged into one
-stream of batches; the dead-letter file every rejects goes to; the historian that keeps readings
+stream of batches; the dead-letter file every reject goes to; the historian that keeps readings
 and findings; and the Prometheus metrics of them all."""
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def intake_limits(intake: IntakeSettings) -> IntakeLimits:
 
 @dataclass
 class Intake:
+    """What the service reads from, and where what it reads goes besides the pipeline."""
+
     mqtt: MqttSource
     sources: dict[str, Source]
     """Every source by name: "mqtt", and "opcua:{server}" per OPC UA server of the plant file."""

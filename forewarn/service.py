@@ -59,7 +59,7 @@ class Running:
     source: MqttSource
     store: WorkOrderStore
     api_url: str
-    intake: Intake | None = None
+    intake: Intake
     """Every source, the dead-letter recorder, the historian."""
 
 

@@ -51,8 +51,8 @@ class IntakeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timestamp_window: bool = True
-    """Reject readings stamped too far ahead of or behind the time they arrive. Simulators and
-    replays, whose clocks run ahead of the wall clock, turn it off."""
+    """Reject readings stamped too far ahead of or behind the time they arrive. Simulations and
+    replays, whose clocks are not the wall clock, turn it off."""
     max_future: float = Field(default=300.0, gt=0)
     """Seconds a timestamp may be ahead of the receive time (tolerated clock skew)."""
     max_past: float = Field(default=30 * 86400.0, gt=0)

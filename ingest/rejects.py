@@ -43,8 +43,8 @@ class DeadLetters:
     """Counts of rejects by reason, and the most recent `capacity` of them kept for inspection.
 
     Written from a source's network thread, read from anywhere. `sink`, if given, also receives
-    every reject (the running service hands them to the on-disk `DeadLetterStore`); it must be
-    quick and must not raise.
+    every reject (the running service hands them to its `DeadLetterRecorder`, which keeps them on
+    disk); it must be quick and must not raise.
     """
 
     PAYLOAD_EXCERPT = 512

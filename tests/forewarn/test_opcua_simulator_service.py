@@ -81,7 +81,6 @@ async def test_a_wearing_bearing_read_over_opcua_opens_one_order(
             serve(machines, settings, stop=stop, on_started=started.set_result)
         )
         running = await asyncio.wait_for(started, 30)
-        assert running.intake is not None
         opcua = running.intake.sources["opcua:sim"]
         async with asyncio.timeout(30):
             while not opcua.stats.connected:
