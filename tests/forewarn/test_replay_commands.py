@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import yaml
@@ -142,7 +143,9 @@ def test_simulate_publishes_json_and_writes_the_truth(mosquitto: Mosquitto, tmp_
     assert RunTruth.read(truth).scenario == "cli"
 
 
-def test_simulate_as_sparkplug_edge_nodes(mosquitto: Mosquitto, tmp_path: Path) -> None:
+def test_simulate_as_sparkplug_edge_nodes(private_mosquitto: Mosquitto, tmp_path: Path) -> None:
+    # A private broker: `spBv1.0/#` would also see other tests' retained STATE messages.
+    mosquitto = private_mosquitto
     with raw_subscribed(mosquitto.port, ["spBv1.0/#"]) as sub:
         result = runner.invoke(
             app,
@@ -160,7 +163,12 @@ def test_simulate_as_sparkplug_edge_nodes(mosquitto: Mosquitto, tmp_path: Path) 
             ],
         )
         assert result.exit_code == 0, result.output
-        kinds = [Topic.parse(topic).message_type for topic, _ in sub.snapshot()]
+        deadline = time.monotonic() + 10  # the NDEATH wills reach us after the CLI returns
+        while True:
+            kinds = [Topic.parse(topic).message_type for topic, _ in sub.snapshot()]
+            if kinds.count(MessageType.NDEATH) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     assert kinds.count(MessageType.NBIRTH) == 2
     assert kinds.count(MessageType.DBIRTH) == 10
     assert kinds.count(MessageType.NDEATH) == 2

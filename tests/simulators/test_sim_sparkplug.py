@@ -56,8 +56,9 @@ def kinds(messages: list[tuple[str, bytes]]) -> list[MessageType]:
 
 
 async def test_the_host_reads_every_value_through_births_and_aliased_data(
-    demo_plant: Plant, mosquitto: Mosquitto
+    demo_plant: Plant, private_mosquitto: Mosquitto
 ) -> None:
+    mosquitto = private_mosquitto  # `spBv1.0/#` must not see other tests' retained STATE
     fleet = Fleet(demo_plant, seed=5)
     ticks = 20
     with raw_subscribed(mosquitto.port, ["spBv1.0/#"]) as sub:
