@@ -96,7 +96,7 @@ def test_a_writer_that_loses_the_race_updates_the_winner_s_order(
     """Another writer has inserted the order but not committed: this writer finds no active order,
     tries to insert, and (PostgreSQL) waits on the unique index, then fails and updates the row
     the other committed; (SQLite) waits for the other's write lock, then finds and updates it."""
-    caplog.set_level(logging.DEBUG, logger="ticketing.store")
+    caplog.set_level(logging.DEBUG, logger="ticketing.recording")
     pump = demo_plant.equipment["P-103"]
     other = create_engine_for(database_url)
     try:
