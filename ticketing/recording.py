@@ -396,7 +396,9 @@ def _assign(tx: Tx, equipment: Equipment, mode: FailureMode) -> str | None:
                 WorkOrderRow.status.in_(ACTIVE_STATUSES),
             )
             .group_by(WorkOrderRow.assignee)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     chosen = choose_assignee(
         candidates, mode.skills, {k: v for k, v in loads.items() if k}, at=tx.now, zone=org.zone

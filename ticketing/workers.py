@@ -175,7 +175,7 @@ class Workers:
 def _external_id(response: httpx.Response) -> str | None:
     """The receiver's id for its ticket: the `X-External-Id` header, or `external_id` (else
     `id`) in a JSON object body."""
-    header = response.headers.get("X-External-Id")
+    header: str | None = response.headers.get("X-External-Id")
     if header:
         return header.strip()[:200]
     try:
