@@ -13,6 +13,7 @@ from rich.console import Console
 
 from devices import DevicesError, load_plant
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
+from forewarn.commands.tokens import tokens_app
 from forewarn.errors import ForewarnError
 from ingest import IngestError
 from ticketing import TicketingError
@@ -140,3 +141,4 @@ def plant_check(path: Path) -> None:
 
 
 app.command("opcua-gen-cert")(opcua_gen_cert)
+app.add_typer(tokens_app, name="tokens")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +14,13 @@ import uvicorn
 
 from detectors import Engine
 from devices import Plant
+from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
 from forewarn.pipeline import OnRecorded, Pipeline
 from forewarn.settings import Settings
 from ingest import BrokerAddress, MqttSource
-from ticketing import WorkOrderStore
-from ticketing.api import create_app
+from ticketing import Publish, Workers, WorkOrderStore
+from ticketing.api import close_streams, create_app
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,28 @@ class Running:
     source: MqttSource
     store: WorkOrderStore
     api_url: str
+    workers: Workers | None = None
+
+
+@contextlib.asynccontextmanager
+async def _action_publisher(plant: Plant, settings: Settings) -> AsyncIterator[Publish | None]:
+    """An MQTT publisher for the plant's automatic actions, if any of them publishes."""
+    if not any(action.topic is not None for action in plant.organisation.actions):
+        yield None
+        return
+    mqtt = settings.mqtt
+    broker = BrokerAddress.parse(mqtt.url)
+    if mqtt.username is not None:
+        password = mqtt.password.get_secret_value() if mqtt.password else None
+        broker = BrokerAddress(broker.host, broker.port, broker.tls, mqtt.username, password)
+    async with ActionPublisher(
+        broker,
+        client_id=f"{mqtt.client_id}-actions",
+        ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,
+        certfile=str(mqtt.certfile) if mqtt.certfile else None,
+        keyfile=str(mqtt.keyfile) if mqtt.keyfile else None,
+    ) as publisher:
+        yield publisher.publish
 
 
 async def serve(
@@ -72,7 +95,7 @@ async def serve(
     if mqtt.username is not None:
         password = mqtt.password.get_secret_value() if mqtt.password else None
         broker = BrokerAddress(broker.host, broker.port, broker.tls, mqtt.username, password)
-    store = WorkOrderStore(settings.database)
+    store = WorkOrderStore(settings.database, plant=plant)
     engine = Engine(plant, settings.detectors)
     source = MqttSource(
         plant,
@@ -96,11 +119,17 @@ async def serve(
     sock = bind(settings.api.host, settings.api.port)
     host, port = sock.getsockname()[:2]
     api_url = f"http://{host}:{port}"
-    app = create_app(store, extra_status=pipeline.status)
+    app = create_app(store, plant=plant, extra_status=pipeline.status)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, source, store, api_url)
     try:
-        async with source, asyncio.TaskGroup() as tasks:
+        async with (
+            source,
+            _action_publisher(plant, settings) as publish,
+            asyncio.TaskGroup() as tasks,
+        ):
+            running.workers = Workers(store, publish=publish)
+            work = tasks.create_task(running.workers.run())
             api = tasks.create_task(server.serve(sockets=[sock]))
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
@@ -112,6 +141,8 @@ async def serve(
             await source.close_intake()
             await flow
             reporter.cancel()
+            work.cancel()
+            close_streams(app)
             server.should_exit = True
             await api
     finally:

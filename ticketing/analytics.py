@@ -113,7 +113,7 @@ def mtta(session: Session, since: datetime | None, until: datetime | None) -> li
             select(WorkOrderRow.priority, func.count(), func.avg(seconds))
             .where(*where)
             .group_by(WorkOrderRow.priority)
-        ).tuples()
+        )
     ]
     count, mean = session.execute(select(func.count(), func.avg(seconds)).where(*where)).one()
     return [MeanTime(None, count, _float(mean)), *sorted(rows, key=_by_priority)]
@@ -128,7 +128,7 @@ def mttr(session: Session, since: datetime | None, until: datetime | None) -> li
         Resolution(priority, count, _float(mean), _float(mean_repair))
         for priority, count, mean, mean_repair in session.execute(
             select(WorkOrderRow.priority, *columns).where(*where).group_by(WorkOrderRow.priority)
-        ).tuples()
+        )
     ]
     count, mean, mean_repair = session.execute(select(*columns).where(*where)).one()
     return [
@@ -157,7 +157,7 @@ def backlog(session: Session, instants: Sequence[datetime]) -> list[BacklogPoint
         .group_by(points.c.at)
         .order_by(points.c.at)
     )
-    return [BacklogPoint(at, count) for at, count in session.execute(query).tuples()]
+    return [BacklogPoint(at, count) for at, count in session.execute(query)]
 
 
 def top_failure_modes(
@@ -176,7 +176,7 @@ def top_failure_modes(
         .order_by(count.desc(), WorkOrderRow.equipment_type, WorkOrderRow.failure_mode_code)
         .limit(limit)
     )
-    return [FailureModeCount(*row) for row in session.execute(query).tuples()]
+    return [FailureModeCount(*row) for row in session.execute(query)]
 
 
 def detector_precision(
@@ -202,7 +202,7 @@ def detector_precision(
     )
     return [
         Precision(detector, ok, bad, ok / (ok + bad) if ok + bad else None)
-        for detector, ok, bad in session.execute(query).tuples()
+        for detector, ok, bad in session.execute(query)
     ]
 
 

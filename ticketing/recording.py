@@ -396,9 +396,7 @@ def _assign(tx: Tx, equipment: Equipment, mode: FailureMode) -> str | None:
                 WorkOrderRow.status.in_(ACTIVE_STATUSES),
             )
             .group_by(WorkOrderRow.assignee)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     chosen = choose_assignee(
         candidates, mode.skills, {k: v for k, v in loads.items() if k}, at=tx.now, zone=org.zone

@@ -434,7 +434,7 @@ class WorkOrderStore:
             query = query.where(AlarmRow.equipment_id.in_(self._team_equipment(principal.team)))
         query = query.order_by(AlarmRow.id.desc()).limit(limit).offset(offset)
         with self._read("list alarms") as tx:
-            return [views.alarm(row, number) for row, number in tx.session.execute(query).tuples()]
+            return [views.alarm(row, number) for row, number in tx.session.execute(query)]
 
     def acknowledge_alarm(self, alarm_id: int, *, by: Actor) -> AlarmView:
         with self._write(f"acknowledge alarm {alarm_id}") as tx:
@@ -455,7 +455,7 @@ class WorkOrderStore:
                 select(AlarmRow.equipment_id, func.count(), func.max(severity_rank))
                 .where(AlarmRow.active)
                 .group_by(AlarmRow.equipment_id)
-            ).tuples()
+            )
             for equipment_id, count, worst in alarms:
                 health.setdefault(equipment_id, {})
                 health[equipment_id]["active_alarms"] = count
@@ -464,7 +464,7 @@ class WorkOrderStore:
                 select(WorkOrderRow.equipment_id, func.count(), func.min(priority_rank))
                 .where(WorkOrderRow.status.in_(_ACTIVE_STATUSES))
                 .group_by(WorkOrderRow.equipment_id)
-            ).tuples()
+            )
             for equipment_id, count, best in orders:
                 health.setdefault(equipment_id, {})
                 health[equipment_id]["active_orders"] = count
@@ -646,7 +646,7 @@ class WorkOrderStore:
             query = query.where(AuditRow.id > after_id)
         query = query.order_by(AuditRow.id.desc() if descending else AuditRow.id).limit(limit)
         with self._read("read the audit trail") as tx:
-            return [views.audit_event(row, n) for row, n in tx.session.execute(query).tuples()]
+            return [views.audit_event(row, n) for row, n in tx.session.execute(query)]
 
     def events_after(
         self,
@@ -670,7 +670,7 @@ class WorkOrderStore:
             .limit(limit + len(exclude))
         )
         with self._read("read work-order events") as tx:
-            rows = tx.session.execute(query).tuples()
+            rows = tx.session.execute(query)
             out = [
                 (views.audit_event(event, row.number), views.order(row))
                 for event, row in rows
@@ -874,7 +874,7 @@ class WorkOrderStore:
             query = query.where(WorkOrderRow.number == work_order)
         query = query.order_by(OutboxRow.id.desc()).limit(limit)
         with self._read("list deliveries") as tx:
-            return [views.delivery(row, n) for row, n in tx.session.execute(query).tuples()]
+            return [views.delivery(row, n) for row, n in tx.session.execute(query)]
 
     def retry_delivery(self, delivery_id: int, *, by: Actor) -> None:
         principal = _principal(by)
@@ -895,7 +895,7 @@ class WorkOrderStore:
                 .join(WebhookRow, WebhookRow.id == ExternalRefRow.webhook_id)
                 .where(ExternalRefRow.work_order_id == row.id)
             )
-            return dict(tx.session.execute(query).tuples().all())
+            return dict(tx.session.execute(query).all())
 
     # Workers --------------------------------------------------------------------------------
 
@@ -975,10 +975,10 @@ class WorkOrderStore:
                 select(WorkOrderRow.status, WorkOrderRow.priority, func.count()).group_by(
                     WorkOrderRow.status, WorkOrderRow.priority
                 )
-            ).tuples()
+            )
             deliveries = tx.session.execute(
                 select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
-            ).tuples()
+            )
             oldest = tx.session.scalar(
                 select(func.min(OutboxRow.created_at)).where(OutboxRow.state == "pending")
             )
