@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from devices import Plant
 from ticketing import WorkOrderStore
 
 POSTGRES_URL = os.environ.get(
@@ -64,4 +66,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def store(database_url: str) -> Iterator[WorkOrderStore]:
     with WorkOrderStore(database_url) as opened:
+        yield opened
+
+
+class Clock:
+    """A clock the test moves: the store's idea of now (UTC)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def plant_store(database_url: str, demo_plant: Plant, clock: Clock) -> Iterator[WorkOrderStore]:
+    """A store that knows the demo plant's organisation, on a clock the test moves."""
+    with WorkOrderStore(database_url, plant=demo_plant, clock=clock) as opened:
         yield opened
