@@ -63,6 +63,45 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server: Engine) -> Iterator[str]:
+    """One schema migrated to head for the whole session (see `reused_database_url`)."""
+    schema = f"ticketing_shared_{uuid.uuid4().hex[:12]}"
+    with postgres_server.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    WorkOrderStore(rendered).close()
+    yield rendered
+    with postgres_server.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def reused_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like `database_url`, but on PostgreSQL a schema migrated once and emptied before each
+    test (migrating a fresh schema per test is slow): for tests that do not test migrations."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'orders.db'}"
+    url: str = request.getfixturevalue("migrated_postgres")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = [
+                name
+                for (name,) in connection.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tablename != 'alembic_version'"
+                    )
+                )
+            ]
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return url
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[WorkOrderStore]:
     with WorkOrderStore(database_url) as opened:
@@ -89,7 +128,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def plant_store(database_url: str, demo_plant: Plant, clock: Clock) -> Iterator[WorkOrderStore]:
+def plant_store(
+    reused_database_url: str, demo_plant: Plant, clock: Clock
+) -> Iterator[WorkOrderStore]:
     """A store that knows the demo plant's organisation, on a clock the test moves."""
-    with WorkOrderStore(database_url, plant=demo_plant, clock=clock) as opened:
+    with WorkOrderStore(reused_database_url, plant=demo_plant, clock=clock) as opened:
         yield opened
