@@ -252,9 +252,9 @@ def _update_order(
     ttl = None
     if finding is not None:
         seen = _utc(finding.ts)
-        if seen >= row.last_seen:
-            row.last_seen = seen
+        if seen >= row.last_seen or row.evidence is None:
             row.evidence = Evidence.of(finding).to_json()
+        row.last_seen = max(row.last_seen, seen)
         row.first_seen = min(row.first_seen, seen)
         row.severity = max(row.severity, finding.severity)
         row.condition_active = True
