@@ -155,7 +155,7 @@ def order_number(order_id: int) -> str:
 
 
 def _opened(tx: Tx, row: WorkOrderRow, mode: FailureMode, creator: Principal) -> None:
-    after = audit.snapshot(row)
+    after = {name: value for name, value in audit.snapshot(row).items() if value is not None}
     audit.record(
         tx,
         creator,
