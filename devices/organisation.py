@@ -20,7 +20,7 @@ organisation:
     urgent: {acknowledge: 15m, start: 1h, due: 1d}
 actions:
   - failure_mode: VIB
-    on: [opened, escalated]
+    when: [opened, escalated]
     mqtt: {topic: "{site}/{area}/{line}/{equipment}/cmd", payload: {command: reduce_load}}
 ```
 
@@ -190,7 +190,8 @@ class ActionSpec(_Spec):
     failure_mode: str = Field(min_length=1)
     equipment_type: str | None = None
     """Only for equipment of this type; default: every type with this failure mode."""
-    on: list[Literal["opened", "escalated"]] = ["opened"]
+    when: list[Literal["opened", "escalated"]] = ["opened"]
+    """When the action runs (not `on`: YAML reads a bare `on` key as true)."""
     mqtt: MqttActionSpec | None = None
     webhook: WebhookActionSpec | None = None
 
@@ -441,7 +442,7 @@ def _actions(
             continue
         yield AutomaticAction(
             failure_mode=spec.failure_mode,
-            on=frozenset(ActionEvent(e) for e in spec.on),
+            on=frozenset(ActionEvent(e) for e in spec.when),
             equipment_type=spec.equipment_type,
             topic=spec.mqtt.topic if spec.mqtt else None,
             payload=dict(spec.mqtt.payload) if spec.mqtt else {},

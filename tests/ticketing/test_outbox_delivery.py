@@ -183,7 +183,7 @@ async def test_automatic_actions_publish_and_call_and_are_audited(
         actions=[
             {
                 "failure_mode": "VIB",
-                "on": ["opened", "escalated"],
+                "when": ["opened", "escalated"],
                 "mqtt": {
                     "topic": "{site}/{area}/{line}/{equipment}/cmd",
                     "payload": {"command": "reduce_load", "order": "{order}"},
