@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 
@@ -31,6 +32,7 @@ Publish = Callable[[str, bytes, int, bool], Awaitable[None]]
 """Publishes an MQTT message: (topic, payload, qos, retain); raises if the broker did not take
 it. forewarn hands one in; ticketing never talks MQTT itself."""
 USER_AGENT = "forewarn-webhooks/1"
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Workers:
     async def _timers(self) -> None:
         while True:
             try:
-                fired = await asyncio.to_thread(self.store.fire_due_timers)
+                fired = await _in_thread(self.store.fire_due_timers)
                 self.stats.timers_fired += fired
             except StorageError as exc:
                 log.warning("escalation timers: %s; retrying", exc)
@@ -95,7 +97,7 @@ class Workers:
         while True:
             self._wake.clear()
             try:
-                jobs = await asyncio.to_thread(self.store.claim_deliveries, limit=self._batch)
+                jobs = await _in_thread(self.store.claim_deliveries, limit=self._batch)
             except StorageError as exc:
                 log.warning("outbox: %s; retrying", exc)
                 jobs = []
@@ -110,7 +112,7 @@ class Workers:
 
     async def _idle_time(self) -> float:
         try:
-            due = await asyncio.to_thread(self.store.next_delivery)
+            due = await _in_thread(self.store.next_delivery)
         except StorageError:
             return self._poll_interval
         if due is None:
@@ -132,7 +134,7 @@ class Workers:
                 outcome.error,
             )
         try:
-            await asyncio.to_thread(self.store.finish_delivery, job, outcome)
+            await _in_thread(self.store.finish_delivery, job, outcome)
         except StorageError as exc:
             log.warning("could not record delivery %s (its lease will expire): %s", job.id, exc)
 
@@ -170,6 +172,18 @@ class Workers:
         except Exception as exc:  # the publisher's errors are its own; any means "not delivered"
             return Outcome(False, error=f"{type(exc).__name__}: {exc}")
         return Outcome(True)
+
+
+async def _in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`asyncio.to_thread`, except that a cancelled caller still waits for the thread's call to
+    finish (a store call in flight completes its transaction before the store may be closed)."""
+    future = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
 
 
 def _external_id(response: httpx.Response) -> str | None:

@@ -63,6 +63,7 @@ async def test_webhooks_get_signed_ordered_events_and_the_external_id_is_kept(
                 store.close_order, number, by="ann", outcome=Outcome.CONFIRMED, cause="wear"
             )
             await until(lambda: len(receiver.on("/hook")) == 3)
+            await until(lambda: not store.deliveries(state="pending"))
         events = [r.json for r in receiver.on("/hook")]
         assert [e["event"] for e in events] == [
             Event.CREATED.value,
@@ -97,7 +98,8 @@ async def test_a_receiver_that_is_down_loses_nothing(
                 number = (await asyncio.to_thread(record, store, finding(), pump)).order.number
                 await asyncio.to_thread(store.acknowledge, number, by="ann")
                 await asyncio.to_thread(store.comment, number, by="ann", body="on my way")
-                await until(lambda: workers.stats.failed_attempts >= 2)
+                await until(lambda: max(d.attempts for d in store.deliveries(state="pending")) >= 2)
+                assert workers.stats.failed_attempts >= 2
                 pending = store.deliveries(state="pending")
                 assert len(pending) == 3
                 assert max(d.attempts for d in pending) >= 2
@@ -168,6 +170,7 @@ async def test_escalations_notify_each_level_s_contact(
             ).order.number
             clock.now += timedelta(minutes=31)
             await until(lambda: bool(receiver.on("/people/mona")))
+            await until(lambda: len(receiver.on("/people/alice")) == 2)
         escalated = receiver.on("/people/alice")[-1].json
         assert escalated["reason"] == "escalated"
         assert "level 1" in escalated["message"]
