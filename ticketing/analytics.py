@@ -28,7 +28,8 @@ from ticketing.base import Outcome
 from ticketing.lifecycle import Status
 from ticketing.models import FindingRow, UTCDateTime, WorkOrderRow
 
-MAX_BUCKETS = 1000
+MAX_BUCKETS = 500
+"""SQLite refuses compound SELECTs of more terms (SQLITE_MAX_COMPOUND_SELECT)."""
 
 
 class seconds_between(FunctionElement[float]):  # noqa: N801 (an SQL function)
