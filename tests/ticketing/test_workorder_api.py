@@ -266,3 +266,29 @@ def test_openapi_and_docs_are_served_with_descriptions(client: TestClient) -> No
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+def test_oversized_requests_are_refused_before_they_are_read(
+    client: TestClient, numbers: dict[str, str]
+) -> None:
+    number = numbers["P-103/VIB"]
+    body = {"body": "x" * 70_000}
+    too_big = client.post(f"{API}/work-orders/{number}/comments", json=body)
+    assert too_big.status_code == 413
+    assert "larger than 65536 bytes" in too_big.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams in
+        yield b'{"body": "'
+        for _ in range(20):
+            yield b"y" * 4096
+        yield b'"}'
+
+    streamed = client.post(
+        f"{API}/work-orders/{number}/comments",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    long_url = client.get(f"{API}/work-orders", params={"q": "z" * 9000})
+    assert long_url.status_code == 414
+    assert client.get(f"{API}/work-orders/{number}/comments").json() == []

@@ -1,5 +1,6 @@
-"""Request size limits: a body larger than the limit is refused with 413 before it is read whole
-(by its Content-Length, or as it streams in), and so is a URL longer than its limit (414)."""
+"""Request size limits: a body larger than the limit is refused with 413 before the application
+sees it (by its Content-Length, or as it streams in: bodies are read up to the limit first), and
+a URL longer than its limit with 414."""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 64 * 1024
 MAX_URL = 8 * 1024
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class SizeLimits:
@@ -33,29 +30,30 @@ class SizeLimits:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
                 await _refuse(send, 413, self._too_large())
                 return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                return  # the client went away
+            body.extend(message.get("body", b""))
+            if len(body) > self.max_body:
                 await _refuse(send, 413, self._too_large())
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     def _too_large(self) -> str:
         return f"the request body is larger than {self.max_body} bytes"
