@@ -195,7 +195,12 @@ def _new_order(
     finding: Finding | None = None,
     report: Report | None = None,
 ) -> WorkOrderRow:
-    severity = finding.severity if finding is not None else report.severity  # type: ignore[union-attr]
+    if finding is not None:
+        severity = finding.severity
+    elif report is not None:
+        severity = report.severity
+    else:
+        raise ValueError("an order is opened for a finding or a report")
     ttl = finding.time_to_limit if finding is not None else None
     priority = priority_for(severity, equipment.criticality, ttl)
     seen = _utc(finding.ts) if finding is not None else tx.now
@@ -269,7 +274,10 @@ def _update_order(
         row.priority, priority_for(row.severity, equipment.criticality, ttl)
     )
     row.updated_at = tx.now
-    note = finding.summary if finding is not None else f"reported again: {report.description}"  # type: ignore[union-attr]
+    if finding is not None:
+        note = finding.summary
+    else:
+        note = f"reported again: {report.description}" if report is not None else ""
     raised = row.priority is not old_priority
     if raised:
         escalation.set_deadlines(row, tx.organisation)
