@@ -154,7 +154,7 @@ class Workers:
             headers[SIGNATURE_HEADER] = signature(job.secret, int(time.time()), job.body)
         try:
             response = await http.post(job.url, content=job.body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             return Outcome(
                 False, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             )
