@@ -13,6 +13,8 @@ from rich.console import Console
 
 from devices import DevicesError, load_plant
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
+from forewarn.commands.replay import replay
+from forewarn.commands.simulate import simulate
 from forewarn.commands.tokens import tokens_app
 from forewarn.errors import ForewarnError
 from ingest import IngestError
@@ -141,4 +143,6 @@ def plant_check(path: Path) -> None:
 
 
 app.command("opcua-gen-cert")(opcua_gen_cert)
+app.command("replay")(replay)
+app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")

@@ -95,8 +95,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    # amqtt reports every client that disconnects without a DISCONNECT packet (port probes,
+    # killed publishers) as an error; for a demo broker that is noise.
     for noisy in ("amqtt", "transitions"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.port))
 

@@ -20,6 +20,8 @@ import numpy as np
 
 from devices import Reading
 from simulators.errors import SimulatorError
+from simulators.iso10816 import ZoneLimits
+from simulators.operation import CONTINUOUS, Operation
 
 EXPONENTIAL_RATE = 1.0
 """Curvature of the exponential progression: at failure, severity grows e**rate times faster
@@ -30,13 +32,20 @@ class Progression(enum.StrEnum):
     """How a fault's severity grows from 0 at onset to 1 at functional failure."""
 
     LINEAR = "linear"
+    """Steady degradation (erosion, fouling, stretching)."""
     EXPONENTIAL = "exponential"
+    """Degradation that feeds itself (spalling bearings, failing lubrication)."""
+    STEP = "step"
+    """Sudden damage at onset (a lost balance weight, a cracked seal face) that holds at
+    `step_level` until the machine fails."""
 
-    def severity(self, fraction: float) -> float:
+    def severity(self, fraction: float, step_level: float = 0.5) -> float:
         """Severity after `fraction` of the time to failure (clipped to [0, 1])."""
         x = min(max(fraction, 0.0), 1.0)
         if self is Progression.LINEAR:
             return x
+        if self is Progression.STEP:
+            return 1.0 if x >= 1.0 else (step_level if x > 0.0 else 0.0)
         return math.expm1(EXPONENTIAL_RATE * x) / math.expm1(EXPONENTIAL_RATE)
 
 
@@ -50,11 +59,17 @@ class Fault(ABC):
     time_to_failure: float
     """Seconds from onset until the machine functionally fails."""
     shape: Progression = Progression.LINEAR
+    step_level: float = 0.5
+    """Severity between onset and failure with the `step` shape."""
 
     mechanism: ClassVar[str]
-    """The degradation mechanism a model must know to be given this fault."""
+    """The degradation mechanism a model must know to be given this fault; also the fault's
+    name in scenario files."""
     failure_mode: ClassVar[str]
     """The ISO 14224 failure-mode code (devices/library.yaml) a work order should carry."""
+    also_seen_as: ClassVar[tuple[str, ...]] = ()
+    """Other failure-mode codes a correct work order may carry (cavitation shows as vibration
+    as much as lost head, for instance)."""
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.onset):
@@ -74,6 +89,10 @@ class Fault(ABC):
                 f"{self.name}: unknown progression shape {self.shape!r}; use one of: {known}"
             ) from None
         object.__setattr__(self, "shape", shape)
+        if not 0.0 < self.step_level <= 1.0:
+            raise SimulatorError(
+                f"{self.name}: step_level must be in (0, 1], got {self.step_level}"
+            )
 
     @property
     def name(self) -> str:
@@ -83,11 +102,16 @@ class Fault(ABC):
     def failure_at(self) -> float:
         return self.onset + self.time_to_failure
 
+    @property
+    def failure_modes(self) -> tuple[str, ...]:
+        """Every failure-mode code a work order for this fault may rightly carry."""
+        return (self.failure_mode, *self.also_seen_as)
+
     def severity(self, ts: float) -> float:
         """0 before onset, rising along `shape` to 1 at `failure_at`, 1 afterwards."""
         if ts <= self.onset:
             return 0.0
-        return self.shape.severity((ts - self.onset) / self.time_to_failure)
+        return self.shape.severity((ts - self.onset) / self.time_to_failure, self.step_level)
 
 
 P = TypeVar("P")
@@ -97,19 +121,35 @@ class MachineModel(ABC, Generic[P]):
     """One simulated machine of one equipment type.
 
     Subclasses set `machine_type` (the equipment type name plant files use), `signals` (what
-    `step` returns) and `mechanisms` (the faults they can be given), and implement
-    `draw_parameters` and `step`. All randomness comes from `rng`, drawn in the same order whatever
-    the faults, so a fault changes the physics but not the noise.
+    `step` returns), `mechanisms` (the faults they can be given) and `vibration_zones`, and
+    implement `draw_parameters`, `base_load`, `noise` and `step`. All randomness comes from
+    `rng`, drawn in the same order whatever the faults, so a fault changes the physics but not
+    the noise. The machine is run as its `operation` says (around the clock by default); the
+    schedule draws from a generator spawned from `rng`, so the operation does not change the
+    noise either.
     """
 
     machine_type: ClassVar[str]
     signals: ClassVar[tuple[str, ...]]
     mechanisms: ClassVar[frozenset[str]]
+    vibration_zones: ClassVar[ZoneLimits]
 
-    def __init__(self, equipment_id: str, params: P, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        equipment_id: str,
+        params: P,
+        rng: np.random.Generator,
+        operation: Operation = CONTINUOUS,
+    ) -> None:
         self.equipment_id = equipment_id
         self.params = params
         self.rng = rng
+        self.operation = operation
+        schedule_rng, fault_rng = rng.spawn(2)
+        self.schedule = operation.schedule(self.base_load, schedule_rng)
+        self.fault_rng = fault_rng
+        """For the randomness of faults themselves (bursts, erratic slip); drawn only while a
+        fault needs it, so it never changes a healthy machine's values."""
         self._faults: list[Fault] = []
 
     @classmethod
@@ -118,9 +158,21 @@ class MachineModel(ABC, Generic[P]):
         """Parameters of one machine of this type (what differs from unit to unit)."""
 
     @classmethod
-    def create(cls, equipment_id: str, rng: np.random.Generator) -> Self:
+    def create(
+        cls, equipment_id: str, rng: np.random.Generator, operation: Operation = CONTINUOUS
+    ) -> Self:
         """A machine whose parameters and noise both come from `rng`."""
-        return cls(equipment_id, cls.draw_parameters(rng), rng)
+        return cls(equipment_id, cls.draw_parameters(rng), rng, operation)
+
+    @property
+    @abstractmethod
+    def base_load(self) -> float:
+        """The load (fraction of rated) this machine runs at when nothing else is asked."""
+
+    @property
+    @abstractmethod
+    def noise(self) -> Mapping[str, float]:
+        """Standard deviation of each signal's measurement noise, in the signal's unit."""
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -160,4 +212,10 @@ class Sample:
 class Publisher(Protocol):
     """Where a simulation's samples go (an MQTT broker, an OPC UA server, a file...)."""
 
-    async def publish(self, samples: Sequence[Sample]) -> None: ...
+    async def publish(self, samples: Sequence[Sample]) -> None:
+        """Hand over one tick's samples (a publisher may hold some back to pack them)."""
+        ...
+
+    async def flush(self) -> None:
+        """Send whatever is held back and wait until everything published has been delivered."""
+        ...

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from simulators.base import Publisher
+from simulators.base import Publisher, Sample
 from simulators.clock import SimClock
 from simulators.errors import SimulatorError
 from simulators.fleet import Fleet
@@ -41,9 +42,10 @@ async def run(
 ) -> RunStats:
     """Tick `fleet` at `clock.start`, `clock.start + period`, ... and publish each tick's samples.
 
-    Runs until simulated time reaches `until` (exclusive) or `stop` is set. Yields to the event
-    loop after every tick, so other tasks in the same loop keep running even at `math.inf` speed.
-    Logs progress every `log_every` simulated seconds.
+    Runs until simulated time reaches `until` (exclusive) or `stop` is set, then flushes the
+    publisher (what it held back goes out, and is delivered). Yields to the event loop after every
+    tick, so other tasks in the same loop keep running even at `math.inf` speed. Logs progress
+    every `log_every` simulated seconds.
     """
     if not (period > 0 and math.isfinite(period)):
         raise SimulatorError(f"period must be a positive number of seconds, got {period}")
@@ -79,6 +81,7 @@ async def run(
             next_report += log_every * math.floor((ts - next_report) / log_every + 1)
         await asyncio.sleep(0)
         ts = clock.start + ticks * period
+    await publisher.flush()
     stats = RunStats(
         ticks=ticks,
         samples=samples,
@@ -95,6 +98,60 @@ async def run(
         stats.wall_seconds,
     )
     return stats
+
+
+async def play(
+    samples: Iterable[Sample],
+    clock: SimClock,
+    publisher: Publisher,
+    *,
+    stop: asyncio.Event | None = None,
+) -> RunStats:
+    """Publish recorded samples (in time order) at their own times, paced by `clock` (start it at
+    the first sample's time), samples of the same time together; then flush the publisher."""
+    log.info(
+        "replaying recorded samples from %s at %s",
+        _iso(clock.start),
+        "full speed" if clock.as_fast_as_possible else f"x{clock.speed:g}",
+    )
+    wall_start = time.monotonic()
+    ticks = count = 0
+    last = clock.start
+    batch: list[Sample] = []
+    for sample in samples:
+        if batch and sample.ts != batch[0].ts:
+            if not await _play_batch(batch, clock, publisher, stop):
+                batch = []
+                break
+            ticks += 1
+            count += len(batch)
+            last = batch[0].ts
+            batch = []
+        batch.append(sample)
+    if batch and await _play_batch(batch, clock, publisher, stop):
+        ticks += 1
+        count += len(batch)
+        last = batch[0].ts
+    await publisher.flush()
+    return RunStats(
+        ticks=ticks,
+        samples=count,
+        sim_start=clock.start,
+        sim_end=last,
+        wall_seconds=time.monotonic() - wall_start,
+        max_lag=clock.max_lag,
+    )
+
+
+async def _play_batch(
+    batch: list[Sample], clock: SimClock, publisher: Publisher, stop: asyncio.Event | None
+) -> bool:
+    await clock.sleep_until(batch[0].ts, interrupt=stop)
+    if stop is not None and stop.is_set():
+        return False
+    await publisher.publish(batch)
+    await asyncio.sleep(0)
+    return True
 
 
 def _iso(ts: float) -> str:

@@ -27,7 +27,7 @@ ONSET = START + HOUR
 TTF = 8 * HOUR
 
 
-@pytest.mark.parametrize("shape", list(Progression))
+@pytest.mark.parametrize("shape", [Progression.LINEAR, Progression.EXPONENTIAL])
 def test_severity_grows_from_zero_at_onset_to_one_at_failure(shape: Progression) -> None:
     fault = BearingWear(onset=ONSET, time_to_failure=TTF, shape=shape)
     assert fault.failure_at == ONSET + TTF
@@ -37,6 +37,16 @@ def test_severity_grows_from_zero_at_onset_to_one_at_failure(shape: Progression)
     assert fault.severity(fault.failure_at + HOUR) == 1.0
     series = [fault.severity(ONSET + TTF * i / 100) for i in range(101)]
     assert all(b > a for a, b in itertools.pairwise(series))
+
+
+def test_a_step_jumps_at_onset_holds_then_fails() -> None:
+    fault = BearingWear(onset=ONSET, time_to_failure=TTF, shape=Progression.STEP, step_level=0.6)
+    assert fault.severity(ONSET) == 0.0
+    assert fault.severity(ONSET + 1) == 0.6
+    assert fault.severity(fault.failure_at - 1) == 0.6
+    assert fault.severity(fault.failure_at) == 1.0
+    with pytest.raises(SimulatorError, match=r"step_level must be in \(0, 1\]"):
+        BearingWear(onset=ONSET, time_to_failure=TTF, step_level=1.5)
 
 
 def test_exponential_progression_starts_slower_and_ends_faster_than_linear() -> None:

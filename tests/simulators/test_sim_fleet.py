@@ -92,10 +92,10 @@ def test_samples_carry_every_signal_of_the_plant_at_the_tick_time(demo_plant: Pl
     assert [r.signal for r in readings] == list(samples[0].values)
 
 
-def _with_conveyor() -> Plant:
+def _with_kiln() -> Plant:
     data: dict[str, Any] = {
         "site": {"id": "sim"},
-        "types": {"conveyor": {"signals": {"belt_speed": {"unit": "m/s"}}}},
+        "types": {"kiln": {"signals": {"shell_temp": {"unit": "degC"}}}},
         "areas": [
             {
                 "id": "area",
@@ -104,7 +104,7 @@ def _with_conveyor() -> Plant:
                         "id": "line",
                         "equipment": [
                             {"id": "P-1", "type": "centrifugal_pump", "team": "mech"},
-                            {"id": "C-1", "type": "conveyor", "team": "mech"},
+                            {"id": "K-1", "type": "kiln", "team": "mech"},
                         ],
                     }
                 ],
@@ -115,18 +115,18 @@ def _with_conveyor() -> Plant:
 
 
 def test_equipment_of_an_unknown_type_is_an_error_naming_it_or_skipped() -> None:
-    plant = _with_conveyor()
-    with pytest.raises(SimulatorError, match=r"'C-1' is of type 'conveyor'.*skip_unsupported"):
+    plant = _with_kiln()
+    with pytest.raises(SimulatorError, match=r"'K-1' is of type 'kiln'.*skip_unsupported"):
         Fleet(plant, seed=1)
     fleet = Fleet(plant, seed=1, skip_unsupported=True)
-    assert fleet.skipped == ("C-1",)
+    assert fleet.skipped == ("K-1",)
     assert [s.equipment_id for s in fleet.tick(START, 1.0)] == ["P-1"]
-    with pytest.raises(SimulatorError, match=r"cannot inject BearingWear into 'C-1'.*conveyor"):
+    with pytest.raises(SimulatorError, match=r"cannot inject BearingWear into 'K-1'.*kiln"):
         Fleet(
             plant,
             seed=1,
             skip_unsupported=True,
-            faults=[FaultInjection("C-1", BearingWear(onset=START, time_to_failure=HOUR))],
+            faults=[FaultInjection("K-1", BearingWear(onset=START, time_to_failure=HOUR))],
         )
 
 
@@ -137,14 +137,14 @@ def test_a_fault_on_equipment_not_in_the_plant_is_an_error(make_plant: PlantFact
 
 
 @dataclass(frozen=True)
-class Cavitation(Fault):
-    mechanism: ClassVar[str] = "cavitation"
-    failure_mode: ClassVar[str] = "VIB"
+class Corrosion(Fault):
+    mechanism: ClassVar[str] = "corrosion"
+    failure_mode: ClassVar[str] = "STD"
 
 
 def test_a_fault_the_model_cannot_develop_is_an_error(make_plant: PlantFactory) -> None:
-    fault = Cavitation(onset=START, time_to_failure=HOUR)
-    with pytest.raises(SimulatorError, match=r"P-1: a centrifugal_pump cannot develop Cavitation"):
+    fault = Corrosion(onset=START, time_to_failure=HOUR)
+    with pytest.raises(SimulatorError, match=r"P-1: a centrifugal_pump cannot develop Corrosion"):
         Fleet(make_plant("P-1"), seed=1, faults=[FaultInjection("P-1", fault)])
 
 

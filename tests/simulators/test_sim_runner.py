@@ -6,31 +6,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import pytest
 
 from devices import Plant
-from simulators import Fleet, Sample, SimClock, SimulatorError, run
+from simulators import Fleet, SimClock, SimulatorError, run
+from simulators.publishers import MemoryPublisher
 
 START = 1_767_225_600.0
-
-
-class Collector:
-    """A publisher that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[Sample]] = []
-
-    async def publish(self, samples: Sequence[Sample]) -> None:
-        self.batches.append(list(samples))
 
 
 async def test_runs_from_the_clock_start_until_the_end_exclusive(
     make_plant: Callable[..., Plant],
 ) -> None:
     plant = make_plant("P-1", "P-2")
-    collector = Collector()
+    collector = MemoryPublisher()
     clock = SimClock(START, math.inf)
     stats = await run(Fleet(plant, seed=1), clock, collector, period=2.0, until=START + 30)
     assert [b[0].ts for b in collector.batches] == [START + 2 * k for k in range(15)]
@@ -42,14 +33,14 @@ async def test_runs_from_the_clock_start_until_the_end_exclusive(
 
 async def test_publishes_exactly_what_the_fleet_produces(make_plant: Callable[..., Plant]) -> None:
     plant = make_plant("P-1")
-    collector = Collector()
+    collector = MemoryPublisher()
     await run(Fleet(plant, seed=4), SimClock(START, math.inf), collector, until=START + 100)
     twin = Fleet(plant, seed=4)
     assert collector.batches == [twin.tick(START + k, 1.0) for k in range(100)]
 
 
 async def test_stop_ends_the_run(make_plant: Callable[..., Plant]) -> None:
-    collector = Collector()
+    collector = MemoryPublisher()
     stop = asyncio.Event()
     fleet = Fleet(make_plant("P-1"), seed=1)
 
@@ -65,7 +56,7 @@ async def test_stop_ends_the_run(make_plant: Callable[..., Plant]) -> None:
 
 
 async def test_stop_interrupts_a_long_wait_between_ticks(make_plant: Callable[..., Plant]) -> None:
-    collector = Collector()
+    collector = MemoryPublisher()
     stop = asyncio.Event()
     fleet = Fleet(make_plant("P-1"), seed=1)
     asyncio.get_running_loop().call_later(0.2, stop.set)
@@ -88,7 +79,7 @@ async def test_other_tasks_keep_running_at_full_speed(make_plant: Callable[..., 
     stats = await run(
         Fleet(make_plant("P-1"), seed=1),
         SimClock(START, math.inf),
-        Collector(),
+        MemoryPublisher(),
         until=START + 2000,
     )
     done.set()
@@ -103,7 +94,7 @@ async def test_logs_the_start_and_progress(
         await run(
             Fleet(make_plant("P-1", "P-2"), seed=1),
             SimClock(START, math.inf),
-            Collector(),
+            MemoryPublisher(),
             until=START + 3600,
             log_every=600,
         )
@@ -118,4 +109,4 @@ async def test_logs_the_start_and_progress(
 
 async def test_period_must_be_positive(make_plant: Callable[..., Plant]) -> None:
     with pytest.raises(SimulatorError, match="period must be a positive"):
-        await run(Fleet(make_plant("P-1"), seed=1), SimClock(START), Collector(), period=0)
+        await run(Fleet(make_plant("P-1"), seed=1), SimClock(START), MemoryPublisher(), period=0)

@@ -1,0 +1,556 @@
+"""The replay report as one self-contained HTML page: a summary, the faults and how they were
+caught, the work orders, and per machine every signal over time with its limits, the fault
+window, the findings and the work-order moments. Charts are inline SVG; nothing is fetched."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from devices import Equipment, Signal
+from forewarn.replay.events import OrderEvent
+from forewarn.replay.runner import ReplayResult
+from forewarn.replay.scoring import Escalation, FaultScore, OrderScore, Outcome, SensorScore
+from forewarn.replay.telemetry import Series
+from simulators import MACHINE_MODELS, GroundTruth, SensorFaultTruth
+
+_Scale = Callable[[float], float]
+
+CHART_WIDTH = 640
+CHART_HEIGHT = 120
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 64, 14, 20
+
+_OUTCOME_CLASS = {
+    Outcome.EARLY: "good",
+    Outcome.DETECTED: "good",
+    Outcome.LATE: "warn",
+    Outcome.AFTER_FAILURE: "bad",
+    Outcome.MISSED: "bad",
+    Outcome.NOT_YET: "muted",
+    Outcome.NOT_STARTED: "muted",
+}
+
+_CSS = """
+:root { --ink:#1d2733; --muted:#66727f; --line:#d8dee5; --bg:#f5f7f9; --card:#fff;
+  --good:#1b7f4c; --warn:#b86e00; --bad:#c0392b; --accent:#2f6fb3; --fault:#f4c542; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+  color:var(--ink); background:var(--bg); }
+main { max-width:1180px; margin:0 auto; padding:24px 20px 60px; }
+h1 { font-size:24px; margin:0 0 4px; } h2 { font-size:18px; margin:32px 0 10px; }
+h3 { font-size:15px; margin:0; }
+.sub { color:var(--muted); margin:0 0 16px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fit,minmax(170px,1fr)); gap:12px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px;
+  padding:12px 14px; }
+.card .v { font-size:24px; font-weight:650; } .card .l { color:var(--muted); font-size:12px; }
+table { width:100%; border-collapse:collapse; background:var(--card); border:1px solid var(--line);
+  border-radius:8px; overflow:hidden; font-size:13px; }
+th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line);
+  vertical-align:top; }
+th { background:#eef2f6; font-weight:600; white-space:nowrap; }
+tr:last-child td { border-bottom:none; }
+td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+.badge { display:inline-block; padding:1px 7px; border-radius:10px; font-size:12px; font-weight:600;
+  color:#fff; white-space:nowrap; }
+.badge.good { background:var(--good); } .badge.warn { background:var(--warn); }
+.badge.bad { background:var(--bad); } .badge.muted { background:#8b96a1; }
+.machine { background:var(--card); border:1px solid var(--line); border-radius:8px; margin:12px 0;
+  padding:0; }
+.machine > summary { cursor:pointer; padding:10px 14px; display:flex; gap:10px;
+  align-items:baseline; flex-wrap:wrap; }
+.machine > summary .meta { color:var(--muted); font-size:12px; }
+.machine .body { padding:4px 14px 14px; }
+.chart { margin:10px 0 0; } .chart svg { display:block; max-width:100%; height:auto; }
+.chart-title { font-size:13px; } .chart-title .small { margin-left:8px; }
+.legend { color:var(--muted); font-size:12px; margin:6px 0 0; }
+.legend span { margin-right:14px; white-space:nowrap; }
+.sw { display:inline-block; width:18px; height:9px; vertical-align:middle; margin-right:4px;
+  border-radius:2px; }
+.small { font-size:12px; color:var(--muted); }
+code { font-size:12px; }
+"""
+
+
+def write_html(result: ReplayResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(render_html(result), encoding="utf-8")
+    return path
+
+
+def render_html(result: ReplayResult) -> str:
+    truth = result.truth
+    score = result.score
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>forewarn replay: {_e(result.name)}</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>Replay: {_e(result.name)}</h1>",
+        f'<p class="sub">{_e(result.description)}</p>',
+        _run_facts(result),
+        "<h2>Summary</h2>",
+        _cards(result),
+        "<h2>Faults</h2>",
+        _faults_table(score.faults) if score.faults else "<p>No machine faults injected.</p>",
+    ]
+    if score.sensor_faults:
+        parts += ["<h2>Sensor faults</h2>", _sensor_table(score.sensor_faults)]
+    parts += [
+        "<h2>Work orders</h2>",
+        _orders_table(score.orders, judged=not result.extra.get("recording"))
+        if score.orders
+        else "<p>No work order was opened.</p>",
+        "<h2>Machines</h2>",
+        _legend(),
+    ]
+    parts += _machines(result)
+    parts.append(
+        f'<p class="small">Times are UTC, simulated. Generated by forewarn from '
+        f"{_e(truth.scenario)} (seed {truth.seed}).</p>"
+    )
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _run_facts(result: ReplayResult) -> str:
+    truth = result.truth
+    speed = "as fast as possible" if math.isinf(result.speed) else f"×{result.speed:g}"
+    rate = result.readings / result.wall_seconds if result.wall_seconds > 0 else 0.0
+    facts = [
+        f"Plant <code>{_e(result.plant.source)}</code>, {len(truth.machines)} machines",
+        f"{_time(truth.start)} to {_time(truth.end + truth.period)} "
+        f"({_duration(result.sim_seconds)}, a sample every {truth.period:g} s)",
+        f"replayed {speed} through broker {_e(result.broker)} in {result.wall_seconds:.1f} s",
+        f"{result.readings:,} readings ({rate:,.0f}/s) in {result.messages:,} messages, "
+        f"{result.rejected} rejected",
+        *(f"{_e(key)}: {_e(value)}" for key, value in result.extra.items()),
+    ]
+    return f'<p class="sub">{"; ".join(facts)}.</p>'
+
+
+def _cards(result: ReplayResult) -> str:
+    t = result.score.totals
+    cards: list[tuple[str, str]] = []
+    if t.faults:
+        cards += [
+            (f"{t.detected_in_time} / {t.faults_started}", "faults caught before failure"),
+            (f"{t.early}", "caught before the alarm limit"),
+            (_duration(t.median_lead_to_alarm), "median lead before alarm limit"),
+            (_duration(t.median_lead_to_failure), "median lead before failure"),
+        ]
+    if t.sensor_faults:
+        cards.append((f"{t.sensor_detected} / {t.sensor_faults}", "sensor faults noticed"))
+    cards += [
+        (f"{t.orders}", "work orders opened"),
+        (f"{t.false_orders}", "false work orders"),
+        (f"{t.false_orders_per_machine_day:.3f}", "false orders per machine-day"),
+    ]
+    items = "".join(
+        f'<div class="card"><div class="v">{_e(v)}</div><div class="l">{_e(label)}</div></div>'
+        for v, label in cards
+    )
+    return f'<div class="cards">{items}</div>'
+
+
+def _faults_table(faults: Sequence[FaultScore]) -> str:
+    rows = []
+    for f in faults:
+        t = f.truth
+        mode = ""
+        if f.failure_mode is not None:
+            mark = "✓" if f.mode_matches else "✗ expected " + "/".join(t.failure_modes)
+            mode = f"{_e(f.failure_mode)} {_e(mark)}"
+        rows.append(
+            "<tr>"
+            f"<td><b>{_e(t.equipment_id)}</b></td>"
+            f"<td>{_e(t.mechanism.replace('_', ' '))}<div class='small'>{_e(t.shape)}</div></td>"
+            f"<td class='num'>{_time(t.onset)}</td>"
+            f"<td class='num'>{_time(t.alarm_crossed_at)}</td>"
+            f"<td class='num'>{_time(t.failure_at)}</td>"
+            f"<td>{_badge(f.outcome)}</td>"
+            f"<td class='num'>{_time(f.detected_at)}</td>"
+            f"<td class='num'>{_duration(f.delay)}</td>"
+            f"<td class='num'>{_duration(f.lead_to_alarm)}</td>"
+            f"<td class='num'>{_duration(f.lead_to_failure)}</td>"
+            f"<td>{_e(f.order_number or '')} {mode}"
+            f"<div class='small'>{_e(f.summary or '')}</div></td>"
+            f"<td>{_escalations(f.escalations)}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>Machine</th><th>Fault</th><th>Onset</th><th>Alarm limit crossed</th>"
+        "<th>Failure</th><th>Outcome</th><th>Detected</th><th>After onset</th>"
+        "<th>Lead to alarm</th><th>Lead to failure</th><th>Work order</th><th>Escalations</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _sensor_table(sensors: Sequence[SensorScore]) -> str:
+    rows = [
+        "<tr>"
+        f"<td><b>{_e(s.truth.equipment_id)}</b></td><td>{_e(s.truth.signal)}</td>"
+        f"<td>{_e(s.truth.kind)}</td><td class='num'>{_time(s.truth.onset)}</td>"
+        f"<td class='num'>{_time(s.truth.end)}</td><td>{_badge(s.outcome)}</td>"
+        f"<td class='num'>{_duration(s.delay)}</td>"
+        f"<td>{_e(s.order_number or '')} {_e(s.failure_mode or '')}"
+        f"<div class='small'>{_e(s.detector or '')}</div></td>"
+        "</tr>"
+        for s in sensors
+    ]
+    head = (
+        "<tr><th>Machine</th><th>Signal</th><th>Sensor fault</th><th>From</th><th>To</th>"
+        "<th>Outcome</th><th>After onset</th><th>Work order</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _orders_table(orders: Sequence[OrderScore], *, judged: bool) -> str:
+    rows = []
+    for o in orders:
+        if not judged:
+            verdict = "<span class='badge muted'>no ground truth</span>"
+        elif o.false:
+            verdict = "<span class='badge bad'>false</span>"
+        else:
+            verdict = f"<span class='badge good'>true</span> {_e(o.cause or '')}"
+        rows.append(
+            "<tr>"
+            f"<td><b>{_e(o.number)}</b></td><td>{_e(o.equipment_id)}</td>"
+            f"<td class='num'>{_time(o.opened_at)}</td>"
+            f"<td>{_e(o.failure_mode)} {_e(o.failure_mode_name)}</td>"
+            f"<td>{_e(o.priority)}</td><td>{_e(o.severity)}</td>"
+            f"<td class='num'>{o.findings}</td><td>{verdict}</td>"
+            f"<td class='small'>{_e(o.summary)}</td>"
+            f"<td>{_escalations(o.escalations)}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>Order</th><th>Machine</th><th>Opened</th><th>Failure mode</th><th>Priority</th>"
+        "<th>Severity</th><th>Findings</th><th>Verdict</th><th>First finding</th>"
+        "<th>Escalations</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _legend() -> str:
+    return (
+        '<p class="legend">'
+        '<span><i class="sw" style="background:#2f6fb3"></i>mean</span>'
+        '<span><i class="sw" style="background:#c9d9ec"></i>min-max</span>'
+        '<span><i class="sw" style="background:#e0a100;height:2px"></i>warning limit</span>'
+        '<span><i class="sw" style="background:#c0392b;height:2px"></i>alarm limit</span>'
+        '<span><i class="sw" style="background:rgba(244,197,66,.28)"></i>fault window</span>'
+        '<span><i class="sw" style="background:rgba(142,68,173,.18)"></i>sensor fault</span>'
+        '<span><i class="sw" style="background:#c0392b;width:3px"></i>work order opened</span>'
+        "<span>▼ finding (filled: raised, hollow: cleared)</span>"
+        "</p>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Marks:
+    faults: tuple[GroundTruth, ...]
+    sensors: tuple[SensorFaultTruth, ...]
+    events: tuple[OrderEvent, ...]
+
+
+def _machines(result: ReplayResult) -> list[str]:
+    truth = result.truth
+    by_machine: dict[str, list[OrderEvent]] = {}
+    for event in result.events:
+        by_machine.setdefault(event.equipment_id, []).append(event)
+    false_orders = {o.equipment_id for o in result.score.orders if o.false}
+
+    def rank(eq_id: str) -> tuple[int, float]:
+        onsets = [f.onset for f in truth.faults if f.equipment_id == eq_id]
+        onsets += [f.onset for f in truth.sensor_faults if f.equipment_id == eq_id]
+        if onsets:
+            return (0, min(onsets))
+        return (1 if eq_id in false_orders else 2, 0.0)
+
+    machines = sorted(truth.machines, key=lambda m: rank(m.equipment_id))
+    out = []
+    for machine in machines:
+        eq_id = machine.equipment_id
+        equipment = result.plant.equipment.get(eq_id)
+        if equipment is None:
+            continue
+        marks = _Marks(
+            faults=tuple(f for f in truth.faults if f.equipment_id == eq_id),
+            sensors=tuple(f for f in truth.sensor_faults if f.equipment_id == eq_id),
+            events=tuple(by_machine.get(eq_id, ())),
+        )
+        chips = [f.mechanism.replace("_", " ") for f in marks.faults]
+        chips += [f"{f.kind} sensor on {f.signal}" for f in marks.sensors]
+        orders = sorted({e.order_number for e in marks.events if e.created})
+        status = (
+            f"<span class='badge warn'>{_e(', '.join(chips))}</span>"
+            if chips
+            else "<span class='badge good'>healthy</span>"
+        )
+        if eq_id in false_orders:
+            status += " <span class='badge bad'>false order</span>"
+        summary = (
+            f"<h3>{_e(eq_id)}</h3>{status}"
+            f"<span class='meta'>{_e(equipment.type)} · {_e(equipment.path)} · "
+            f"{_e(machine.operation)}"
+            f"{' · orders ' + _e(', '.join(orders)) if orders else ''}</span>"
+        )
+        charts = [
+            _chart(result, equipment, signal, marks)
+            for signal in equipment.signals.values()
+            if signal.name in result.telemetry.get(eq_id, {})
+        ]
+        opened = " open" if chips or orders else ""
+        out.append(
+            f'<details class="machine" id="machine-{_e(eq_id)}"{opened}>'
+            f"<summary>{summary}</summary><div class='body'>{''.join(charts)}</div></details>"
+        )
+    return out
+
+
+def _chart(result: ReplayResult, equipment: Equipment, signal: Signal, marks: _Marks) -> str:
+    series = result.telemetry[equipment.id][signal.name]
+    truth = result.truth
+    t0, t1 = truth.start, truth.end + truth.period
+    limits = signal.limits
+    limit_values = [
+        v
+        for v in (limits.warn_high, limits.alarm_high, limits.warn_low, limits.alarm_low)
+        if v is not None
+    ]
+    data = [v for v in (*series.low, *series.high) if math.isfinite(v)]
+    if not data:
+        return ""
+    lo, hi = min(data + limit_values), max(data + limit_values)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 1.0, hi + 1.0
+    pad = (hi - lo) * 0.06
+    lo, hi = (lo - pad if lo < 0 or lo - pad > 0 else 0.0), hi + pad
+    plot_w = CHART_WIDTH - _LEFT - _RIGHT
+    plot_h = CHART_HEIGHT - _TOP - _BOTTOM
+
+    def x(ts: float) -> float:
+        return _LEFT + (ts - t0) / max(t1 - t0, 1e-9) * plot_w
+
+    def y(value: float) -> float:
+        return _TOP + (hi - value) / (hi - lo) * plot_h
+
+    svg: list[str] = [
+        f'<svg viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" width="{CHART_WIDTH}" '
+        f'height="{CHART_HEIGHT}" role="img" aria-label="{_e(equipment.id)} {_e(signal.name)}" '
+        f'data-signal="{_e(signal.name)}">',
+        f'<rect x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}" fill="#fbfcfd" '
+        'stroke="#d8dee5"/>',
+    ]
+    svg += _zones(equipment, signal, lo, hi, y, plot_w)
+    for fault in marks.faults:
+        end = min(fault.failure_at, t1)
+        if fault.onset < t1:
+            svg.append(
+                f'<rect class="fault-window" x="{x(fault.onset):.1f}" y="{_TOP}" '
+                f'width="{max(x(end) - x(fault.onset), 1):.1f}" height="{plot_h}" '
+                f'fill="rgba(244,197,66,.28)"><title>{_e(fault.mechanism)}: onset '
+                f"{_time(fault.onset)}, failure {_time(fault.failure_at)}</title></rect>"
+            )
+        for crossing in fault.crossings:
+            if crossing.signal == signal.name and crossing.severity.label == "alarm":
+                svg.append(
+                    f'<line class="alarm-crossing" x1="{x(crossing.ts):.1f}" '
+                    f'x2="{x(crossing.ts):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+                    'stroke="#c0392b" stroke-dasharray="2 3"><title>alarm limit crossed '
+                    f"{_time(crossing.ts)}</title></line>"
+                )
+    for sensor in marks.sensors:
+        if sensor.signal != signal.name:
+            continue
+        end = min(sensor.end if sensor.end is not None else t1, t1)
+        svg.append(
+            f'<rect class="sensor-window" x="{x(sensor.onset):.1f}" y="{_TOP}" '
+            f'width="{max(x(end) - x(sensor.onset), 1):.1f}" height="{plot_h}" '
+            f'fill="rgba(142,68,173,.18)"><title>sensor {_e(sensor.kind)} from '
+            f"{_time(sensor.onset)}</title></rect>"
+        )
+    for value, colour, name in (
+        (limits.warn_high, "#e0a100", "warning"),
+        (limits.warn_low, "#e0a100", "warning"),
+        (limits.alarm_high, "#c0392b", "alarm"),
+        (limits.alarm_low, "#c0392b", "alarm"),
+    ):
+        if value is not None:
+            svg.append(
+                f'<line class="limit" x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{y(value):.1f}" '
+                f'y2="{y(value):.1f}" stroke="{colour}" stroke-dasharray="5 4">'
+                f"<title>{name} limit {value:g} {_e(signal.unit)}</title></line>"
+                f'<text x="{_LEFT + plot_w + 4}" y="{y(value) + 3:.1f}" font-size="10" '
+                f'fill="{colour}">{name} {value:g}</text>'
+            )
+    svg += _band(series, x, y)
+    svg.append(
+        f'<path class="mean" d="{_path(series.times(), series.mean, x, y)}" fill="none" '
+        'stroke="#2f6fb3" stroke-width="1.3"/>'
+    )
+    for event in marks.events:
+        if not event.created:
+            continue
+        svg.append(
+            f'<line class="order" x1="{x(event.ts):.1f}" x2="{x(event.ts):.1f}" y1="{_TOP}" '
+            f'y2="{_TOP + plot_h}" stroke="#c0392b" stroke-width="1.6">'
+            f"<title>{_e(event.order_number)} opened {_time(event.ts)}: {_e(event.summary)}"
+            "</title></line>"
+        )
+        if signal.name in event.signals:
+            svg.append(
+                f'<text x="{x(event.ts) + 3:.1f}" y="{_TOP + 10}" font-size="10" '
+                f'fill="#c0392b">{_e(event.order_number)}</text>'
+            )
+    for event in marks.events:
+        if signal.name not in event.signals:
+            continue
+        fill = {"warning": "#e0a100", "alarm": "#c0392b"}.get(event.finding_severity, "#7b241c")
+        px = x(event.ts)
+        svg.append(
+            f'<path class="finding" d="M{px - 4:.1f},{_TOP - 9} L{px + 4:.1f},{_TOP - 9} '
+            f'L{px:.1f},{_TOP - 2} Z" fill="{fill if event.active else "#fff"}" '
+            f'stroke="{fill}"><title>{"finding" if event.active else "cleared"} '
+            f"{_time(event.ts)} ({_e(event.detector)}, {_e(event.order_number)}): "
+            f"{_e(event.summary)}</title></path>"
+        )
+    svg += _axes(t0, t1, lo, hi, x)
+    svg.append("</svg>")
+    bounds = " · ".join(
+        f"{name} {value:g}"
+        for name, value in (
+            ("alarm low", limits.alarm_low),
+            ("warning low", limits.warn_low),
+            ("warning", limits.warn_high),
+            ("alarm", limits.alarm_high),
+        )
+        if value is not None
+    )
+    note = " · ".join(part for part in (signal.description, bounds) if part)
+    title = (
+        f'<div class="chart-title"><b>{_e(signal.name)}</b> {_e(signal.unit)}'
+        f'<span class="small">{_e(note)}</span></div>'
+    )
+    return f'<div class="chart">{title}{"".join(svg)}</div>'
+
+
+def _zones(
+    equipment: Equipment, signal: Signal, lo: float, hi: float, y: _Scale, plot_w: float
+) -> list[str]:
+    """ISO 10816 zones C and D behind a vibration chart."""
+    model = MACHINE_MODELS.get(equipment.type)
+    if model is None or signal.name != "vibration":
+        return []
+    zones = model.vibration_zones
+    out = []
+    for bottom, top, fill, name in (
+        (zones.bc, zones.cd, "rgba(224,161,0,.07)", "C"),
+        (zones.cd, hi, "rgba(192,57,43,.07)", "D"),
+    ):
+        bottom, top = max(bottom, lo), min(top, hi)
+        if top > bottom:
+            out.append(
+                f'<rect class="zone" x="{_LEFT}" y="{y(top):.1f}" width="{plot_w}" '
+                f'height="{y(bottom) - y(top):.1f}" fill="{fill}"><title>ISO 10816 zone {name} '
+                f"({_e(zones.name)})</title></rect>"
+            )
+    return out
+
+
+def _band(series: Series, x: _Scale, y: _Scale) -> list[str]:
+    out = []
+    times = series.times()
+    for segment in _segments(range(len(times)), series.low):
+        upper = " L".join(f"{x(times[i]):.1f},{y(series.high[i]):.1f}" for i in segment)
+        lower = " L".join(f"{x(times[i]):.1f},{y(series.low[i]):.1f}" for i in reversed(segment))
+        out.append(f'<path class="band" d="M{upper} L{lower} Z" fill="#c9d9ec" stroke="none"/>')
+    return out
+
+
+def _path(times: Sequence[float], values: Sequence[float], x: _Scale, y: _Scale) -> str:
+    return " ".join(
+        "M" + " L".join(f"{x(times[i]):.1f},{y(values[i]):.1f}" for i in segment)
+        for segment in _segments(range(len(times)), values)
+    )
+
+
+def _segments(indexes: Iterable[int], values: Sequence[float]) -> list[list[int]]:
+    """Runs of consecutive indexes whose value is a number (gaps break a line)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i in indexes:
+        if math.isfinite(values[i]):
+            current.append(i)
+        elif current:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def _axes(t0: float, t1: float, lo: float, hi: float, x: _Scale) -> list[str]:
+    out = [
+        f'<text x="{_LEFT - 4}" y="{_TOP + 4}" font-size="10" text-anchor="end" '
+        f'fill="#66727f">{_num(hi)}</text>',
+        f'<text x="{_LEFT - 4}" y="{CHART_HEIGHT - _BOTTOM}" font-size="10" text-anchor="end" '
+        f'fill="#66727f">{_num(lo)}</text>',
+    ]
+    span = t1 - t0
+    step = 86400.0 if span > 2 * 86400 else (21600.0 if span > 12 * 3600 else 3600.0)
+    tick = math.ceil(t0 / step) * step
+    while tick <= t1:
+        label = datetime.fromtimestamp(tick, UTC).strftime("%a %d" if step >= 86400 else "%d %H:%M")
+        out.append(
+            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{CHART_HEIGHT - _BOTTOM}" '
+            f'y2="{CHART_HEIGHT - _BOTTOM + 3}" stroke="#8b96a1"/>'
+            f'<text x="{x(tick):.1f}" y="{CHART_HEIGHT - 5}" font-size="10" '
+            f'text-anchor="middle" fill="#66727f">{label}</text>'
+        )
+        tick += step
+    return out
+
+
+def _badge(outcome: Outcome) -> str:
+    return f"<span class='badge {_OUTCOME_CLASS[outcome]}'>{_e(outcome.value)}</span>"
+
+
+def _escalations(escalations: Sequence[Escalation]) -> str:
+    return "<br>".join(
+        f"<span class='small'>{_time(e.ts)}: {_e(e.what.replace('->', '→'))}</span>"
+        for e in escalations
+    )
+
+
+def _time(ts: float | None) -> str:
+    if ts is None or not math.isfinite(ts):
+        return "–"
+    return datetime.fromtimestamp(ts, UTC).strftime("%a %d %b %H:%M")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 3600:
+        return f"{sign}{s / 60:.0f} min"
+    if s < 3 * 86400:
+        return f"{sign}{s / 3600:.1f} h"
+    return f"{sign}{s / 86400:.1f} d"
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,1 @@
+"""Plant files the shipped scenarios run on."""
