@@ -124,8 +124,8 @@ def test_a_plant_without_organisation_gets_the_defaults(tmp_path: Path) -> None:
             "actions[0].mqtt: unknown placeholder(s) ['nope']",
         ),
         (
-            "actions: [{failure_mode: VIB, equipment_type: fan, webhook: {url: 'http://x'}}]\n",
-            "unknown equipment type 'fan'",
+            "actions: [{failure_mode: VIB, equipment_type: windmill, webhook: {url: 'http://x'}}]\n",
+            "unknown equipment type 'windmill'",
         ),
     ],
 )
