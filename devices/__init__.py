@@ -20,16 +20,29 @@ from devices.bindings import (
 )
 from devices.errors import DevicesError, PlantFileError, SparkplugError
 from devices.loader import load_plant, plant_from_dict
+from devices.organisation import (
+    ActionEvent,
+    AutomaticAction,
+    EscalationLevel,
+    Organisation,
+    Person,
+    Shift,
+    Sla,
+    Team,
+)
 from devices.plant import Equipment, FailureMode, Plant, Route, Signal
 from devices.records import Finding, FindingKind, Point, Quality, Reading, Severity
 from devices.schema import Criticality, Limits
 
 __all__ = [
+    "ActionEvent",
+    "AutomaticAction",
     "Criticality",
     "Deadband",
     "DeadbandType",
     "DevicesError",
     "Equipment",
+    "EscalationLevel",
     "FailureMode",
     "FieldPath",
     "Finding",
@@ -37,7 +50,9 @@ __all__ = [
     "Limits",
     "OpcUaNode",
     "OpcUaServerSpec",
+    "Organisation",
     "PayloadFormat",
+    "Person",
     "Plant",
     "PlantFileError",
     "Point",
@@ -47,10 +62,13 @@ __all__ = [
     "SecurityMode",
     "SecurityPolicy",
     "Severity",
+    "Shift",
     "Signal",
+    "Sla",
     "SparkplugAddress",
     "SparkplugError",
     "SubscriptionMode",
+    "Team",
     "TimestampUnit",
     "TopicFormat",
     "load_plant",

@@ -21,6 +21,7 @@ from devices.bindings import (
     parse_path,
 )
 from devices.errors import PlantFileError
+from devices.organisation import resolve_organisation
 from devices.plant import DEFAULT_FORMAT, Equipment, FailureMode, Plant, Signal
 from devices.schema import EquipmentSpec, EquipmentTypeSpec, PlantSpec, SignalSpec
 
@@ -74,6 +75,7 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
     formats: dict[str, tuple[TopicFormat, Loc]] = {}
     first_seen: dict[str, Loc] = {}
     equipment: dict[str, Equipment] = {}
+    equipment_teams: dict[Loc, str] = {}
     for a, area in enumerate(spec.areas):
         for li, line in enumerate(area.lines):
             for e, eq in enumerate(line.equipment):
@@ -88,6 +90,7 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     )
                     continue
                 first_seen[eq.id] = loc
+                equipment_teams[loc] = eq.team
                 len_before = len(problems)
                 eq_type = types.get(eq.type)
                 if eq_type is None:
@@ -142,6 +145,16 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     failure_modes=tuple(FailureMode.from_spec(m) for m in eq_type.failure_modes),
                     sparkplug=address,
                 )
+    organisation = resolve_organisation(
+        spec.organisation,
+        spec.actions,
+        failure_modes={
+            name: frozenset(mode.code for mode in t.failure_modes) for name, t in types.items()
+        },
+        equipment_teams=equipment_teams,
+        at=lines.at,
+        problems=problems,
+    )
     if problems:
         raise PlantFileError(source, problems)
     if not equipment:
@@ -155,6 +168,7 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
         opcua_servers={
             name: _with_paths(server, base_dir) for name, server in spec.opcua.servers.items()
         },
+        organisation=organisation,
     )
 
 

@@ -18,6 +18,7 @@ from devices.bindings import (
     TopicFormat,
     parse_path,
 )
+from devices.organisation import Organisation
 from devices.records import Finding, FindingKind
 from devices.schema import Criticality, FailureModeSpec, Limits
 
@@ -52,6 +53,8 @@ class FailureMode:
     kinds: frozenset[FindingKind]
     checks: tuple[str, ...]
     auto_resolve: bool
+    skills: tuple[str, ...] = ()
+    """Skill tags a technician needs for this failure mode."""
 
     @classmethod
     def from_spec(cls, spec: FailureModeSpec) -> FailureMode:
@@ -63,6 +66,7 @@ class FailureMode:
             kinds=frozenset(spec.kinds),
             checks=tuple(spec.checks),
             auto_resolve=spec.auto_resolve,
+            skills=tuple(spec.skills),
         )
 
     def matches(self, finding: Finding) -> bool:
@@ -79,6 +83,7 @@ INSTRUMENT_FAILURE = FailureMode(
     kinds=frozenset({FindingKind.SENSOR}),
     checks=("Check the sensor wiring and mounting", "Compare with a handheld instrument"),
     auto_resolve=True,
+    skills=("instrumentation",),
 )
 OTHER = FailureMode(
     code="OTH",
@@ -136,6 +141,8 @@ class Plant:
     topic_formats: Mapping[str, TopicFormat] = field(default_factory=dict)
     """Payload format of topics that do not use the default `{"ts", "values"}` shape."""
     opcua_servers: Mapping[str, OpcUaServerSpec] = field(default_factory=dict)
+    organisation: Organisation = field(default_factory=Organisation)
+    """Teams, people, escalation and automatic actions (see devices.organisation)."""
     _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
     _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
     _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)

@@ -32,6 +32,7 @@ from devices.bindings import (
     TimestampUnit,
     parse_path,
 )
+from devices.organisation import ActionSpec, OrganisationSpec
 from devices.records import FindingKind
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
@@ -144,6 +145,8 @@ class FailureModeSpec(_Spec):
     """Recommended checks; they become the work order's instructions."""
     auto_resolve: bool = False
     """Close the work order by itself when the condition clears (sensor faults, for instance)."""
+    skills: list[str] = []
+    """Skill tags a technician needs for this failure mode (assignment prefers them)."""
 
 
 class EquipmentTypeSpec(_Spec):
@@ -238,3 +241,7 @@ class PlantSpec(_Spec):
     types: dict[Identifier, EquipmentTypeSpec] = {}
     """Equipment types added to, or replacing, the built-in library."""
     areas: list[AreaSpec] = Field(min_length=1)
+    organisation: OrganisationSpec = OrganisationSpec()
+    """Teams, technicians, escalation contacts and service levels (see devices.organisation)."""
+    actions: list[ActionSpec] = []
+    """Automatic actions when an order of a failure mode opens or escalates."""

@@ -16,6 +16,7 @@ from forewarn.commands.dead_letters import dead_letters
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.commands.replay import replay
 from forewarn.commands.simulate import simulate
+from forewarn.commands.tokens import tokens_app
 from forewarn.errors import ForewarnError
 from ingest import IngestError
 from ticketing import TicketingError
@@ -146,3 +147,4 @@ app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
 app.command("replay")(replay)
 app.command("simulate")(simulate)
+app.add_typer(tokens_app, name="tokens")

@@ -21,7 +21,6 @@ from devices import Finding, Plant
 from forewarn.settings import IntakeSettings, Settings
 from ingest import (
     Batch,
-    BrokerAddress,
     DeadLetterRecorder,
     DeadLetters,
     FanIn,
@@ -144,14 +143,10 @@ class Intake:
 def _mqtt_source(
     plant: Plant, settings: Settings, limits: IntakeLimits, stats: SourceStats
 ) -> MqttSource:
-    broker = BrokerAddress.parse(settings.mqtt.url)
     mqtt = settings.mqtt
-    if mqtt.username is not None:
-        password = mqtt.password.get_secret_value() if mqtt.password else None
-        broker = BrokerAddress(broker.host, broker.port, broker.tls, mqtt.username, password)
     return MqttSource(
         plant,
-        broker,
+        mqtt.broker(),
         client_id=mqtt.client_id,
         protocol=mqtt.protocol,
         ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,

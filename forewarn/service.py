@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,14 @@ import uvicorn
 
 from detectors import Engine
 from devices import Plant
+from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
 from forewarn.intake import Intake
 from forewarn.pipeline import OnRecorded, Pipeline
 from forewarn.settings import Settings
 from ingest import MqttSource
-from ticketing import WorkOrderStore
-from ticketing.api import create_app
+from ticketing import Publish, Workers, WorkOrderStore
+from ticketing.api import close_streams, create_app
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,25 @@ class Running:
     api_url: str
     intake: Intake
     """Every source, the dead-letter recorder, the historian."""
+    workers: Workers | None = None
+    """Escalation timers and outbox deliveries."""
+
+
+@contextlib.asynccontextmanager
+async def _action_publisher(plant: Plant, settings: Settings) -> AsyncIterator[Publish | None]:
+    """An MQTT publisher for the plant's automatic actions, if any of them publishes."""
+    if not any(action.topic is not None for action in plant.organisation.actions):
+        yield None
+        return
+    mqtt = settings.mqtt
+    async with ActionPublisher(
+        mqtt.broker(),
+        client_id=f"{mqtt.client_id}-actions",
+        ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,
+        certfile=str(mqtt.certfile) if mqtt.certfile else None,
+        keyfile=str(mqtt.keyfile) if mqtt.keyfile else None,
+    ) as publisher:
+        yield publisher.publish
 
 
 async def serve(
@@ -78,7 +98,7 @@ async def serve(
     historian if one is configured; Prometheus metrics at GET /metrics beside the API.
     """
     intake = Intake.from_settings(plant, settings)
-    store = WorkOrderStore(settings.database)
+    store = WorkOrderStore(settings.database, plant=plant)
     engine = Engine(plant, settings.detectors)
     pipeline = Pipeline(
         plant,
@@ -97,13 +117,19 @@ async def serve(
     def status() -> dict[str, Any]:
         return {**pipeline.status(), **intake.status()}
 
-    app = create_app(store, extra_status=status)
+    app = create_app(store, plant=plant, extra_status=status)
     intake.mount_metrics(app)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, intake.mqtt, store, api_url, intake)
     try:
         intake.start()
-        async with intake.merged, asyncio.TaskGroup() as tasks:
+        async with (
+            intake.merged,
+            _action_publisher(plant, settings) as publish,
+            asyncio.TaskGroup() as tasks,
+        ):
+            running.workers = Workers(store, publish=publish)
+            work = tasks.create_task(running.workers.run())
             api = tasks.create_task(server.serve(sockets=[sock]))
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
@@ -115,6 +141,8 @@ async def serve(
             await intake.merged.close_intake()
             await flow
             reporter.cancel()
+            work.cancel()
+            close_streams(app)
             server.should_exit = True
             await api
     finally:

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from detectors import DEFAULT as DEFAULT_DETECTORS
 from forewarn.errors import ForewarnError
+from ingest import BrokerAddress
 
 
 class MqttSettings(BaseModel):
@@ -42,6 +43,14 @@ class MqttSettings(BaseModel):
     keyfile: Path | None = None
     queue_messages: int = Field(default=10_000, gt=0)
     """Bound of the queue between the network thread and the pipeline (overflow policy: block)."""
+
+    def broker(self) -> BrokerAddress:
+        """The broker of `url`, with the username and password given here if any."""
+        broker = BrokerAddress.parse(self.url)
+        if self.username is None:
+            return broker
+        password = self.password.get_secret_value() if self.password else None
+        return BrokerAddress(broker.host, broker.port, broker.tls, self.username, password)
 
 
 class IntakeSettings(BaseModel):

@@ -44,3 +44,24 @@ class InvalidTransition(TicketingError):
 
 class StorageError(TicketingError):
     """The work-order database cannot be opened or failed during an operation."""
+
+
+class NotFound(TicketingError, LookupError):
+    """No alarm, window, shelf, token or webhook has this id."""
+
+    def __init__(self, what: str, key: object) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"no {what} {key!r}")
+
+
+class InvalidRequest(TicketingError, ValueError):
+    """A request the store cannot carry out as given; the message says what to change."""
+
+
+class NotAuthenticated(TicketingError):
+    """No token, or one that is unknown, revoked or expired."""
+
+
+class NotAllowed(TicketingError):
+    """The caller's role (or team) does not allow this; the message says who may."""

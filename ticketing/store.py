@@ -1,369 +1,390 @@
-"""The work-order store: findings in, one active work order per equipment and failure mode out.
+"""The work-order store: findings in, one active work order per equipment and failure mode out,
+and everything people and integrations do with them.
 
-Synchronous (the async pipeline calls it through `asyncio.to_thread`); every method is one
-transaction on its own connection, so one store may be shared by threads, and several stores
-(processes, workers on other machines) may share one database. "One active order per equipment
-and failure mode" is the database's partial unique index, never a check in Python: two writers
-that both find no active order both try to insert, the index lets one through, and the other
-updates the order the first created.
+Synchronous (the async pipeline and workers call it through `asyncio.to_thread`); every method is
+one transaction on its own connection, so one store may be shared by threads, and several stores
+(processes, workers on other machines) may share one database. The rules live in modules named
+for them (`recording`, `workflow`, `escalation`, `outbox`, `suppression`, `access`,
+`analytics`); this class opens the transactions and hands out frozen records.
 """
 
 from __future__ import annotations
 
 import builtins
-import logging
-import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
-from typing import Self
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from alembic.util.exc import CommandError
-from sqlalchemy import Select, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, case, func, or_, select
 
-from devices import Equipment, FailureMode, Finding
-from ticketing.base import Evidence, Recorded, WorkOrderType, WorkOrderView
-from ticketing.database import READ_ONLY, create_engine_for, parse_url, upgrade
-from ticketing.errors import StorageError, TicketingError, WorkOrderNotFound
-from ticketing.lifecycle import ACTIVE, Status, advance
-from ticketing.models import WorkOrderRow
-from ticketing.priority import more_pressing, priority_for
+from devices import Equipment, Finding, Severity
+from ticketing import escalation, outbox, recording, views, workflow
+from ticketing.base import (
+    SYSTEM,
+    AuditEvent,
+    Comment,
+    FindingView,
+    Outcome,
+    Principal,
+    Recorded,
+    WorkOrderType,
+    WorkOrderView,
+)
+from ticketing.errors import (
+    InvalidRequest,
+    TicketingError,
+)
+from ticketing.lifecycle import Status
+from ticketing.models import (
+    AuditRow,
+    CommentRow,
+    FindingRow,
+    OutboxRow,
+    WorkOrderRow,
+)
+from ticketing.priority import Priority
+from ticketing.recording import Report, order_number
+from ticketing.store_access import AccessStore
+from ticketing.store_base import (
+    _ACTIVE_STATUSES,
+    EVENT_LOOKBACK,
+    Actor,
+    _finite_ts,
+    _principal,
+    _visible,
+)
+from ticketing.store_planning import PlanningStore
+from ticketing.tx import Tx
 
-log = logging.getLogger(__name__)
+__all__ = ["EVENT_LOOKBACK", "SORTS", "WorkOrderStore", "order_number"]
 
-SYSTEM_ACTOR = "forewarn"
-"""Who resolves an order that closes by itself when its condition clears."""
-_INSERT_ATTEMPTS = 5
-_ACTIVE_STATUSES = tuple(status for status in Status if status in ACTIVE)
+SORTS = {
+    "created_at": WorkOrderRow.id,
+    "updated_at": WorkOrderRow.updated_at,
+    "due_at": WorkOrderRow.due_at,
+    "priority": case({p.value: p.rank for p in Priority}, value=WorkOrderRow.priority),
+    "status": WorkOrderRow.status,
+    "number": WorkOrderRow.id,
+    "equipment": WorkOrderRow.equipment_id,
+    "severity": case(
+        {"warning": 1, "alarm": 2, "critical": 3}, value=WorkOrderRow.severity, else_=0
+    ),
+}
+"""What `list(sort=...)` orders by; a leading '-' reverses."""
 
 
-def order_number(order_id: int) -> str:
-    """The human-readable number of the order with this id: WO-000123."""
-    return f"WO-{order_id:06d}"
-
-
-class WorkOrderStore:
+class WorkOrderStore(PlanningStore, AccessStore):
     """Work orders in SQLite (a file) or PostgreSQL; the schema is migrated to head on open.
 
     `url` is a SQLAlchemy URL: `sqlite:///path/to/orders.db` or
-    `postgresql+psycopg://user:password@host/database`.
+    `postgresql+psycopg://user:password@host/database`. `plant` gives the organisation (teams,
+    people, escalation, service levels, automatic actions) and the equipment people report on;
+    `clock` returns the current time (UTC) and exists for tests of deadlines.
     """
 
-    def __init__(self, url: str) -> None:
-        self.url = parse_url(url).render_as_string(hide_password=True)
-        self._engine = create_engine_for(url)
-        try:
-            self.revision = upgrade(self._engine)
-        except (SQLAlchemyError, CommandError) as exc:
-            self._engine.dispose()
-            reason = _reason(exc)
-            raise StorageError(
-                f"cannot open the work-order database {self.url}: {reason}; "
-                f"{_open_hint(self._engine.dialect.name, reason)}"
-            ) from exc
-        self._writes = sessionmaker(self._engine, expire_on_commit=False)
-        self._reads = sessionmaker(
-            self._engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
-
-    @classmethod
-    def sqlite(cls, path: str | Path) -> WorkOrderStore:
-        """A store in the SQLite file at `path` (created if missing; its directory must exist)."""
-        return cls(f"sqlite:///{path}")
-
-    def close(self) -> None:
-        """Close the connections of this store; the database keeps everything."""
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"WorkOrderStore({self.url!r})"
+    # Findings and reports --------------------------------------------------------------------
 
     def record(self, finding: Finding, equipment: Equipment) -> Recorded | None:
-        """Open a work order for an active finding, or update the active one of its equipment and
-        failure mode; for a cleared finding, mark that order's condition inactive (and close it if
-        the failure mode resolves by itself).
+        """Record a finding: raise, update or clear its alarm; open a work order for an active
+        finding (unless a maintenance window, a shelf or feedback suppresses it), or update the
+        active one of its equipment and failure mode; for a cleared finding, mark that order's
+        condition inactive (and close it if the failure mode resolves by itself).
 
-        Returns None for a cleared finding without an active order: there was nothing to do.
+        Returns None when no order was opened or touched (suppressed, or a cleared finding
+        without an active order).
         """
         if finding.equipment_id != equipment.id:
             raise TicketingError(
                 f"a finding about {finding.equipment_id!r} was recorded against equipment "
                 f"{equipment.id!r}; pass the equipment the finding is about"
             )
-        if not math.isfinite(finding.ts):
+        if not _finite_ts(finding.ts):
             raise TicketingError(
                 f"a finding about {equipment.id!r} has no valid source time ({finding.ts})"
             )
-        mode = equipment.failure_mode_for(finding)
-        with self._storage("record a finding"), self._writes.begin() as session:
-            if finding.active:
-                return _record_active(session, finding, equipment, mode)
-            return _record_cleared(session, finding, mode)
+        with self._write("record a finding") as tx:
+            return recording.record_finding(tx, finding, equipment)
+
+    def report(
+        self,
+        equipment_id: str,
+        *,
+        description: str,
+        by: Actor,
+        failure_mode: str | None = None,
+        severity: Severity = Severity.WARNING,
+    ) -> Recorded:
+        """A corrective order a person reports (e.g. after scanning a machine's label): the same
+        dedup (a report on an active order of that equipment and failure mode updates it),
+        assignment and escalation as a detector's."""
+        equipment = self._equipment(equipment_id)
+        description = description.strip()
+        if not description:
+            raise InvalidRequest("describe the problem: what did you see, hear or measure?")
+        mode = next((m for m in equipment.failure_modes if m.code == failure_mode), None)
+        if failure_mode is None:
+            from devices.plant import OTHER
+
+            mode = OTHER
+        elif mode is None:
+            known = ", ".join(m.code for m in equipment.failure_modes) or "none"
+            raise InvalidRequest(
+                f"{equipment_id} ({equipment.type}) has no failure mode {failure_mode!r}; "
+                f"its failure modes: {known} (or leave it out for 'other')"
+            )
+        problem = Report(description, severity, _principal(by))
+        with self._write(f"report a problem on {equipment_id}") as tx:
+            return recording.report(tx, equipment, mode, problem)
+
+    # Work orders ----------------------------------------------------------------------------
 
     def list(
         self,
         *,
-        status: Status | None = None,
+        status: Status | Iterable[Status] | None = None,
         equipment_id: str | None = None,
+        team: str | None = None,
+        assignee: str | None = None,
+        priority: Priority | Iterable[Priority] | None = None,
+        type: WorkOrderType | None = None,
+        failure_mode: str | None = None,
+        active: bool | None = None,
+        text: str | None = None,
+        sort: str = "-created_at",
         limit: int = 100,
         offset: int = 0,
+        principal: Principal = SYSTEM,
     ) -> builtins.list[WorkOrderView]:
-        """Work orders, newest first, optionally only those of one status or equipment."""
+        """Work orders, newest first unless `sort` says otherwise (a field of `SORTS`, '-' for
+        descending), filtered; a technician sees only their own and their team's."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must be 0 or more, got {offset}")
-        query = select(WorkOrderRow).order_by(WorkOrderRow.id.desc()).limit(limit).offset(offset)
-        if status is not None:
-            query = query.where(WorkOrderRow.status == status)
-        if equipment_id is not None:
-            query = query.where(WorkOrderRow.equipment_id == equipment_id)
-        with self._storage("list work orders"), self._reads.begin() as session:
-            return [_view(row) for row in session.scalars(query)]
+        descending = sort.startswith("-")
+        key = SORTS.get(sort.lstrip("-"))
+        if key is None:
+            raise InvalidRequest(
+                f"cannot sort by {sort!r}; sort by one of {', '.join(SORTS)} ('-' first to reverse)"
+            )
+        where = _filters(
+            status, equipment_id, team, assignee, priority, type, failure_mode, active, text
+        )
+        where += _visible(principal)
+        order = key.desc() if descending else key.asc()
+        tiebreak = WorkOrderRow.id.desc() if descending else WorkOrderRow.id.asc()
+        query = select(WorkOrderRow).where(*where).order_by(order, tiebreak)
+        with self._read("list work orders") as tx:
+            rows = tx.session.scalars(query.limit(limit).offset(offset))
+            return [views.order(row) for row in rows]
 
-    def get(self, number: str) -> WorkOrderView:
+    def count(
+        self,
+        *,
+        status: Status | Iterable[Status] | None = None,
+        equipment_id: str | None = None,
+        team: str | None = None,
+        assignee: str | None = None,
+        priority: Priority | Iterable[Priority] | None = None,
+        type: WorkOrderType | None = None,
+        failure_mode: str | None = None,
+        active: bool | None = None,
+        text: str | None = None,
+        principal: Principal = SYSTEM,
+    ) -> int:
+        """How many orders `list` with the same filters would page through."""
+        where = _filters(
+            status, equipment_id, team, assignee, priority, type, failure_mode, active, text
+        )
+        where += _visible(principal)
+        with self._read("count work orders") as tx:
+            return int(tx.session.scalar(select(func.count(WorkOrderRow.id)).where(*where)) or 0)
+
+    def get(self, number: str, *, principal: Principal = SYSTEM) -> WorkOrderView:
         """The work order with this number; `WorkOrderNotFound` if there is none."""
-        with self._storage(f"read {number}"), self._reads.begin() as session:
-            return _view(_by_number(session, number))
+        with self._read(f"read {number}") as tx:
+            return views.order(workflow.load(tx, principal, number))
 
-    def acknowledge(self, number: str, *, by: str) -> WorkOrderView:
-        """Mark the order seen by `by`; `InvalidTransition` unless it is open."""
-        by = _actor(by)
-        with self._storage(f"acknowledge {number}"), self._writes.begin() as session:
-            row = _by_number(session, number, lock=True)
-            row.status = advance(row.status, Status.ACKNOWLEDGED, subject=number)
-            row.acknowledged_at = row.updated_at = _now()
-            row.acknowledged_by = by
-            return _view(row)
+    def comments(self, number: str, *, principal: Principal = SYSTEM) -> builtins.list[Comment]:
+        with self._read(f"read the comments of {number}") as tx:
+            row = workflow.load(tx, principal, number)
+            query = select(CommentRow).where(CommentRow.work_order_id == row.id)
+            return [
+                views.comment(c, number) for c in tx.session.scalars(query.order_by(CommentRow.id))
+            ]
 
-    def resolve(self, number: str, *, by: str, note: str = "") -> WorkOrderView:
+    def history(self, number: str, *, principal: Principal = SYSTEM) -> builtins.list[AuditEvent]:
+        """The audit trail of one order, oldest first."""
+        with self._read(f"read the history of {number}") as tx:
+            row = workflow.load(tx, principal, number)
+            query = select(AuditRow).where(AuditRow.work_order_id == row.id)
+            return [
+                views.audit_event(a, number)
+                for a in tx.session.scalars(query.order_by(AuditRow.id))
+            ]
+
+    def findings(self, number: str, *, principal: Principal = SYSTEM) -> builtins.list[FindingView]:
+        """The findings recorded on one order, oldest first."""
+        with self._read(f"read the findings of {number}") as tx:
+            row = workflow.load(tx, principal, number)
+            query = select(FindingRow).where(FindingRow.work_order_id == row.id)
+            return [views.finding(f) for f in tx.session.scalars(query.order_by(FindingRow.id))]
+
+    def acknowledge(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
+        """Mark the order seen (escalation stops); `InvalidTransition` unless it is open."""
+        return self._act(
+            number, "acknowledge", lambda tx, p: workflow.acknowledge(tx, p, number, note), by
+        )
+
+    def assign(
+        self, number: str, *, assignee: str | None, by: Actor, team: str | None = None
+    ) -> WorkOrderView:
+        """Give the order to `assignee` (None: to the team), optionally moving it to `team`."""
+        return self._act(
+            number,
+            "assign",
+            lambda tx, p: workflow.assign(tx, p, number, assignee=assignee, team=team),
+            by,
+        )
+
+    def start(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
+        return self._act(number, "start", lambda tx, p: workflow.start(tx, p, number, note), by)
+
+    def hold(self, number: str, *, by: Actor, reason: str) -> WorkOrderView:
+        return self._act(
+            number, "put on hold", lambda tx, p: workflow.hold(tx, p, number, reason), by
+        )
+
+    def done(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
+        return self._act(number, "finish", lambda tx, p: workflow.done(tx, p, number, note), by)
+
+    def close_order(
+        self,
+        number: str,
+        *,
+        by: Actor,
+        outcome: Outcome | None = None,
+        failure_mode: str | None = None,
+        mechanism: str | None = None,
+        cause: str | None = None,
+        note: str = "",
+    ) -> WorkOrderView:
+        """Close from any active status, with the failure mode, mechanism and cause found and
+        whether the finding was confirmed or a false alarm."""
+        return self._act(
+            number,
+            "close",
+            lambda tx, p: workflow.close(
+                tx,
+                p,
+                number,
+                outcome=outcome,
+                failure_mode=failure_mode,
+                mechanism=mechanism,
+                cause=cause,
+                note=note,
+            ),
+            by,
+        )
+
+    def resolve(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
         """Close the order from any active status; `InvalidTransition` if it is closed or
         cancelled already."""
-        by = _actor(by)
-        with self._storage(f"resolve {number}"), self._writes.begin() as session:
-            row = _by_number(session, number, lock=True)
-            _close(row, by=by, note=note, now=_now())
-            return _view(row)
+        return self.close_order(number, by=by, note=note)
 
-    def ping(self) -> None:
-        """Raise `StorageError` unless the database answers."""
-        with self._storage("reach the database"), self._reads.begin() as session:
-            session.execute(select(1))
+    def cancel(self, number: str, *, by: Actor, reason: str) -> WorkOrderView:
+        return self._act(number, "cancel", lambda tx, p: workflow.cancel(tx, p, number, reason), by)
 
-    @contextmanager
-    def _storage(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            raise StorageError(
-                f"work-order database {self.url}: could not {doing}: {_reason(exc)}"
-            ) from exc
+    def comment(self, number: str, *, by: Actor, body: str) -> Comment:
+        with self._write(f"comment on {number}") as tx:
+            return views.comment(workflow.comment(tx, _principal(by), number, body), number)
 
+    def _act(
+        self,
+        number: str,
+        doing: str,
+        action: Callable[[Tx, Principal], WorkOrderRow],
+        by: Actor,
+    ) -> WorkOrderView:
+        with self._write(f"{doing} {number}") as tx:
+            return views.order(action(tx, _principal(by)))
 
-def _record_active(
-    session: Session, finding: Finding, equipment: Equipment, mode: FailureMode
-) -> Recorded:
-    lost_races = 0
-    while True:
-        row = session.scalars(_active(equipment.id, mode.code).with_for_update()).first()
-        if row is not None:
-            _update(row, finding, equipment)
-            return Recorded(_view(row), created=False)
-        row = _new(finding, equipment, mode)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-                row.number = order_number(row.id)
-                session.flush()
-        except IntegrityError as exc:
-            lost_races += 1
-            if lost_races == _INSERT_ATTEMPTS:
-                raise StorageError(
-                    f"could not open or update the {mode.code} work order of {equipment.id} "
-                    f"in {_INSERT_ATTEMPTS} attempts: {_reason(exc)}"
-                ) from exc
-            log.debug(
-                "another writer opened the %s order of %s first; updating it",
-                mode.code,
-                equipment.id,
+    # Workers --------------------------------------------------------------------------------
+
+    def fire_due_timers(self) -> int:
+        """Act on every stored deadline that has passed (escalations, missed starts)."""
+        with self._write("fire escalation timers") as tx:
+            return escalation.fire_due(tx)
+
+    def next_timer(self) -> datetime | None:
+        """The earliest stored deadline of an active order."""
+        with self._read("read timers") as tx:
+            return tx.session.scalar(
+                select(func.min(WorkOrderRow.next_timer_at)).where(
+                    WorkOrderRow.status.in_(_ACTIVE_STATUSES)
+                )
             )
-            continue
-        return Recorded(_view(row), created=True)
+
+    def claim_deliveries(self, *, limit: int = 50) -> builtins.list[outbox.Job]:
+        with self._write("claim deliveries") as tx:
+            return outbox.claim(tx, limit=limit)
+
+    def finish_delivery(self, job: outbox.Job, result: outbox.Outcome) -> None:
+        with self._write(f"record delivery {job.id}") as tx:
+            outbox.finish(tx, job, result)
+
+    def next_delivery(self) -> datetime | None:
+        """When the earliest pending delivery is due."""
+        from ticketing.base import DeliveryState
+
+        with self._read("read the outbox") as tx:
+            return tx.session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    OutboxRow.state == DeliveryState.PENDING
+                )
+            )
 
 
-def _record_cleared(session: Session, finding: Finding, mode: FailureMode) -> Recorded | None:
-    row = session.scalars(_active(finding.equipment_id, mode.code).with_for_update()).first()
-    if row is None:
-        return None
-    now = _now()
-    row.condition_active = False
-    row.updated_at = now
-    if mode.auto_resolve:
-        _close(row, by=SYSTEM_ACTOR, note="condition cleared", now=now)
-        log.info(
-            "closed %s: the %s condition of %s cleared", row.number, mode.code, row.equipment_id
+def _filters(
+    status: Status | Iterable[Status] | None,
+    equipment_id: str | None,
+    team: str | None,
+    assignee: str | None,
+    priority: Priority | Iterable[Priority] | None,
+    type_: WorkOrderType | None,
+    failure_mode: str | None,
+    active: bool | None,
+    text: str | None,
+) -> builtins.list[ColumnElement[bool]]:
+    where: builtins.list[ColumnElement[bool]] = []
+    if status is not None:
+        statuses = [status] if isinstance(status, Status) else builtins.list(status)
+        if statuses:
+            where.append(WorkOrderRow.status.in_(statuses))
+    if priority is not None:
+        priorities = [priority] if isinstance(priority, Priority) else builtins.list(priority)
+        if priorities:
+            where.append(WorkOrderRow.priority.in_(priorities))
+    if equipment_id is not None:
+        where.append(WorkOrderRow.equipment_id == equipment_id)
+    if team is not None:
+        where.append(WorkOrderRow.team == team)
+    if assignee is not None:
+        where.append(WorkOrderRow.assignee == assignee)
+    if type_ is not None:
+        where.append(WorkOrderRow.type == type_)
+    if failure_mode is not None:
+        where.append(WorkOrderRow.failure_mode_code == failure_mode)
+    if active is not None:
+        in_active = WorkOrderRow.status.in_(_ACTIVE_STATUSES)
+        where.append(in_active if active else ~in_active)
+    if text:
+        pattern = f"%{text.lower()}%"
+        where.append(
+            or_(
+                func.lower(WorkOrderRow.number).like(pattern),
+                func.lower(WorkOrderRow.title).like(pattern),
+                func.lower(WorkOrderRow.equipment_path).like(pattern),
+                func.lower(WorkOrderRow.description).like(pattern),
+            )
         )
-    return Recorded(_view(row), created=False)
-
-
-def _new(finding: Finding, equipment: Equipment, mode: FailureMode) -> WorkOrderRow:
-    now = _now()
-    seen = _utc(finding.ts)
-    return WorkOrderRow(
-        equipment_id=equipment.id,
-        equipment_path=equipment.path,
-        equipment_type=equipment.type,
-        team=equipment.team,
-        failure_mode_code=mode.code,
-        failure_mode_name=mode.name,
-        mechanism=mode.mechanism,
-        type=WorkOrderType.PREDICTIVE,
-        priority=priority_for(finding.severity, equipment.criticality, finding.time_to_limit),
-        severity=finding.severity,
-        status=Status.OPEN,
-        title=f"{mode.name} on {equipment.name}",
-        instructions="\n".join(mode.checks),
-        evidence=Evidence.of(finding).to_json(),
-        finding_count=1,
-        first_seen=seen,
-        last_seen=seen,
-        condition_active=True,
-        due_at=_due(finding),
-        created_at=now,
-        updated_at=now,
-        resolution_note="",
-    )
-
-
-def _update(row: WorkOrderRow, finding: Finding, equipment: Equipment) -> None:
-    """Fold a repeated finding into its active order: counts, times and severity only grow,
-    priority only rises, the due date only comes earlier; evidence is the latest finding's."""
-    seen = _utc(finding.ts)
-    row.finding_count += 1
-    if seen >= row.last_seen:
-        row.last_seen = seen
-        row.evidence = Evidence.of(finding).to_json()
-    row.first_seen = min(row.first_seen, seen)
-    row.severity = max(row.severity, finding.severity)
-    row.priority = more_pressing(
-        row.priority, priority_for(row.severity, equipment.criticality, finding.time_to_limit)
-    )
-    due = _due(finding)
-    if due is not None and (row.due_at is None or due < row.due_at):
-        row.due_at = due
-    row.condition_active = True
-    row.updated_at = _now()
-
-
-def _close(row: WorkOrderRow, *, by: str, note: str, now: datetime) -> None:
-    row.status = advance(row.status, Status.CLOSED, subject=row.number or "the work order")
-    row.resolved_at = row.updated_at = now
-    row.resolved_by = by
-    row.resolution_note = note
-
-
-def _active(equipment_id: str, mode_code: str) -> Select[WorkOrderRow]:
-    return select(WorkOrderRow).where(
-        WorkOrderRow.equipment_id == equipment_id,
-        WorkOrderRow.failure_mode_code == mode_code,
-        WorkOrderRow.status.in_(_ACTIVE_STATUSES),
-    )
-
-
-def _by_number(session: Session, number: str, *, lock: bool = False) -> WorkOrderRow:
-    query = select(WorkOrderRow).where(WorkOrderRow.number == number)
-    row = session.scalars(query.with_for_update() if lock else query).first()
-    if row is None:
-        raise WorkOrderNotFound(number)
-    return row
-
-
-def _view(row: WorkOrderRow) -> WorkOrderView:
-    if row.number is None:
-        raise StorageError(f"work order id {row.id} has no number; the row was written outside")
-    return WorkOrderView(
-        id=row.id,
-        number=row.number,
-        equipment_id=row.equipment_id,
-        equipment_path=row.equipment_path,
-        equipment_type=row.equipment_type,
-        team=row.team,
-        failure_mode_code=row.failure_mode_code,
-        failure_mode_name=row.failure_mode_name,
-        mechanism=row.mechanism,
-        type=row.type,
-        priority=row.priority,
-        severity=row.severity,
-        status=row.status,
-        title=row.title,
-        instructions=tuple(row.instructions.splitlines()),
-        evidence=Evidence.from_json(row.evidence),
-        finding_count=row.finding_count,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        condition_active=row.condition_active,
-        due_at=row.due_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        resolution_note=row.resolution_note,
-    )
-
-
-def _actor(by: str) -> str:
-    by = by.strip()
-    if not by:
-        raise ValueError("say who does this: `by` must name a person or system")
-    return by
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def _due(finding: Finding) -> datetime | None:
-    """When the finding's signal is predicted to reach its alarm limit, if it is heading there."""
-    ttl = finding.time_to_limit
-    if ttl is None or not math.isfinite(ttl) or ttl < 0:
-        return None
-    try:
-        return _utc(finding.ts + ttl)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _reason(exc: BaseException) -> str:
-    """The driver's own words when there are some, on one line."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    return " ".join(str(cause).split())
-
-
-def _open_hint(dialect: str, reason: str) -> str:
-    if dialect != "sqlite":
-        return "check that the server runs and that the URL's host, user and database are right"
-    if "locked" in reason:
-        return "another process held its write lock too long; retry, or find what keeps it busy"
-    return "check that the file's directory exists and is writable"
+    return where

@@ -36,7 +36,7 @@ from simulators import (
     SimClock,
 )
 from simulators import run as run_simulation
-from ticketing import Recorded, WorkOrderView
+from ticketing import Recorded, Role, WorkOrderView
 
 DEMO_PLANT = Path(str(resources.files("forewarn").joinpath("demo/plant.yaml")))
 
@@ -78,6 +78,8 @@ class DemoResult:
     opened: list[OpenedOrder] = field(default_factory=list)
     sim_start: float = 0.0
     sim_end: float = 0.0
+    sign_in: str = ""
+    """The web page's address with a planner token: opening it signs in."""
 
 
 async def run_demo(options: DemoOptions, console: Console) -> DemoResult:
@@ -144,8 +146,13 @@ async def _run(
         async with asyncio.timeout(30):
             await running[0].source.connected()
         api = running[0].api_url
+        issued = await asyncio.to_thread(
+            running[0].store.create_token, "demo planner", Role.PLANNER, by="forewarn demo"
+        )
+        result.sign_in = f"{api}/#token={issued.secret}"
         console.print(
-            f"API on {api}  (work orders: {api}/api/v1/work-orders, docs: {api}/docs)\n"
+            f"Sign in as a planner: [bold]{result.sign_in}[/]\n"
+            f"API on {api}  (docs: {api}/docs; send 'Authorization: Bearer {issued.secret}')\n"
             f"Simulating {len(plant)} pumps at ×{options.speed:g} with {len(faults)} developing "
             f"faults; Ctrl-C stops."
         )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ticketing import Role, WorkOrderStore
+
 
 def test_demo_opens_the_orders_of_both_faults_and_summarises(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
@@ -43,6 +45,13 @@ def test_demo_opens_the_orders_of_both_faults_and_summarises(tmp_path: Path) -> 
     # the orders were stored where --db said, and the API served them while the demo ran
     assert db.exists()
     assert re.search(r"API on http://127\.0\.0\.1:\d+", out)
+    # a new user gets straight in: the sign-in link carries a planner token stored (hashed) in
+    # the demo's database
+    link = re.search(r"Sign in as a planner: (http://127\.0\.0\.1:\d+/#token=(fwt_\S+))", out)
+    assert link is not None, out
+    with WorkOrderStore.sqlite(db) as store:
+        principal = store.authenticate(link.group(2))
+    assert (principal.name, principal.role) == ("demo planner", Role.PLANNER)
 
 
 def test_demo_reports_a_busy_port_clearly(tmp_path: Path) -> None:

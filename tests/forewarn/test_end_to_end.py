@@ -16,6 +16,7 @@ from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Setting
 from simulators import BearingWear, FaultInjection, Fleet, MqttPublisher, SimClock
 from simulators import run as run_simulation
 from tests.conftest import Mosquitto
+from ticketing import Role
 
 START = 1_764_000_000.0
 HOUR = 3600.0
@@ -56,7 +57,9 @@ async def test_bearing_wear_opens_exactly_one_order_visible_through_the_api(
         while running.pipeline.stats.readings < readings:
             await asyncio.sleep(0.1)
 
-    async with httpx.AsyncClient(base_url=running.api_url) as http:
+    token = running.store.create_token("e2e planner", Role.PLANNER).secret
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=running.api_url, headers=headers) as http:
         response = await http.get("/api/v1/work-orders")
         assert response.status_code == 200
         orders = response.json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from devices import Plant
 from ticketing import WorkOrderStore
 
 POSTGRES_URL = os.environ.get(
@@ -61,7 +63,74 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server: Engine) -> Iterator[str]:
+    """One schema migrated to head for the whole session (see `reused_database_url`)."""
+    schema = f"ticketing_shared_{uuid.uuid4().hex[:12]}"
+    with postgres_server.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    WorkOrderStore(rendered).close()
+    yield rendered
+    with postgres_server.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def reused_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like `database_url`, but on PostgreSQL a schema migrated once and emptied before each
+    test (migrating a fresh schema per test is slow): for tests that do not test migrations."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'orders.db'}"
+    url: str = request.getfixturevalue("migrated_postgres")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = [
+                name
+                for (name,) in connection.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tablename != 'alembic_version'"
+                    )
+                )
+            ]
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return url
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[WorkOrderStore]:
     with WorkOrderStore(database_url) as opened:
+        yield opened
+
+
+class Clock:
+    """A clock the test moves: the store's idea of now (UTC)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def plant_store(
+    reused_database_url: str, demo_plant: Plant, clock: Clock
+) -> Iterator[WorkOrderStore]:
+    """A store that knows the demo plant's organisation, on a clock the test moves."""
+    with WorkOrderStore(reused_database_url, plant=demo_plant, clock=clock) as opened:
         yield opened

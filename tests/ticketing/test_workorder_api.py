@@ -1,9 +1,10 @@
-"""The REST API through FastAPI's TestClient over a real SQLite store."""
+"""The REST API through FastAPI's TestClient over a real SQLite store, as a planner."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from workorder_helpers import T0, finding, record
 
 from devices import Plant, Severity
-from ticketing import WorkOrderStore
+from ticketing import Role, WorkOrderStore
 from ticketing.api import create_app
 
 API = "/api/v1"
@@ -26,15 +27,17 @@ def sqlite_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def api_store(sqlite_dir: Path) -> Iterator[WorkOrderStore]:
-    with WorkOrderStore.sqlite(sqlite_dir / "orders.db") as store:
+def api_store(sqlite_dir: Path, demo_plant: Plant) -> Iterator[WorkOrderStore]:
+    with WorkOrderStore.sqlite(sqlite_dir / "orders.db", plant=demo_plant) as store:
         yield store
 
 
 @pytest.fixture
 def client(api_store: WorkOrderStore) -> Iterator[TestClient]:
     counters = {"pipeline": {"findings": 3}, "status": "overridden?"}
+    secret = api_store.create_token("ann", Role.PLANNER).secret
     with TestClient(create_app(api_store, extra_status=lambda: counters)) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {secret}"
         yield test_client
 
 
@@ -73,7 +76,7 @@ def test_list_puts_the_newest_first_and_filters(
     assert _numbers(client.get(f"{API}/work-orders", params={"limit": 1, "offset": 1})) == [
         numbers["P-101/PDE"]
     ]
-    client.post(f"{API}/work-orders/{numbers['P-101/VIB']}/acknowledge", json={"by": "ann"})
+    client.post(f"{API}/work-orders/{numbers['P-101/VIB']}/acknowledge")
     assert _numbers(client.get(f"{API}/work-orders", params={"status": "acknowledged"})) == [
         numbers["P-101/VIB"]
     ]
@@ -102,24 +105,27 @@ def test_get_returns_the_whole_order(client: TestClient, numbers: dict[str, str]
     assert order["evidence"]["severity"] == "alarm"
     assert order["evidence"]["points"]["flow"] == [[T0 + 1 - 1.0, 4.0], [T0 + 1, 4.2]]
     assert order["first_seen"] == "2025-11-24T16:00:01Z"
-    assert order["due_at"] is None
+    created, due = (datetime.fromisoformat(order[k]) for k in ("created_at", "due_at"))
+    assert due - created == timedelta(days=1)  # no prediction: the urgent service level
+    assert order["team"] == "mechanical"
+    # alice and chen have the hydraulics skill; alice already has P-101's VIB order
+    assert order["assignee"] == "chen"
+    assert order["ack_due_at"] is not None
     assert order["condition_active"] is True
 
 
 def test_acknowledge_then_resolve(client: TestClient, numbers: dict[str, str]) -> None:
     number = numbers["P-103/VIB"]
-    acknowledged = client.post(f"{API}/work-orders/{number}/acknowledge", json={"by": "ann"})
+    acknowledged = client.post(f"{API}/work-orders/{number}/acknowledge", json={"note": "seen"})
     assert acknowledged.status_code == 200
     assert acknowledged.json()["status"] == "acknowledged"
     assert acknowledged.json()["acknowledged_by"] == "ann"
-    resolved = client.post(
-        f"{API}/work-orders/{number}/resolve", json={"by": "bob", "note": "regreased"}
-    )
+    resolved = client.post(f"{API}/work-orders/{number}/resolve", json={"note": "regreased"})
     assert resolved.status_code == 200
     body = resolved.json()
     assert (body["status"], body["resolved_by"], body["resolution_note"]) == (
         "closed",
-        "bob",
+        "ann",
         "regreased",
     )
     assert client.get(f"{API}/work-orders/{number}").json() == body
@@ -128,8 +134,8 @@ def test_acknowledge_then_resolve(client: TestClient, numbers: dict[str, str]) -
 def test_unknown_numbers_are_404_with_a_reason(client: TestClient) -> None:
     for response in [
         client.get(f"{API}/work-orders/WO-999999"),
-        client.post(f"{API}/work-orders/WO-999999/acknowledge", json={"by": "ann"}),
-        client.post(f"{API}/work-orders/WO-999999/resolve", json={"by": "ann"}),
+        client.post(f"{API}/work-orders/WO-999999/acknowledge"),
+        client.post(f"{API}/work-orders/WO-999999/resolve", json={}),
     ]:
         assert response.status_code == 404
         assert response.json() == {"detail": "no work order 'WO-999999'"}
@@ -140,16 +146,16 @@ def test_refused_transitions_are_409_naming_the_allowed_ones(
     client: TestClient, numbers: dict[str, str]
 ) -> None:
     number = numbers["P-101/VIB"]
-    client.post(f"{API}/work-orders/{number}/acknowledge", json={"by": "ann"})
-    again = client.post(f"{API}/work-orders/{number}/acknowledge", json={"by": "bob"})
+    client.post(f"{API}/work-orders/{number}/acknowledge")
+    again = client.post(f"{API}/work-orders/{number}/acknowledge")
     assert again.status_code == 409
     body = again.json()
     assert body["status"] == "acknowledged"
     assert body["requested"] == "acknowledged"
     assert body["allowed"] == ["in_progress", "on_hold", "closed", "cancelled"]
     assert "in_progress, on_hold, closed, cancelled" in body["detail"]
-    client.post(f"{API}/work-orders/{number}/resolve", json={"by": "ann"})
-    closed = client.post(f"{API}/work-orders/{number}/resolve", json={"by": "ann"})
+    client.post(f"{API}/work-orders/{number}/resolve")
+    closed = client.post(f"{API}/work-orders/{number}/resolve")
     assert closed.status_code == 409
     assert closed.json()["allowed"] == []
     assert "closed is final" in closed.json()["detail"]
@@ -158,20 +164,35 @@ def test_refused_transitions_are_409_naming_the_allowed_ones(
 @pytest.mark.parametrize(
     ("method", "path", "body", "where"),
     [
-        ("get", "/work-orders?status=bogus", None, ["query", "status"]),
+        ("get", "/work-orders?status=bogus", None, ["query", "status", 0]),
         ("get", "/work-orders?limit=0", None, ["query", "limit"]),
         ("get", "/work-orders?limit=1001", None, ["query", "limit"]),
         ("get", "/work-orders?limit=ten", None, ["query", "limit"]),
         ("get", "/work-orders?offset=-1", None, ["query", "offset"]),
         ("get", f"/work-orders?offset={10**30}", None, ["query", "offset"]),
         ("get", f"/work-orders/{'W' * 41}", None, ["path", "number"]),
-        ("post", "/work-orders/WO-000001/acknowledge", {}, ["body", "by"]),
-        ("post", "/work-orders/WO-000001/acknowledge", {"by": "   "}, ["body", "by"]),
-        ("post", "/work-orders/WO-000001/acknowledge", {"by": "x" * 201}, ["body", "by"]),
-        ("post", "/work-orders/WO-000001/acknowledge", {"by": 7}, ["body", "by"]),
-        ("post", "/work-orders/WO-000001/resolve", {"by": "ann", "urgent": 1}, ["body", "urgent"]),
-        ("post", "/work-orders/WO-000001/resolve", {"note": "done"}, ["body", "by"]),
-        ("post", "/work-orders/WO-000001/resolve", None, ["body"]),
+        ("get", "/work-orders?sort=colour", None, ["query", "sort"]),
+        ("get", "/work-orders?priority=soon", None, ["query", "priority", 0]),
+        ("post", "/work-orders/WO-000001/acknowledge", {"note": 7}, ["body", "note"]),
+        ("post", "/work-orders/WO-000001/acknowledge", {"note": "x" * 4001}, ["body", "note"]),
+        ("post", "/work-orders/WO-000001/resolve", {"urgent": 1}, ["body", "urgent"]),
+        ("post", "/work-orders/WO-000001/hold", {}, ["body", "reason"]),
+        ("post", "/work-orders/WO-000001/hold", {"reason": "   "}, ["body", "reason"]),
+        ("post", "/work-orders/WO-000001/cancel", None, ["body"]),
+        ("post", "/work-orders/WO-000001/close", {"outcome": "maybe"}, ["body", "outcome"]),
+        ("post", "/work-orders/WO-000001/assign", {"assignee": 3}, ["body", "assignee"]),
+        ("post", "/work-orders", {"equipment_id": "P-101"}, ["body", "description"]),
+        (
+            "post",
+            "/maintenance-windows",
+            {
+                "target": "demo",
+                "reason": "x",
+                "starts_at": "2026-01-01T06:00:00",
+                "ends_at": "2026-01-01T08:00:00Z",
+            },
+            ["body", "starts_at"],
+        ),
     ],
 )
 def test_bad_input_is_422_naming_the_field(
@@ -212,23 +233,62 @@ def test_a_lost_database_is_503_not_500(
         response = client.get(f"{API}{path}")
         assert response.status_code == 503, path
         assert "work-order database" in response.json()["detail"]
+    metrics = client.get(f"{API}/metrics")
+    assert metrics.status_code == 200
+    assert "forewarn_ticketing_database_up 0.0" in metrics.text
 
 
 def test_openapi_and_docs_are_served_with_descriptions(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["info"]["title"] == "forewarn work orders"
     assert "one active order per equipment and failure mode" in spec["info"]["description"]
-    assert set(spec["paths"]) == {
+    assert {
         "/api/v1/work-orders",
         "/api/v1/work-orders/{number}",
         "/api/v1/work-orders/{number}/acknowledge",
-        "/api/v1/work-orders/{number}/resolve",
+        "/api/v1/work-orders/{number}/close",
+        "/api/v1/alarms",
+        "/api/v1/equipment",
+        "/api/v1/maintenance-windows",
+        "/api/v1/analytics/mtta",
+        "/api/v1/events",
+        "/api/v1/tokens",
+        "/api/v1/webhooks",
+        "/api/v1/audit",
         "/api/v1/health",
-    }
+        "/api/v1/metrics",
+    } <= set(spec["paths"])
     acknowledge = spec["paths"]["/api/v1/work-orders/{number}/acknowledge"]["post"]
     assert acknowledge["summary"]
-    assert {"200", "404", "409", "422"} <= set(acknowledge["responses"])
-    assert {tag["name"] for tag in spec["tags"]} == {"work orders", "health"}
+    assert {"200", "401", "403", "404", "409", "422"} <= set(acknowledge["responses"])
+    assert acknowledge["security"] == [{"HTTPBearer": []}]
+    assert {"work orders", "health", "webhooks", "analytics"} <= {t["name"] for t in spec["tags"]}
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+def test_oversized_requests_are_refused_before_they_are_read(
+    client: TestClient, numbers: dict[str, str]
+) -> None:
+    number = numbers["P-103/VIB"]
+    body = {"body": "x" * 70_000}
+    too_big = client.post(f"{API}/work-orders/{number}/comments", json=body)
+    assert too_big.status_code == 413
+    assert "larger than 65536 bytes" in too_big.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams in
+        yield b'{"body": "'
+        for _ in range(20):
+            yield b"y" * 4096
+        yield b'"}'
+
+    streamed = client.post(
+        f"{API}/work-orders/{number}/comments",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    long_url = client.get(f"{API}/work-orders", params={"q": "z" * 9000})
+    assert long_url.status_code == 414
+    assert client.get(f"{API}/work-orders/{number}/comments").json() == []

@@ -25,12 +25,22 @@ WRITERS = 6
 FINDINGS_EACH = 10
 
 
-def _assert_one_order_holding(store: WorkOrderStore, findings: int) -> None:
+def _assert_one_order_holding(
+    store: WorkOrderStore, findings: int, *, all_recorded: bool = True
+) -> None:
+    """One active order (and, when every finding went through the store, one active alarm and
+    every finding in the history) holding all `findings`."""
     orders = store.list(equipment_id="P-103")
     assert len(orders) == 1, orders
     [order] = orders
     assert order.status is Status.OPEN
     assert order.finding_count == findings
+    if all_recorded:
+        [alarm] = store.alarms(equipment_id="P-103")
+        assert alarm.active
+        assert alarm.finding_count == findings
+        assert alarm.work_order == order.number
+        assert len(store.findings(order.number)) == findings
 
 
 def test_threads_with_their_own_stores_open_one_order(database_url: str, demo_plant: Plant) -> None:
@@ -96,7 +106,7 @@ def test_a_writer_that_loses_the_race_updates_the_winner_s_order(
     """Another writer has inserted the order but not committed: this writer finds no active order,
     tries to insert, and (PostgreSQL) waits on the unique index, then fails and updates the row
     the other committed; (SQLite) waits for the other's write lock, then finds and updates it."""
-    caplog.set_level(logging.DEBUG, logger="ticketing.store")
+    caplog.set_level(logging.DEBUG, logger="ticketing.recording")
     pump = demo_plant.equipment["P-103"]
     other = create_engine_for(database_url)
     try:
@@ -124,7 +134,7 @@ def test_a_writer_that_loses_the_race_updates_the_winner_s_order(
     assert not recorded.created
     assert recorded.order.number == order_number(row_id)
     assert recorded.order.finding_count == 2
-    _assert_one_order_holding(store, 2)
+    _assert_one_order_holding(store, 2, all_recorded=False)
     if database_url.startswith("postgresql"):
         assert "another writer opened the VIB order of P-103 first" in caplog.text
 

@@ -264,7 +264,9 @@ def test_non_finite_numbers_in_evidence_are_stored_as_missing(
         demo_plant.equipment["P-103"],
     )
     order = store.get(recorded.order.number)
-    assert order.due_at is None
+    # No usable prediction: due from the priority's service level (a week for medium).
+    assert order.due_at == order.created_at + timedelta(days=7)
+    assert order.evidence is not None
     assert order.evidence.time_to_limit is None
     [(ts0, v0), (ts1, v1)] = order.evidence.points["vibration"]
     assert (ts0, ts1, v1) == (T0, T0 + 1, 4.0)

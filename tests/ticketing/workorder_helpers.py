@@ -6,7 +6,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from devices import Equipment, Finding, FindingKind, Point, Severity, load_plant
+import yaml
+
+from devices import (
+    Equipment,
+    Finding,
+    FindingKind,
+    Plant,
+    Point,
+    Severity,
+    load_plant,
+    plant_from_dict,
+)
+from tests.conftest import DEMO_PLANT
 from ticketing import Evidence, Priority, Recorded, Status, WorkOrderStore, WorkOrderType
 
 T0 = 1_764_000_000.0
@@ -92,3 +104,16 @@ def record_in_process(
             assert recorded is not None
             outcomes.append((recorded.order.number, recorded.created))
     results.put((writer, outcomes))
+
+
+def plant_notifying(base_url: str, **extra: Any) -> Plant:
+    """The demo plant whose people and team channels are told at `base_url`/<id>, plus `extra`
+    top-level sections (e.g. actions)."""
+    data = yaml.safe_load(DEMO_PLANT.read_text())
+    org = data["organisation"]
+    for person in org["people"]:
+        person["notify"] = f"{base_url}/people/{person['id']}"
+    for team in org["teams"]:
+        team["notify"] = f"{base_url}/teams/{team['id']}"
+    data.update(extra)
+    return plant_from_dict(data, source="test plant")

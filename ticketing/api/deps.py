@@ -1,16 +1,27 @@
-"""Dependencies of the endpoints, as `Annotated` aliases so signatures read like prose."""
+"""Dependencies of the endpoints, as `Annotated` aliases so signatures read like prose: the store,
+and the caller (a bearer token) with the least role an endpoint needs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ticketing import access
+from ticketing.base import Principal, Role
+from ticketing.errors import NotAuthenticated
 from ticketing.store import WorkOrderStore
 
 ExtraStatus = Callable[[], Mapping[str, Any]]
 """Returns what the health endpoint reports besides the store (the pipeline's counters)."""
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token (`forewarn tokens create`); roles: technician, planner, admin.",
+)
 
 
 def get_store(request: Request) -> WorkOrderStore:
@@ -25,3 +36,29 @@ def get_extra_status(request: Request) -> ExtraStatus | None:
 
 StoreDep = Annotated[WorkOrderStore, Depends(get_store)]
 ExtraStatusDep = Annotated[ExtraStatus | None, Depends(get_extra_status)]
+
+
+async def get_principal(
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise NotAuthenticated(
+            "send an API token as 'Authorization: Bearer <token>' "
+            "(create one with `forewarn tokens create`)"
+        )
+    return await asyncio.to_thread(store.authenticate, credentials.credentials)
+
+
+def _at_least(role: Role, doing: str) -> Callable[[Principal], Principal]:
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        access.require(principal, role, doing)
+        return principal
+
+    return check
+
+
+AnyRole = Annotated[Principal, Depends(get_principal)]
+"""Any valid token: technician, planner or admin."""
+Planner = Annotated[Principal, Depends(_at_least(Role.PLANNER, "do this"))]
+Admin = Annotated[Principal, Depends(_at_least(Role.ADMIN, "do this"))]

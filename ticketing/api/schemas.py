@@ -5,10 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from devices import FindingKind, Severity
-from ticketing.base import WorkOrderType
+from ticketing.base import (
+    DeliveryKind,
+    DeliveryState,
+    Event,
+    Outcome,
+    Recurrence,
+    Role,
+    WorkOrderType,
+)
 from ticketing.lifecycle import Status
 from ticketing.priority import Priority
 
@@ -17,16 +32,26 @@ def _severity_label(value: Any) -> Any:
     return value.label if isinstance(value, Severity) else value
 
 
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("give a time zone (e.g. 2026-01-31T06:00:00Z or +01:00)")
+    return value
+
+
 SeverityLabel = Annotated[Literal["warning", "alarm", "critical"], BeforeValidator(_severity_label)]
-Actor = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    Field(description="Who does this: a person's name or login, or a system's name."),
-]
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class EvidenceOut(_Out):
@@ -36,25 +61,28 @@ class EvidenceOut(_Out):
     kind: FindingKind
     signals: list[str]
     severity: SeverityLabel
-    score: float = Field(description="Anomaly score in [0, 1]; 0.5 is where a condition starts.")
+    score: float | None = Field(
+        description="Anomaly score in [0, 1]; 0.5 is where a condition starts."
+    )
     summary: str
     ts: float = Field(description="Source time of the finding, seconds since the Unix epoch.")
     time_to_limit: float | None = Field(
         description="Seconds from `ts` until the signal is predicted to reach its alarm limit."
     )
-    points: dict[str, list[tuple[float, float]]] = Field(
+    points: dict[str, list[tuple[float, float | None]]] = Field(
         description="Recent (ts, value) points per signal, oldest first."
     )
 
 
 class WorkOrderOut(_Out):
-    """A preventive work order; times are UTC."""
+    """A work order; times are UTC."""
 
     number: str = Field(examples=["WO-000123"])
     equipment_id: str
     equipment_path: str = Field(description="ISA-95 path: site/area/line/equipment.")
     equipment_type: str
-    team: str = Field(description="The maintenance team that owns the equipment.")
+    team: str = Field(description="The maintenance team that owns the order.")
+    assignee: str | None = Field(description="The technician it is assigned to.")
     failure_mode_code: str = Field(description="ISO 14224 failure-mode code, e.g. VIB.")
     failure_mode_name: str
     mechanism: str = Field(description="The likely failure mechanism.")
@@ -63,35 +91,345 @@ class WorkOrderOut(_Out):
     severity: SeverityLabel = Field(description="The worst severity of the findings so far.")
     status: Status
     title: str
+    description: str = Field(description="What a person reported (corrective orders).")
+    reported_by: str | None
     instructions: list[str] = Field(description="Recommended checks for this failure mode.")
-    evidence: EvidenceOut
-    finding_count: int = Field(description="Findings recorded on this order.")
+    evidence: EvidenceOut | None = Field(description="The latest finding, if any.")
+    finding_count: int = Field(description="Findings (and reports) recorded on this order.")
     first_seen: datetime
     last_seen: datetime
     condition_active: bool = Field(description="Whether the detected condition still holds.")
     due_at: datetime | None = Field(
-        description="When the signal is predicted to reach its alarm limit, if it is heading there."
+        description="When the signal is predicted to reach its alarm limit, else the end of the "
+        "priority's service level."
     )
     created_at: datetime
     updated_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
-    resolved_at: datetime | None
+    started_at: datetime | None
+    done_at: datetime | None
+    hold_reason: str | None
+    resolved_at: datetime | None = Field(description="When it was closed or cancelled.")
     resolved_by: str | None
     resolution_note: str
+    outcome: Outcome | None = Field(description="Whether the finding was confirmed.")
+    found_failure_mode: str | None
+    found_mechanism: str | None
+    found_cause: str | None
+    ack_due_at: datetime | None = Field(description="Acknowledge by then or it escalates.")
+    start_due_at: datetime | None = Field(description="Start work by then.")
+    start_overdue_at: datetime | None
+    escalation_level: int = Field(description="0 until the first escalation.")
+    escalated_at: datetime | None
 
 
-class AcknowledgeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CreatedOrder(BaseModel):
+    created: bool = Field(description="False: an active order existed and was updated.")
+    work_order: WorkOrderOut
 
-    by: Actor
+
+class ReportIn(_In):
+    """A problem seen by a person: opens a corrective order, or updates the active one of the
+    same equipment and failure mode."""
+
+    equipment_id: Name
+    failure_mode: Code | None = Field(
+        default=None, description="A failure-mode code of the equipment's type; none: other."
+    )
+    description: Required = Field(description="What was seen, heard or measured.")
+    severity: Literal["warning", "alarm", "critical"] = "warning"
 
 
-class ResolveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NoteIn(_In):
+    note: Text = ""
 
-    by: Actor
-    note: str = Field(default="", max_length=4000, description="What was found and done.")
+
+class AssignIn(_In):
+    assignee: Name | None = Field(description="A person id; null gives it back to the team.")
+    team: Name | None = None
+
+
+class HoldIn(_In):
+    reason: Required
+
+
+class CloseIn(_In):
+    outcome: Outcome | None = Field(
+        default=None, description="confirmed, or false_alarm (makes the signal less sensitive)."
+    )
+    failure_mode: Code | None = Field(default=None, description="The failure mode found.")
+    mechanism: Text | None = None
+    cause: Text | None = None
+    note: Text = ""
+
+
+class ResolveIn(_In):
+    note: Text = ""
+
+
+class CancelIn(_In):
+    reason: Required
+
+
+class CommentIn(_In):
+    body: Required
+
+
+class CommentOut(_Out):
+    id: int
+    work_order: str
+    author: str
+    at: datetime
+    body: str
+
+
+class AuditOut(_Out):
+    id: int
+    at: datetime
+    actor: str
+    actor_role: str = Field(description="technician, planner, admin or system.")
+    entity: str
+    entity_id: str
+    action: str
+    work_order: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    note: str
+
+
+class FindingOut(_Out):
+    id: int
+    detector: str
+    kind: FindingKind
+    severity: SeverityLabel
+    score: float | None
+    signals: list[str]
+    summary: str
+    ts: datetime
+    active: bool
+    time_to_limit: float | None
+    label: Outcome | None
+
+
+class AlarmOut(_Out):
+    id: int
+    equipment_id: str
+    failure_mode_code: str
+    kind: FindingKind
+    detector: str
+    signals: list[str]
+    severity: SeverityLabel
+    active: bool
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    raised_at: datetime
+    cleared_at: datetime | None
+    updated_at: datetime
+    finding_count: int
+    suppressed: str | None = Field(description="Why it opened no work order, if it did not.")
+    work_order: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "warning", "alarm", "critical"]
+    active_alarms: int = 0
+    active_orders: int = 0
+    top_priority: Priority | None = None
+
+
+class EquipmentOut(BaseModel):
+    id: str
+    name: str
+    type: str
+    criticality: str
+    team: str
+    path: str
+    health: HealthOut
+
+
+class LineOut(BaseModel):
+    id: str
+    equipment: list[EquipmentOut]
+
+
+class AreaOut(BaseModel):
+    id: str
+    lines: list[LineOut]
+
+
+class PlantTree(BaseModel):
+    site: str
+    areas: list[AreaOut]
+
+
+class WindowIn(_In):
+    target: Name = Field(
+        description="ISA-95 path prefix: site, site/area, site/area/line or one equipment's "
+        "full path.",
+        examples=["demo/treatment/line-1"],
+    )
+    starts_at: AwareTime
+    ends_at: AwareTime
+    reason: Required
+    recurrence: Recurrence = Recurrence.NONE
+    timezone: Name | None = Field(
+        default=None, description="For recurring windows; default: the plant's time zone."
+    )
+    until: AwareTime | None = None
+
+
+class WindowOut(_Out):
+    id: int
+    target: str
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+    recurrence: Recurrence
+    timezone: str
+    until: datetime | None
+    created_at: datetime
+    created_by: str
+    cancelled_at: datetime | None
+
+
+class ShelfIn(_In):
+    equipment_id: Name
+    failure_mode: Code | None = Field(default=None, description="None: all its failure modes.")
+    reason: Required
+    expires_at: AwareTime
+
+
+class ShelfOut(_Out):
+    id: int
+    equipment_id: str
+    failure_mode_code: str | None
+    reason: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    cancelled_at: datetime | None
+
+
+class TokenIn(_In):
+    name: Name = Field(description="A technician's person id, or who else uses it.")
+    role: Role
+    team: Name | None = None
+    expires_at: AwareTime | None = None
+
+
+class TokenOut(_Out):
+    id: int
+    name: str
+    role: Role
+    team: str | None
+    prefix: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IssuedTokenOut(BaseModel):
+    token: TokenOut
+    secret: str = Field(description="Shown once; send it as `Authorization: Bearer <secret>`.")
+
+
+class WebhookIn(_In):
+    name: Name
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+    events: list[Event] = Field(default_factory=lambda: list(Event), min_length=1)
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
+
+
+class WebhookOut(_Out):
+    id: int
+    name: str
+    url: str
+    events: list[Event]
+    active: bool
+    created_at: datetime
+    created_by: str
+
+
+class CreatedWebhook(BaseModel):
+    webhook: WebhookOut
+    secret: str = Field(description="The HMAC key of X-Forewarn-Signature; shown once.")
+
+
+class DeliveryOut(_Out):
+    id: int
+    key: str
+    kind: DeliveryKind
+    destination: str
+    event: str
+    work_order: str | None
+    state: DeliveryState
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+    response_status: int | None
+
+
+class MeanTimeOut(_Out):
+    priority: Priority | None = Field(description="None: all priorities.")
+    orders: int
+    mean_seconds: float | None
+
+
+class ResolutionOut(_Out):
+    priority: Priority | None
+    orders: int
+    mean_seconds: float | None = Field(description="Created -> closed.")
+    mean_repair_seconds: float | None = Field(description="Started -> done.")
+
+
+class BacklogOut(_Out):
+    at: datetime
+    active: int
+
+
+class FailureModeCountOut(_Out):
+    equipment_type: str
+    failure_mode_code: str
+    failure_mode_name: str
+    orders: int
+
+
+class PrecisionOut(_Out):
+    detector: str
+    confirmed: int
+    false_alarms: int
+    precision: float | None
+
+
+class PersonOut(BaseModel):
+    id: str
+    name: str
+    team: str | None
+    skills: list[str]
+    on_shift: bool
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    lead: str | None
+
+
+class People(BaseModel):
+    teams: list[TeamOut]
+    people: list[PersonOut]
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+    team: str | None
 
 
 class Problem(BaseModel):

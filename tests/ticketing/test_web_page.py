@@ -1,0 +1,143 @@
+"""The planners' page in a real browser (Debian's chromium driven by Playwright): sign in from the
+link, filter and sort the list, open an order (evidence chart, history), act on it, comment, and
+see a new order appear live from the event stream."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from live_server import serving
+from workorder_helpers import T0, finding, record
+
+from devices import Plant, Severity
+from ticketing import Role, WorkOrderStore
+from ticketing.api import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: apt-get install chromium chromium-driver")
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_a_planner_works_an_order_from_the_page(
+    tmp_path: Path, demo_plant: Plant, browser_page: object
+) -> None:
+    page: playwright_sync.Page = browser_page  # type: ignore[assignment]
+    expect = playwright_sync.expect
+    with (
+        WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
+        serving(create_app(store)) as url,
+    ):
+        urgent = record(
+            store,
+            finding(
+                "P-101",
+                severity=Severity.ALARM,
+                evidence={"vibration": tuple((T0 - 60 + i, 4.0 + i / 20) for i in range(60))},
+            ),
+            demo_plant.equipment["P-101"],
+        ).order
+        medium = record(store, finding("P-103", ts=T0 + 1), demo_plant.equipment["P-103"]).order
+        token = store.create_token("pat", Role.PLANNER).secret
+
+        page.goto(f"{url}/#token={token}")
+        rows = page.locator("#orders tbody tr")
+        expect(rows).to_have_count(2)
+        assert "token" not in page.url  # the secret left the address bar
+        expect(page.locator("#who")).to_contain_text("pat · planner")
+        expect(page.locator("#live")).to_have_text("● live")
+        page.select_option("select[name=priority]", "urgent")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text(urgent.number)
+        page.select_option("select[name=priority]", "")
+        page.select_option("select[name=sort]", "priority")
+        expect(rows.first).to_contain_text(urgent.number)
+        page.fill("input[name=q]", "P-103")
+        expect(rows).to_have_count(1)
+        page.fill("input[name=q]", "")
+        expect(rows).to_have_count(2)
+
+        rows.filter(has_text=medium.number).click()
+        expect(page.locator("#detail-view h1")).to_contain_text(medium.number)
+        page.go_back()
+        rows.filter(has_text=urgent.number).click()
+        detail = page.locator("#detail-view")
+        expect(detail.locator("#evidence svg polyline")).to_have_count(1)
+        expect(detail.locator("#history")).to_contain_text("created")
+        detail.get_by_role("button", name="Acknowledge").click()
+        expect(detail.locator("#status")).to_have_text("acknowledged")
+        expect(detail.locator("#history")).to_contain_text("acknowledged by pat")
+        detail.locator("#comment-form input").fill("Spare bearing on the shelf")
+        detail.locator("#comment-form button").click()
+        expect(detail.locator("#comments")).to_contain_text("Spare bearing on the shelf")
+        expect(detail.get_by_role("button", name="Put on hold")).to_have_count(1)
+        detail.get_by_role("button", name="Close…").click()
+        dialog = page.locator("dialog")
+        dialog.locator("select[name=outcome]").select_option("confirmed")
+        dialog.locator("input[name=cause]").fill("lubrication starved")
+        dialog.get_by_role("button", name="Close").click()
+        expect(detail.locator("#status")).to_have_text("closed")
+        page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
+        assert store.get(urgent.number).found_cause == "lubrication starved"
+
+        page.locator("a", has_text="all orders").click()
+        page.select_option("select[name=active]", "true")
+        expect(rows).to_have_count(1)
+        fresh = record(store, finding("P-204", "flow", ts=T0 + 2), demo_plant.equipment["P-204"])
+        expect(rows.filter(has_text=fresh.order.number)).to_have_count(1)  # live, no reload
+        expect(rows).to_have_count(2)
+        page.screenshot(path=str(tmp_path / "list.png"), full_page=True)
+
+
+def test_a_technician_sees_their_team_and_no_planner_actions(
+    tmp_path: Path, demo_plant: Plant, browser_page: object
+) -> None:
+    page: playwright_sync.Page = browser_page  # type: ignore[assignment]
+    expect = playwright_sync.expect
+    with (
+        WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
+        serving(create_app(store)) as url,
+    ):
+        mine = record(store, finding("P-103"), demo_plant.equipment["P-103"]).order
+        record(store, finding("P-204", "flow", ts=T0 + 1), demo_plant.equipment["P-204"])
+        token = store.create_token("bruno", Role.TECHNICIAN).secret
+        page.goto(f"{url}/#token={token}")
+        rows = page.locator("#orders tbody tr")
+        expect(rows).to_have_count(1)
+        rows.first.click()
+        detail = page.locator("#detail-view")
+        expect(detail.locator("h1")).to_contain_text(mine.number)
+        expect(detail.get_by_role("button", name="Start")).to_have_count(1)
+        expect(detail.get_by_role("button", name="Close…")).to_have_count(0)
+        expect(detail.get_by_role("button", name="Assign…")).to_have_count(0)
+        page.locator("#sign-out").click()
+        expect(page.locator("#sign-in")).to_be_visible()
+        page.fill("#token-input", "fwt_not-a-real-token")
+        page.locator("#token-form button").click()
+        expect(page.locator("#sign-in-error")).to_contain_text("sign in again")

@@ -1,0 +1,218 @@
+"""Maintenance KPIs computed in SQL (SQLite and PostgreSQL alike), over orders created in a
+period:
+
+- MTTA, mean time to acknowledge: created -> acknowledged (started counts as acknowledged).
+- MTTR, mean time to resolve: created -> closed, over closed orders (cancelled ones excluded);
+  with the mean repair time, started -> done.
+- Backlog over time: active orders at each instant (created at or before it, not yet closed or
+  cancelled).
+- Top failure modes per equipment type: how many orders each opened.
+- Detector precision: of the closed orders with an outcome that a detector contributed findings
+  to, the share confirmed (the rest were false alarms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, and_, case, distinct, func, literal, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from ticketing.base import Outcome
+from ticketing.lifecycle import Status
+from ticketing.models import FindingRow, UTCDateTime, WorkOrderRow
+
+MAX_BUCKETS = 500
+"""SQLite refuses compound SELECTs of more terms (SQLITE_MAX_COMPOUND_SELECT)."""
+
+
+class seconds_between(FunctionElement[float]):  # noqa: N801 (an SQL function)
+    """Seconds from the first timestamp to the second, in each dialect's own arithmetic."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "sqlite")
+def _sqlite_seconds(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (
+        f"((julianday({compiler.process(end, **kw)}) - "
+        f"julianday({compiler.process(start, **kw)})) * 86400.0)"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _postgres_seconds(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+
+
+@dataclass(frozen=True, slots=True)
+class MeanTime:
+    priority: str | None
+    """None for all priorities together."""
+    orders: int
+    mean_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    priority: str | None
+    orders: int
+    mean_seconds: float | None
+    """Created -> closed."""
+    mean_repair_seconds: float | None
+    """Started -> done, over the orders that went through both."""
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogPoint:
+    at: datetime
+    active: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailureModeCount:
+    equipment_type: str
+    failure_mode_code: str
+    failure_mode_name: str
+    orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    detector: str
+    confirmed: int
+    false_alarms: int
+    precision: float | None
+
+
+def _period(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(WorkOrderRow.created_at >= since)
+    if until is not None:
+        conditions.append(WorkOrderRow.created_at < until)
+    return conditions
+
+
+def mtta(session: Session, since: datetime | None, until: datetime | None) -> list[MeanTime]:
+    acknowledged = func.coalesce(WorkOrderRow.acknowledged_at, WorkOrderRow.started_at)
+    seconds = seconds_between(WorkOrderRow.created_at, acknowledged)
+    where = [*_period(since, until), acknowledged.is_not(None)]
+    rows = [
+        MeanTime(priority, count, _float(mean))
+        for priority, count, mean in session.execute(
+            select(WorkOrderRow.priority, func.count(), func.avg(seconds))
+            .where(*where)
+            .group_by(WorkOrderRow.priority)
+        )
+    ]
+    count, mean = session.execute(select(func.count(), func.avg(seconds)).where(*where)).one()
+    return [MeanTime(None, count, _float(mean)), *sorted(rows, key=_by_priority)]
+
+
+def mttr(session: Session, since: datetime | None, until: datetime | None) -> list[Resolution]:
+    resolve = seconds_between(WorkOrderRow.created_at, WorkOrderRow.resolved_at)
+    repair = seconds_between(WorkOrderRow.started_at, WorkOrderRow.done_at)
+    where = [*_period(since, until), WorkOrderRow.status == Status.CLOSED]
+    columns = (func.count(), func.avg(resolve), func.avg(repair))
+    rows = [
+        Resolution(priority, count, _float(mean), _float(mean_repair))
+        for priority, count, mean, mean_repair in session.execute(
+            select(WorkOrderRow.priority, *columns).where(*where).group_by(WorkOrderRow.priority)
+        )
+    ]
+    count, mean, mean_repair = session.execute(select(*columns).where(*where)).one()
+    return [
+        Resolution(None, count, _float(mean), _float(mean_repair)),
+        *sorted(rows, key=_by_priority),
+    ]
+
+
+def backlog(session: Session, instants: Sequence[datetime]) -> list[BacklogPoint]:
+    """Active orders at each of `instants` (at most `MAX_BUCKETS`)."""
+    if not instants:
+        return []
+    if len(instants) > MAX_BUCKETS:
+        raise ValueError(f"at most {MAX_BUCKETS} instants; widen the step")
+    points = union_all(
+        *(select(literal(at, UTCDateTime()).label("at")) for at in instants)
+    ).subquery("points")
+    active_then = and_(
+        WorkOrderRow.created_at <= points.c.at,
+        (WorkOrderRow.resolved_at.is_(None)) | (WorkOrderRow.resolved_at > points.c.at),
+    )
+    query = (
+        select(points.c.at, func.count(WorkOrderRow.id))
+        .select_from(points)
+        .outerjoin(WorkOrderRow, active_then)
+        .group_by(points.c.at)
+        .order_by(points.c.at)
+    )
+    return [BacklogPoint(at, count) for at, count in session.execute(query)]
+
+
+def top_failure_modes(
+    session: Session, since: datetime | None, until: datetime | None, *, limit: int = 20
+) -> list[FailureModeCount]:
+    count = func.count().label("orders")
+    query = (
+        select(
+            WorkOrderRow.equipment_type,
+            WorkOrderRow.failure_mode_code,
+            func.max(WorkOrderRow.failure_mode_name),
+            count,
+        )
+        .where(*_period(since, until))
+        .group_by(WorkOrderRow.equipment_type, WorkOrderRow.failure_mode_code)
+        .order_by(count.desc(), WorkOrderRow.equipment_type, WorkOrderRow.failure_mode_code)
+        .limit(limit)
+    )
+    return [FailureModeCount(*row) for row in session.execute(query)]
+
+
+def detector_precision(
+    session: Session, since: datetime | None, until: datetime | None
+) -> list[Precision]:
+    judged = (
+        select(FindingRow.detector, WorkOrderRow.id.label("order_id"), WorkOrderRow.outcome)
+        .join(WorkOrderRow, WorkOrderRow.id == FindingRow.work_order_id)
+        .where(WorkOrderRow.outcome.is_not(None), FindingRow.active, *_period(since, until))
+        .distinct()
+        .subquery("judged")
+    )
+    confirmed = func.count(
+        distinct(case((judged.c.outcome == Outcome.CONFIRMED.value, judged.c.order_id)))
+    )
+    false_alarms = func.count(
+        distinct(case((judged.c.outcome == Outcome.FALSE_ALARM.value, judged.c.order_id)))
+    )
+    query = (
+        select(judged.c.detector, confirmed, false_alarms)
+        .group_by(judged.c.detector)
+        .order_by(judged.c.detector)
+    )
+    return [
+        Precision(detector, ok, bad, ok / (ok + bad) if ok + bad else None)
+        for detector, ok, bad in session.execute(query)
+    ]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def _by_priority(row: MeanTime | Resolution) -> int:
+    return _RANK.get(str(row.priority), 9)

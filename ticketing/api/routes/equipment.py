@@ -1,0 +1,111 @@
+"""The plant as a tree (site, areas, lines, equipment), each equipment with its health, and the
+people who work on it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from devices import Equipment, Plant
+from ticketing.api.deps import AnyRole, StoreDep
+from ticketing.api.routes.work_orders import DENIED
+from ticketing.api.schemas import (
+    AreaOut,
+    EquipmentOut,
+    HealthOut,
+    LineOut,
+    People,
+    PersonOut,
+    PlantTree,
+    Problem,
+    TeamOut,
+)
+from ticketing.errors import NotFound
+
+router = APIRouter(tags=["equipment"])
+
+
+def _plant(request: Request) -> Plant:
+    plant: Plant | None = request.app.state.plant
+    if plant is None:
+        raise NotFound("plant", "this API was started without a plant file")
+    return plant
+
+
+def _health(health: dict[str, Any]) -> HealthOut:
+    return HealthOut(
+        status=health.get("worst_severity") or "ok",
+        active_alarms=health.get("active_alarms", 0),
+        active_orders=health.get("active_orders", 0),
+        top_priority=health.get("top_priority"),
+    )
+
+
+def _equipment(eq: Equipment, health: dict[str, Any]) -> EquipmentOut:
+    return EquipmentOut(
+        id=eq.id,
+        name=eq.name,
+        type=eq.type,
+        criticality=eq.criticality.value,
+        team=eq.team,
+        path=eq.path,
+        health=_health(health),
+    )
+
+
+@router.get("/equipment", summary="The plant tree with each equipment's health", responses=DENIED)
+async def equipment_tree(store: StoreDep, principal: AnyRole, request: Request) -> PlantTree:
+    plant = _plant(request)
+    health = await asyncio.to_thread(store.equipment_health)
+    areas: dict[str, dict[str, list[EquipmentOut]]] = {}
+    for eq in plant:
+        areas.setdefault(eq.area, {}).setdefault(eq.line, []).append(
+            _equipment(eq, health.get(eq.id, {}))
+        )
+    return PlantTree(
+        site=plant.site,
+        areas=[
+            AreaOut(id=area, lines=[LineOut(id=line, equipment=eqs) for line, eqs in lines.items()])
+            for area, lines in areas.items()
+        ],
+    )
+
+
+@router.get(
+    "/equipment/{equipment_id}",
+    summary="One equipment and its health",
+    responses={**DENIED, 404: {"model": Problem, "description": "No such equipment."}},
+)
+async def one_equipment(
+    store: StoreDep,
+    principal: AnyRole,
+    request: Request,
+    equipment_id: Annotated[str, Path(max_length=200)],
+) -> EquipmentOut:
+    plant = _plant(request)
+    eq = plant.equipment.get(equipment_id)
+    if eq is None:
+        raise NotFound("equipment", equipment_id)
+    health = await asyncio.to_thread(store.equipment_health)
+    return _equipment(eq, health.get(eq.id, {}))
+
+
+@router.get("/people", summary="Teams and technicians (for assignment)", responses=DENIED)
+async def people(store: StoreDep, principal: AnyRole) -> People:
+    org = store.organisation
+    now = store.now()
+    return People(
+        teams=[TeamOut(id=t.id, name=t.name, lead=t.lead) for t in org.teams.values()],
+        people=[
+            PersonOut(
+                id=p.id,
+                name=p.name,
+                team=p.team,
+                skills=sorted(p.skills),
+                on_shift=p.on_shift(now, org.zone),
+            )
+            for p in org.people.values()
+        ],
+    )

@@ -1,0 +1,103 @@
+"""Server-sent events: work-order changes as they happen, for live pages.
+
+Each event is one audit-trail entry on an order (`id:` its audit id, `event: work_order`, `data:`
+JSON with the change and the order as it is now). A client that reconnects with `Last-Event-ID`
+(browsers' EventSource do) gets what it missed. A technician gets their own and their team's
+orders only. Several processes may write the database: the stream reads the trail itself, woken
+by this process's writes and polling for the others'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from ticketing.api.deps import AnyRole, StoreDep
+from ticketing.api.routes.work_orders import DENIED
+from ticketing.api.schemas import AuditOut, WorkOrderOut
+from ticketing.base import AuditEvent, Principal, WorkOrderView
+from ticketing.store import EVENT_LOOKBACK, WorkOrderStore
+
+router = APIRouter(tags=["events"])
+POLL = 1.0
+KEEPALIVE = 15.0
+
+
+@router.get(
+    "/events",
+    summary="Stream of work-order changes (text/event-stream)",
+    response_class=StreamingResponse,
+    responses={**DENIED, 200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    store: StoreDep,
+    principal: AnyRole,
+    request: Request,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**62)] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=2**62, description="Start after this event id.")
+    ] = None,
+) -> StreamingResponse:
+    start = after if after is not None else last_event_id
+    if start is None:
+        start = await asyncio.to_thread(store.last_event_id)
+    return StreamingResponse(
+        _stream(store, principal, request, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(
+    store: WorkOrderStore, principal: Principal, request: Request, start: int
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    closing: asyncio.Event = request.app.state.closing
+
+    def changed() -> None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(wake.set)
+
+    store.add_listener(changed)
+    floor, newest, seen = start, start, set[int]()
+    try:
+        yield f"retry: 2000\n: stream from event {start}\n\n"
+        idle = 0.0
+        while not closing.is_set() and not await request.is_disconnected():
+            wake.clear()
+            since = max(floor, newest - EVENT_LOOKBACK)
+            seen = {i for i in seen if i > since}
+            batch = await asyncio.to_thread(
+                store.events_after, since, principal=principal, exclude=frozenset(seen)
+            )
+            for event, order in batch:
+                seen.add(event.id)
+                newest = max(newest, event.id)
+                yield _format(event, order)
+            if batch:
+                idle = 0.0
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL):
+                    await wake.wait()
+            idle += POLL
+            if idle >= KEEPALIVE:
+                idle = 0.0
+                yield ": keepalive\n\n"
+    finally:
+        store.remove_listener(changed)
+
+
+def _format(event: AuditEvent, order: WorkOrderView) -> str:
+    data = {
+        "change": AuditOut.model_validate(event).model_dump(mode="json"),
+        "work_order": WorkOrderOut.model_validate(order).model_dump(mode="json"),
+    }
+    return f"id: {event.id}\nevent: work_order\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"

@@ -1,0 +1,317 @@
+// forewarn planner page: the work-order list (filters, sort, live updates from the event stream)
+// and an order's detail (evidence chart, audit trail, comments, actions). No build step.
+"use strict";
+
+const API = "/api/v1";
+const TOKEN_KEY = "forewarn.token";
+const $ = (selector, root = document) => root.querySelector(selector);
+const state = { me: null, people: null, refreshTimer: null, stream: null, flash: new Set() };
+
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) =>
+    ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}
+
+function token() { return localStorage.getItem(TOKEN_KEY); }
+
+async function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(API + path, {
+    ...options, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  if (response.status === 401) { signOut("Your token was refused; sign in again."); throw new Error("401"); }
+  const body = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error(body && body.detail ? body.detail : `HTTP ${response.status}`);
+  return { body, response };
+}
+
+function show(id) {
+  for (const section of ["sign-in", "list-view", "detail-view"]) $(`#${section}`).hidden = section !== id;
+}
+
+function signOut(message) {
+  localStorage.removeItem(TOKEN_KEY);
+  if (state.stream) state.stream.abort();
+  state.me = null;
+  $("#who").textContent = "";
+  $("#sign-out").hidden = true;
+  $("#sign-in-error").textContent = message || "";
+  show("sign-in");
+}
+
+// Sign-in link: /#token=fwt_… stores the token and removes it from the address bar.
+function takeTokenFromLink() {
+  const match = location.hash.match(/token=([^&]+)/);
+  if (match) {
+    localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname + "#/");
+  }
+}
+
+async function start() {
+  takeTokenFromLink();
+  $("#token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    localStorage.setItem(TOKEN_KEY, $("#token-input").value.trim());
+    start();
+  });
+  $("#sign-out").onclick = () => signOut();
+  if (!token()) { show("sign-in"); return; }
+  try {
+    state.me = (await api("/me")).body;
+    state.people = (await api("/people")).body;
+  } catch (error) {
+    if (String(error.message) !== "401") signOut(error.message);
+    return;
+  }
+  $("#who").textContent = `${state.me.name} · ${state.me.role}${state.me.team ? " · " + state.me.team : ""}`;
+  $("#sign-out").hidden = false;
+  const teams = $("#filters select[name=team]");
+  teams.innerHTML = '<option value="">Any</option>' +
+    state.people.teams.map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join("");
+  $("#filters").addEventListener("input", () => renderList());
+  window.onhashchange = route;
+  listen();
+  route();
+}
+
+function route() {
+  const match = location.hash.match(/^#\/orders\/(WO-\d+)/);
+  if (match) renderDetail(match[1]); else renderList();
+}
+
+function filters() {
+  const form = new FormData($("#filters"));
+  const params = new URLSearchParams({ limit: "200" });
+  for (const [key, value] of form.entries()) if (value !== "") params.set(key, value);
+  return params;
+}
+
+async function renderList() {
+  show("list-view");
+  const { body, response } = await api(`/work-orders?${filters()}`);
+  $("#count").textContent = `${response.headers.get("X-Total-Count")} work orders`;
+  $("#empty").hidden = body.length > 0;
+  $("#orders tbody").innerHTML = body.map((o) => `
+    <tr data-number="${esc(o.number)}" class="${state.flash.has(o.number) ? "flash" : ""}">
+      <td><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a></td>
+      <td><span class="pill p-${esc(o.priority)}">${esc(o.priority)}</span></td>
+      <td class="status">${esc(o.status.replace("_", " "))}${o.escalation_level ? ` ⚠${o.escalation_level}` : ""}</td>
+      <td title="${esc(o.equipment_path)}">${esc(o.equipment_id)}</td>
+      <td>${esc(o.failure_mode_code)} ${esc(o.failure_mode_name)}</td>
+      <td>${esc(o.team)}</td><td>${esc(o.assignee || "—")}</td>
+      <td>${esc(when(o.due_at))}</td><td>${esc(o.finding_count)}</td>
+    </tr>`).join("");
+  state.flash.clear();
+  for (const row of document.querySelectorAll("#orders tbody tr")) {
+    row.onclick = (event) => {
+      if (event.target.tagName !== "A") location.hash = `#/orders/${row.dataset.number}`;
+    };
+  }
+}
+
+const ACTIONS = [
+  { name: "acknowledge", label: "Acknowledge", from: ["open"], role: "technician" },
+  { name: "start", label: "Start", from: ["open", "acknowledged", "on_hold", "done"], role: "technician" },
+  { name: "hold", label: "Put on hold", from: ["acknowledged", "in_progress"], role: "technician",
+    fields: [["reason", "Why does the work wait?", "text", true]] },
+  { name: "done", label: "Done", from: ["in_progress"], role: "technician",
+    fields: [["note", "What was done", "text", false]] },
+  { name: "assign", label: "Assign…", from: ["open", "acknowledged", "in_progress", "on_hold", "done"],
+    role: "planner", fields: [["assignee", "Technician", "person", false]] },
+  { name: "close", label: "Close…", from: ["open", "acknowledged", "in_progress", "on_hold", "done"],
+    role: "planner", fields: [["outcome", "Finding", "outcome", false], ["failure_mode", "Failure mode found", "text", false],
+      ["mechanism", "Mechanism", "text", false], ["cause", "Cause", "text", false], ["note", "Note", "text", false]] },
+  { name: "cancel", label: "Cancel…", from: ["open", "acknowledged", "in_progress", "on_hold"], role: "planner",
+    fields: [["reason", "Why is it cancelled?", "text", true]] },
+];
+const RANK = { technician: 0, planner: 1, admin: 2 };
+
+function field([name, label, kind, required]) {
+  if (kind === "person") {
+    const options = state.people.people.filter((p) => p.team)
+      .map((p) => `<option value="${esc(p.id)}">${esc(p.name)} (${esc(p.team)}${p.on_shift ? "" : ", off shift"})</option>`);
+    return `<label>${label}<select name="${name}"><option value="">— the team —</option>${options.join("")}</select></label>`;
+  }
+  if (kind === "outcome") {
+    return `<label>${label}<select name="${name}"><option value="">not judged</option>
+      <option value="confirmed">confirmed</option><option value="false_alarm">false alarm</option></select></label>`;
+  }
+  return `<label>${label}<input name="${name}" ${required ? "required" : ""}></label>`;
+}
+
+async function act(order, action) {
+  let body = {};
+  if (action.fields) {
+    const dialog = document.createElement("dialog");
+    dialog.innerHTML = `<form method="dialog"><h3>${esc(action.label.replace("…", ""))} ${esc(order.number)}</h3>
+      ${action.fields.map(field).join("")}
+      <div class="actions"><button value="ok" class="primary">${esc(action.label.replace("…", ""))}</button>
+      <button value="cancel" formnovalidate>Back</button></div></form>`;
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    const answer = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue)));
+    const form = new FormData($("form", dialog));
+    dialog.remove();
+    if (answer !== "ok") return;
+    for (const [key, value] of form.entries()) body[key] = value === "" ? null : value;
+    if (action.name === "done" && body.note === null) body.note = "";
+    if (action.name === "close" && body.note === null) body.note = "";
+  }
+  try {
+    await api(`/work-orders/${order.number}/${action.name}`, { method: "POST", body });
+  } catch (error) {
+    $("#action-error").textContent = error.message;
+    return;
+  }
+  renderDetail(order.number);
+}
+
+function chart(signal, points) {
+  const values = points.filter((p) => p[1] !== null);
+  if (values.length < 2) return `<p class="muted">${esc(signal)}: too few points to draw</p>`;
+  const [w, h, pad] = [600, 160, 28];
+  const xs = values.map((p) => p[0]), ys = values.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (w - 2 * pad);
+  const sy = (y) => h - pad - ((y - y0) / (y1 - y0 || 1)) * (h - 2 * pad);
+  const path = values.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
+  const t = (s) => new Date(s * 1000).toLocaleTimeString();
+  return `<figure class="chart" data-signal="${esc(signal)}"><figcaption>${esc(signal)}</figcaption>
+    <svg viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(signal)} evidence">
+      <line class="axis" x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}"/>
+      <line class="axis" x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}"/>
+      <polyline class="line" points="${path}"/>
+      <text x="2" y="${pad}">${esc(y1.toPrecision(4))}</text><text x="2" y="${h - pad}">${esc(y0.toPrecision(4))}</text>
+      <text x="${pad}" y="${h - 8}">${esc(t(x0))}</text><text x="${w - pad - 60}" y="${h - 8}">${esc(t(x1))}</text>
+    </svg></figure>`;
+}
+
+function change(event) {
+  const after = event.after ? Object.entries(event.after)
+    .map(([k, v]) => `${k}: ${event.before && k in event.before ? `${esc(event.before[k])} → ` : ""}${esc(v)}`)
+    .join(", ") : "";
+  return `<li><b>${esc(event.action.replace("_", " "))}</b> by ${esc(event.actor)}
+    <span class="muted">(${esc(event.actor_role)}, ${esc(when(event.at))})</span>
+    ${event.note ? `— ${esc(event.note)}` : ""}${after ? `<br><span class="muted">${after}</span>` : ""}</li>`;
+}
+
+async function renderDetail(number) {
+  show("detail-view");
+  const view = $("#detail-view");
+  let order, history, comments;
+  try {
+    [order, history, comments] = await Promise.all([
+      api(`/work-orders/${number}`).then((r) => r.body),
+      api(`/work-orders/${number}/history`).then((r) => r.body),
+      api(`/work-orders/${number}/comments`).then((r) => r.body),
+    ]);
+  } catch (error) {
+    view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
+    return;
+  }
+  const allowed = ACTIONS.filter((a) => a.from.includes(order.status) && RANK[state.me.role] >= RANK[a.role]);
+  const evidence = order.evidence;
+  view.innerHTML = `
+    <p><a href="#/">← all orders</a></p>
+    <h1>${esc(order.number)} · ${esc(order.title)}</h1>
+    <p><span class="pill p-${esc(order.priority)}">${esc(order.priority)}</span>
+      <span id="status" class="pill">${esc(order.status.replace("_", " "))}</span>
+      ${order.escalation_level ? `<span class="pill p-urgent">escalated, level ${esc(order.escalation_level)}</span>` : ""}
+      <span class="muted">${esc(order.type)} · ${esc(order.severity)} · ${esc(order.equipment_path)}</span></p>
+    <div class="actions">${allowed.map((a) => `<button data-action="${a.name}">${esc(a.label)}</button>`).join("")}
+      <span id="action-error" class="error"></span></div>
+    <div class="grid">
+      <div><span>Team</span>${esc(order.team)}</div><div><span>Assignee</span>${esc(order.assignee || "—")}</div>
+      <div><span>Due</span>${esc(when(order.due_at))}</div><div><span>Acknowledge by</span>${esc(when(order.ack_due_at))}</div>
+      <div><span>Failure mode</span>${esc(order.failure_mode_code)} ${esc(order.failure_mode_name)}</div>
+      <div><span>Mechanism</span>${esc(order.mechanism)}</div>
+      <div><span>Findings</span>${esc(order.finding_count)} (first ${esc(when(order.first_seen))})</div>
+      <div><span>Condition</span>${order.condition_active ? "active" : "cleared"}</div>
+      ${order.outcome ? `<div><span>Outcome</span>${esc(order.outcome)}</div>` : ""}
+      ${order.hold_reason ? `<div><span>On hold</span>${esc(order.hold_reason)}</div>` : ""}
+    </div>
+    ${order.description ? `<div class="panel"><h2>Reported by ${esc(order.reported_by)}</h2>${esc(order.description)}</div>` : ""}
+    ${evidence ? `<div class="panel" id="evidence"><h2>Evidence</h2><p>${esc(evidence.summary)}
+      <span class="muted">(${esc(evidence.detector)}, score ${esc(evidence.score === null ? "?" : evidence.score.toFixed(2))})</span></p>
+      ${Object.entries(evidence.points).map(([s, p]) => chart(s, p)).join("")}</div>` : ""}
+    <div class="panel"><h2>Instructions</h2><ol>${order.instructions.map((i) => `<li>${esc(i)}</li>`).join("")}</ol></div>
+    <div class="panel"><h2>Comments</h2>
+      <ul id="comments">${comments.map((c) => `<li><b>${esc(c.author)}</b> <span class="muted">${esc(when(c.at))}</span>: ${esc(c.body)}</li>`).join("")}</ul>
+      <form id="comment-form"><input name="body" placeholder="Add a comment" required maxlength="4000">
+      <button type="submit">Comment</button></form></div>
+    <div class="panel"><h2>History</h2><ol class="trail" id="history">${history.map(change).join("")}</ol></div>`;
+  for (const button of view.querySelectorAll("button[data-action]")) {
+    button.onclick = () => act(order, ACTIONS.find((a) => a.name === button.dataset.action));
+  }
+  $("#comment-form").onsubmit = async (event) => {
+    event.preventDefault();
+    const body = new FormData(event.target).get("body");
+    await api(`/work-orders/${number}/comments`, { method: "POST", body: { body } });
+    renderDetail(number);
+  };
+}
+
+// The event stream, read with fetch so that the token travels in a header; reconnects with the
+// last event id so nothing is missed.
+async function listen() {
+  let last = null;
+  for (;;) {
+    if (!token()) return;
+    const controller = new AbortController();
+    state.stream = controller;
+    try {
+      const headers = { Authorization: `Bearer ${token()}` };
+      if (last !== null) headers["Last-Event-ID"] = last;
+      const response = await fetch(`${API}/events`, { headers, signal: controller.signal });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      live(true);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const id = block.match(/^id: (\d+)$/m);
+          const data = block.match(/^data: (.*)$/m);
+          if (id) last = id[1];
+          if (data) onEvent(JSON.parse(data[1]));
+        }
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+    }
+    live(false);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+function live(on) {
+  const badge = $("#live");
+  badge.classList.toggle("on", on);
+  badge.textContent = on ? "● live" : "○ reconnecting";
+}
+
+function onEvent(event) {
+  const number = event.work_order.number;
+  state.flash.add(number);
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => {
+    const open = location.hash.match(/^#\/orders\/(WO-\d+)/);
+    if (!open) renderList();
+    else if (open[1] === number) renderDetail(number);
+  }, 150);
+}
+
+start();
