@@ -158,6 +158,29 @@ async def dead_letters(state: Path, *args: str) -> Any:
     return json.loads(out)
 
 
+async def planner_token(settings: Path) -> str:
+    """A planner token from `forewarn tokens create`, as an operator would make one."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "forewarn",
+        "tokens",
+        "create",
+        "--name",
+        "it",
+        "--role",
+        "planner",
+        "--settings",
+        str(settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "FOREWARN_HISTORIAN__TOKEN": "it-token"},
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().split()[-1]
+
+
 async def test_forewarn_run_with_opcua_sparkplug_and_json_at_once(
     private_mosquitto: Mosquitto, pump_server: PumpServer, victoria: VictoriaMetrics, tmp_path: Path
 ) -> None:
@@ -285,7 +308,10 @@ api: {{port: {port}}}
             "unknown_equipment": 1,
         }
 
-        orders = (await api.get("/api/v1/work-orders")).json()
+        token = await planner_token(settings)
+        orders = (
+            await api.get("/api/v1/work-orders", headers={"Authorization": f"Bearer {token}"})
+        ).json()
         assert [(o["equipment_id"], o["failure_mode_code"]) for o in orders] == [("P-102", "VIB")]
 
         response = await api.get("/metrics")
