@@ -321,6 +321,8 @@ class OpcUaSource:
         self.polling = False
         self._connected.set()
         while not lost.is_set():
+            if self._closing.is_set():
+                return  # asyncua's waits can swallow the cancellation of a close
             event = await subscription.next_event(timeout=0.5)
             if event is None:
                 continue
@@ -343,6 +345,8 @@ class OpcUaSource:
         seen: dict[int, Any] = {}
         nodes = [item.node for item in items]
         while not lost.is_set():
+            if self._closing.is_set():
+                return
             started = time.monotonic()
             values = await client.read_attributes(nodes) if nodes else []
             for index, (item, value) in enumerate(zip(items, values, strict=True)):
