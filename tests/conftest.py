@@ -45,6 +45,9 @@ class Mosquitto:
     workdir: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    listener_settings: str = ""
+    """Lines for the listener (TLS files, a password file...) appended to the deployment's."""
+    anonymous: bool = True
 
     @property
     def url(self) -> str:
@@ -52,8 +55,12 @@ class Mosquitto:
 
     def start(self) -> None:
         conf_text = resources.files("forewarn").joinpath("deploy/mosquitto.conf").read_text()
-        conf_text = conf_text.replace("listener 1883", f"listener {self.port} 127.0.0.1")
+        conf_text = conf_text.replace(
+            "listener 1883", f"listener {self.port} 127.0.0.1\n{self.listener_settings}"
+        )
         conf_text = conf_text.replace("/mosquitto/data/", f"{self.workdir}/")
+        if not self.anonymous:
+            conf_text = conf_text.replace("allow_anonymous true", "allow_anonymous false")
         conf_text += f"\nuser {getpass.getuser()}\n"  # keep the privileges that own workdir
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(conf_text)
