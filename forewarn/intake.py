@@ -131,11 +131,16 @@ class Intake:
         return report
 
     def mount_metrics(self, app: Starlette) -> None:
-        """GET /metrics on `app`: the Prometheus text exposition."""
+        """GET /metrics on `app`: one Prometheus scrape with the intake's metrics and, when the app
+        is the ticketing API, its work-order and request metrics (also at /api/v1/metrics)."""
         registry = self.registry
+        ticketing = getattr(app.state, "metrics", None)
 
-        def metrics(request: Request) -> Response:
-            return Response(exposition(registry), media_type=CONTENT_TYPE)
+        async def metrics(request: Request) -> Response:
+            text = exposition(registry)
+            if ticketing is not None:
+                text += await asyncio.to_thread(ticketing.exposition)
+            return Response(text, media_type=CONTENT_TYPE)
 
         app.add_route("/metrics", metrics, include_in_schema=False)
 
