@@ -1,6 +1,6 @@
 """Online detection: pure, synchronous scoring of readings into findings (no I/O here)."""
 
-from detectors.base import Detector, surprise_score
+from detectors.base import Detector, EquipmentDetector, surprise_score
 from detectors.decision import Debounce, Transition
 from detectors.drift import EwmaDrift
 from detectors.engine import Engine, EngineStats
@@ -16,6 +16,7 @@ __all__ = [
     "DetectorError",
     "Engine",
     "EngineStats",
+    "EquipmentDetector",
     "EwmaDrift",
     "LimitDetector",
     "SnapshotError",
