@@ -5,9 +5,13 @@ from __future__ import annotations
 from detectors.base import Detector
 from detectors.drift import EwmaDrift
 from detectors.errors import UnknownDetector
+from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
 from detectors.limits import LimitDetector
 
-REGISTRY: dict[str, type[Detector]] = {cls.name: cls for cls in (LimitDetector, EwmaDrift)}
+REGISTRY: dict[str, type[Detector]] = {
+    cls.name: cls
+    for cls in (LimitDetector, EwmaDrift, StaleSensor, Flatline, Spikes, PhysicalRange)
+}
 
 DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")
 """What every signal gets when the plant file names nothing."""

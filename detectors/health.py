@@ -1,0 +1,394 @@
+"""Sensor health: the measurement is broken, not the machine.
+
+Four faults a maintenance team should hear about from instrumentation rather than as a machine
+problem: a sensor that went silent (`StaleSensor`), one whose value froze (`Flatline`), one that
+throws isolated spikes (`Spikes`), and one that reads what no sensor of its kind can read
+(`PhysicalRange`). Each scores in the contract's [0, 1] scale with 0.5 where the finding starts.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import ClassVar, Self
+
+from detectors.base import Detector
+from devices import FindingKind, Signal
+
+
+def _alpha(halflife: float) -> float:
+    return float(1.0 - 0.5 ** (1.0 / halflife))
+
+
+def _unit(signal: Signal) -> str:
+    return f" {signal.unit}" if signal.unit else ""
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120.0:
+        return f"{seconds:.0f} s"
+    if seconds < 7200.0:
+        return f"{seconds / 60.0:.0f} min"
+    return f"{seconds / 3600.0:.1f} h"
+
+
+@dataclass
+class StaleSensor(Detector):
+    """A signal that stopped reporting: silence well beyond its expected sample period.
+
+    The allowed silence is `factor` times the longer of the plant file's sample period and the gap
+    the source is learned to actually report at (sources that report by exception, behind an OPC
+    UA deadband, send less often than they sample), and never less than `floor` seconds. Gaps
+    longer than allowed are outages, not how the source reports, so they are not learned. Scored
+    through `score_silence`: 0.5 at the allowed silence, 1.0 at twice it; a reading scores 0.
+    """
+
+    name: ClassVar[str] = "stale"
+    kind: ClassVar[FindingKind] = FindingKind.SENSOR
+    off_delay: ClassVar[float] = 60.0
+    """Data flowing again for a minute clears it; a link that keeps dropping stays one episode."""
+
+    sample_period: float = 1.0
+    factor: float = 10.0
+    floor: float = 60.0
+    gap_halflife: float = 100.0
+    """In gaps."""
+
+    gaps: int = field(default=0, init=False)
+    last_ts: float | None = field(default=None, init=False)
+    typical_gap: float = field(default=0.0, init=False)
+
+    @classmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        return cls(sample_period=signal.sample_period)
+
+    def allowed_silence(self) -> float:
+        return max(self.factor * max(self.sample_period, self.typical_gap), self.floor)
+
+    def score_one(self, value: float, ts: float) -> float:
+        return 0.0
+
+    def score_silence(self, now: float) -> float:
+        if self.last_ts is None:
+            return 0.0
+        silence = now - self.last_ts
+        return max(0.0, min(1.0, 0.5 * silence / self.allowed_silence()))
+
+    def learn_one(self, value: float, ts: float) -> None:
+        if self.last_ts is not None:
+            gap = ts - self.last_ts
+            if 0.0 < gap <= self.allowed_silence():
+                self.gaps += 1
+                rate = max(_alpha(self.gap_halflife), 1.0 / self.gaps)
+                self.typical_gap += rate * (gap - self.typical_gap)
+        self.last_ts = ts
+
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        silence = _duration(2.0 * min(score, 1.0) * self.allowed_silence())
+        how_long = f"over {silence}" if score >= 1.0 else f"about {silence}"
+        expected = max(self.sample_period, self.typical_gap)
+        return (
+            f"{signal.name} has sent nothing for {how_long} (it reports every "
+            f"{expected:.3g} s): check the transmitter's power and cable, the gateway or PLC "
+            f"that publishes it, and the network link"
+        )
+
+
+@dataclass
+class Flatline(Detector):
+    """A stuck sensor: the value stays identical while the signal normally moves.
+
+    Values within `tolerance` times the signal's typical sample-to-sample movement of the run's
+    first value count as the same value. How often a value repeats is learned (a Beta(1, 1) prior
+    on the share of repeats, slowly forgotten), so a run of n repeats has a probability of about
+    q**n under what was learned: a moving signal (q near 0) alarms after a short run, while a
+    setpoint or a signal that often holds still (q near 1) never does. The surprise, -log10 of that
+    probability, is scored like `surprise_score` (0.5 at 1e-5). Repeats are not learned once a run
+    is already surprising, so a stuck sensor does not teach the detector that stuck is normal.
+
+    A run must last `min_samples` samples and `min_duration` seconds to score at all. A value stuck
+    at exactly zero is ignored with `zero_is_rest` (a stopped machine, a low-flow cut-off: a hung
+    transmitter freezes at its last live value instead).
+    """
+
+    name: ClassVar[str] = "flatline"
+    kind: ClassVar[FindingKind] = FindingKind.SENSOR
+    off_delay: ClassVar[float] = 60.0
+
+    sample_period: float = 1.0
+    min_samples: int = 30
+    min_duration: float = 300.0
+    tolerance: float = 0.01
+    warmup: int = 600
+    memory: float = 100_000.0
+    """Half-life, in samples, of the learned repeat counts."""
+    learn_below: float = 3.0
+    """Surprise (-log10 p) of a run beyond which its repeats are not learned."""
+    zero_is_rest: bool = True
+
+    n: int = field(default=0, init=False)
+    anchor: float | None = field(default=None, init=False)
+    run: int = field(default=0, init=False)
+    run_start: float = field(default=0.0, init=False)
+    previous: float = field(default=0.0, init=False)
+    movement: float = field(default=0.0, init=False)
+    moving_steps: int = field(default=0, init=False)
+    repeats: float = field(default=0.0, init=False)
+    moves: float = field(default=0.0, init=False)
+
+    @classmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        return cls(
+            sample_period=signal.sample_period, min_duration=max(300.0, 30 * signal.sample_period)
+        )
+
+    def _same(self, value: float) -> bool:
+        return (
+            self.anchor is not None and abs(value - self.anchor) <= self.tolerance * self.movement
+        )
+
+    def _surprise(self, run: int) -> float:
+        """-log10 of the chance of `run` samples in a row holding the same value."""
+        q = (self.repeats + 1.0) / (self.repeats + self.moves + 2.0)
+        return (run - 1) * -math.log10(q)
+
+    def score_one(self, value: float, ts: float) -> float:
+        if self.n < self.warmup or not self._same(value):
+            return 0.0
+        if self.zero_is_rest and self.anchor == 0.0:
+            return 0.0
+        run = self.run + 1
+        if run < self.min_samples or ts - self.run_start < self.min_duration:
+            return 0.0
+        return min(1.0, self._surprise(run) / 10.0)
+
+    def learn_one(self, value: float, ts: float) -> None:
+        self.n += 1
+        if self.anchor is None:
+            self.anchor, self.run, self.run_start, self.previous = value, 1, ts, value
+            return
+        same = self._same(value)
+        step = abs(value - self.previous)
+        self.previous = value
+        if step > 0.0 and not same:
+            self.moving_steps += 1
+            rate = max(_alpha(1000.0), 1.0 / self.moving_steps)
+            self.movement += rate * (step - self.movement)
+        forget = 0.5 ** (1.0 / self.memory)
+        self.repeats *= forget
+        self.moves *= forget
+        if same:
+            if self.n <= self.warmup or self._surprise(self.run + 1) < self.learn_below:
+                self.repeats += 1.0
+            self.run += 1
+            return
+        self.moves += 1.0
+        self.anchor, self.run, self.run_start = value, 1, ts
+
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        anchor = value if self.anchor is None else self.anchor
+        unit = _unit(signal)
+        return (
+            f"{signal.name} has read {anchor:.6g}{unit} for {self.run} samples in a row while it "
+            f"normally moves by about {self.movement:.3g}{unit} per sample: the sensor looks "
+            f"stuck; check whether the transmitter, its driver or the PLC register is frozen"
+        )
+
+
+@dataclass
+class Spikes(Detector):
+    """A burst of isolated spikes: single readings far off that return at once (a loose
+    connector, electrical noise), told apart from a change of level, which stays.
+
+    Reading t-1 is a spike when it is `threshold` robust standard deviations away from the median
+    of the `window` readings before it and reading t is back within `back` of that median; so a
+    spike is confirmed one reading late. The robust scale is learned from the absolute residuals
+    from that median, each capped at `cap` scales so spikes barely inflate it, and floored at
+    `min_relative_scale` of the level so that a signal that holds still (a setpoint) does not see
+    spikes in rounding. One spike is nothing; `burst` spikes within `period` seconds score 0.5.
+    """
+
+    name: ClassVar[str] = "spikes"
+    kind: ClassVar[FindingKind] = FindingKind.SENSOR
+
+    period: float = 3600.0
+    burst: int = 3
+    window: int = 15
+    threshold: float = 8.0
+    back: float = 4.0
+    warmup: int = 300
+    scale_halflife: float = 2000.0
+    cap: float = 3.0
+    min_relative_scale: float = 1e-4
+
+    n: int = field(default=0, init=False)
+    recent: list[float] = field(default_factory=list, init=False)
+    """The last `window` + 1 readings, oldest first."""
+    last_ts: float = field(default=0.0, init=False)
+    mean_abs: float = field(default=0.0, init=False)
+    spikes: list[float] = field(default_factory=list, init=False)
+    """When the spikes of the last `period` seconds happened."""
+
+    MEAN_ABS_PER_SD: ClassVar[float] = 0.8
+    """E|r| / sd of a normal residual."""
+
+    @classmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        return cls(period=max(3600.0, 600.0 * signal.sample_period))
+
+    def _scale(self, level: float) -> float:
+        sd = self.mean_abs / self.MEAN_ABS_PER_SD
+        return max(sd, self.min_relative_scale * abs(level), 1e-12)
+
+    def _spiked(self, value: float) -> bool:
+        """Was the previous reading a spike, now that `value` followed it?"""
+        if self.n < self.warmup or len(self.recent) <= self.window:
+            return False
+        candidate = self.recent[-1]
+        level = statistics.median(self.recent[-self.window - 1 : -1])
+        scale = self._scale(level)
+        off = abs(candidate - level)
+        return off > self.threshold * scale and abs(value - level) <= min(
+            self.back * scale, 0.5 * off
+        )
+
+    def _count(self, ts: float) -> int:
+        return sum(1 for t in self.spikes if t > ts - self.period)
+
+    def score_one(self, value: float, ts: float) -> float:
+        count = self._count(ts) + (1 if self._spiked(value) else 0)
+        return min(1.0, 0.5 * count / self.burst)
+
+    def learn_one(self, value: float, ts: float) -> None:
+        if self._spiked(value):
+            self.spikes.append(self.last_ts)
+        if self.spikes and self.spikes[0] <= ts - self.period:
+            self.spikes = [t for t in self.spikes if t > ts - self.period]
+        self.n += 1
+        if len(self.recent) >= self.window:
+            level = statistics.median(self.recent[-self.window :])
+            residual = abs(value - level)
+            if self.mean_abs > 0.0:
+                residual = min(residual, self.cap * self._scale(level))
+            rate = max(_alpha(self.scale_halflife), 1.0 / (self.n - self.window))
+            self.mean_abs += rate * (residual - self.mean_abs)
+        self.recent.append(value)
+        if len(self.recent) > self.window + 1:
+            del self.recent[0]
+        self.last_ts = ts
+
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        count = len(self.spikes)
+        return (
+            f"{signal.name} threw {count} isolated spike{'s' if count != 1 else ''} in the last "
+            f"{_duration(self.period)}, each back to normal at the next reading: check the "
+            f"sensor's connector and cable shield, its grounding and nearby electrical noise"
+        )
+
+
+UNIT_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "mm/s": (0.0, None),
+    "um": (0.0, None),
+    "g": (0.0, None),
+    "m3/h": (0.0, None),
+    "m3/s": (0.0, None),
+    "l/s": (0.0, None),
+    "l/min": (0.0, None),
+    "t/h": (0.0, None),
+    "kg/h": (0.0, None),
+    "kg/s": (0.0, None),
+    "a": (0.0, None),
+    "ma": (0.0, None),
+    "rpm": (0.0, None),
+    "hz": (0.0, None),
+    "%": (0.0, 100.0),
+    "bar": (-1.01325, None),
+    "mbar": (-1013.25, None),
+    "kpa": (-101.325, None),
+    "mpa": (-0.101325, None),
+    "psi": (-14.696, None),
+    "degc": (-273.15, None),
+    "°c": (-273.15, None),
+    "c": (-273.15, None),
+    "degf": (-459.67, None),
+    "°f": (-459.67, None),
+    "k": (0.0, None),
+}
+"""What a sensor of each unit can read at all: magnitudes (RMS vibration, flow, current, speed)
+are never negative, pressures never below vacuum (gauge or absolute), temperatures never below
+absolute zero, a percentage within 0..100. Vibration in g and displacement in um are taken as
+RMS or peak-to-peak magnitudes."""
+
+
+@dataclass
+class PhysicalRange(Detector):
+    """A value no working sensor of its kind can read: a broken wire, a 4-20 mA loop beyond its
+    span, a wrong scaling. Any such value scores 1.0.
+
+    The range comes from the plant file's `range` of the signal, side by side, else from its unit
+    (`UNIT_RANGES`). A bound from the unit is relaxed by `slack` units, or `margin` times the
+    signal's learned typical magnitude if that is larger, since a healthy transmitter near zero
+    reads a hair below it; a bound from the plant file is exact.
+    """
+
+    name: ClassVar[str] = "physical_range"
+    kind: ClassVar[FindingKind] = FindingKind.SENSOR
+
+    low: float | None = None
+    high: float | None = None
+    slack_low: bool = False
+    slack_high: bool = False
+    slack: float = 0.0
+    margin: float = 0.02
+    magnitude_halflife: float = 1000.0
+
+    n: int = field(default=0, init=False)
+    magnitude: float = field(default=0.0, init=False)
+
+    @classmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        explicit = signal.physical_range
+        default = UNIT_RANGES.get(signal.unit.strip().lower(), (None, None))
+        low = explicit[0] if explicit[0] is not None else default[0]
+        high = explicit[1] if explicit[1] is not None else default[1]
+        if low is None and high is None:
+            return None
+        lim = signal.limits
+        bounds = [b for b in (lim.warn_high, lim.alarm_high, lim.warn_low, lim.alarm_low) if b]
+        return cls(
+            low=low,
+            high=high,
+            slack_low=explicit[0] is None and low is not None,
+            slack_high=explicit[1] is None and high is not None,
+            slack=0.01 * max((abs(b) for b in bounds), default=0.0),
+        )
+
+    def _slack(self) -> float:
+        return max(self.slack, self.margin * self.magnitude)
+
+    def _outside(self, value: float) -> bool:
+        slack = self._slack()
+        if self.low is not None and value < self.low - (slack if self.slack_low else 0.0):
+            return True
+        return self.high is not None and value > self.high + (slack if self.slack_high else 0.0)
+
+    def score_one(self, value: float, ts: float) -> float:
+        return 1.0 if self._outside(value) else 0.0
+
+    def learn_one(self, value: float, ts: float) -> None:
+        if self._outside(value):
+            return
+        self.n += 1
+        rate = max(_alpha(self.magnitude_halflife), 1.0 / self.n)
+        self.magnitude += rate * (abs(value) - self.magnitude)
+
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        unit = _unit(signal)
+        low = "" if self.low is None else f"{self.low:g}"
+        high = "" if self.high is None else f"{self.high:g}"
+        return (
+            f"{signal.name} reads {value:.4g}{unit}, which no working sensor can read (possible: "
+            f"{low}..{high}{unit}): check the wiring (a 4-20 mA loop below 3.6 mA is a broken "
+            f"wire), the transmitter and its scaling in the PLC"
+        )
