@@ -204,7 +204,10 @@ class Spikes(Detector):
     Reading t-1 is a spike when it is `threshold` robust standard deviations away from the median
     of the `window` readings before it and reading t is back within `back` of that median; so a
     spike is confirmed one reading late. The robust scale is learned from the absolute residuals
-    from that median, each capped at `cap` scales so spikes barely inflate it, and floored at
+    from that median, each capped at `cap` scales so spikes barely inflate it; the window's own
+    median absolute deviation overrides it when larger, so a signal that just got noisier (a
+    machine that started after standing still for hours) is not full of spikes while the learned
+    scale catches up. The scale is floored at
     `min_relative_scale` of the level so that a signal that holds still (a setpoint) does not see
     spikes in rounding. One spike is nothing; `burst` spikes within `period` seconds score 0.5.
     """
@@ -232,6 +235,8 @@ class Spikes(Detector):
 
     MEAN_ABS_PER_SD: ClassVar[float] = 0.8
     """E|r| / sd of a normal residual."""
+    MAD_PER_SD: ClassVar[float] = 1.4826
+    """sd / median absolute deviation of a normal sample."""
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
@@ -246,8 +251,10 @@ class Spikes(Detector):
         if self.n < self.warmup or len(self.recent) <= self.window:
             return False
         candidate = self.recent[-1]
-        level = statistics.median(self.recent[-self.window - 1 : -1])
-        scale = self._scale(level)
+        before = self.recent[-self.window - 1 : -1]
+        level = statistics.median(before)
+        local = self.MAD_PER_SD * statistics.median(abs(x - level) for x in before)
+        scale = max(self._scale(level), local)
         off = abs(candidate - level)
         return off > self.threshold * scale and abs(value - level) <= min(
             self.back * scale, 0.5 * off
