@@ -100,9 +100,12 @@ def _slope_interval(
 ) -> tuple[float, float, float]:
     """Median slope and the ends of its rank-based confidence interval."""
     total = n * (n - 1) / 2.0
-    spread = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
-    q_low = max(0.0, (total - spread) / (2.0 * total))
-    q_high = min(1.0, (total + spread) / (2.0 * total))
+    half_width = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0) / (2.0 * total)
+    if slopes.size < total:
+        # A sample of the pairs places each quantile only to within sqrt(p (1 - p) / m).
+        half_width = math.hypot(half_width, z * 0.5 / math.sqrt(slopes.size))
+    q_low = max(0.0, 0.5 - half_width)
+    q_high = min(1.0, 0.5 + half_width)
     last = slopes.size - 1
     ranks = [round(q * last) for q in (q_low, 0.5, q_high)]
     low, median, high = np.partition(slopes, ranks)[ranks]
