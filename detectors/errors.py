@@ -18,3 +18,7 @@ class SnapshotError(DetectorError):
 
 class DetectorConfigError(DetectorError):
     """A detector configuration (plant file, settings or CLI) that cannot be built."""
+
+
+class InvalidInput(DetectorError, ValueError):
+    """A value a detector cannot score or learn (NaN or infinite); the detector is unchanged."""
