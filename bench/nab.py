@@ -119,7 +119,11 @@ def markdown(results: Sequence[Result], command: str, revision: str) -> str:
         "first row of every window and nowhere else; one threshold per detector and profile over "
         "the seven files. *alarms* scores the detector's own alarm decisions (`is_anomaly`, what "
         "would open a work order) under the standard profile. One configuration for all files, "
-        "nothing tuned to these labels."
+        "nothing tuned to these labels. NAB counts every row at or above the threshold as a "
+        "detection: a score that stays high through an episode pays a false-positive cost on "
+        "each of its rows outside windows, where the alarms count once per episode. Re-run with "
+        "`python bench/nab.py --update BENCHMARKS.md` (the NAB directory: `--nab DIR`, "
+        "$FOREWARN_NAB, or `shared/datasets/nab` above the working directory)."
     )
     lines = [
         SECTION,
