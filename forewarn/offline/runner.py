@@ -148,7 +148,6 @@ def _process_scoring_alongside(
     """Stand-in until `Engine.process` reports scores: asks each check of the reading's stream
     for its score before the engine learns from it (`score_one` changes nothing), with the
     engine's own rule for readings it sets aside."""
-    findings: list[Finding] = []
     for reading in batch:
         stream = engine._streams.get((reading.equipment_id, reading.signal))
         score = 0.0
@@ -158,5 +157,4 @@ def _process_scoring_alongside(
                 default=0.0,
             )
         scores.append(score)
-        findings.extend(engine.process([reading]))
-    return findings
+    return engine.process(batch)
