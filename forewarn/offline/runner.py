@@ -8,7 +8,6 @@ order).
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors import DEFAULT, Engine
+from detectors.registry import is_equipment_detector
 from devices import Criticality, Equipment, Finding, Limits, Plant, Reading, Signal
 from forewarn.offline.table import Table
 
@@ -78,7 +78,8 @@ def score_table(
 ) -> RowScores:
     """Stream every row of `table` through a fresh engine with `detectors`.
 
-    The first `train_rows` rows are learned but reported as 0 and no alarm.
+    The first `train_rows` rows are only learned (nothing scored or decided) and reported as 0
+    and no alarm.
     `on_progress(rows)` is called every `PROGRESS_EVERY` rows with the rows done since the last
     call, and once at the end.
     """
@@ -100,7 +101,7 @@ def score_table(
             if math.isfinite(row[c])
         ]
         reading_scores: list[float] = []
-        findings = _process(engine, batch, reading_scores)
+        findings = engine.process(batch, reading_scores, train=r < train_rows)
         raised = _raised(findings, active)
         if r >= train_rows:
             if ts <= latest:
@@ -118,10 +119,15 @@ def score_table(
 
 
 def _raised(findings: list[Finding], active: set[tuple[str, str, tuple[str, ...]]]) -> bool:
-    """Whether one of `findings` starts a condition episode; keeps `active` up to date."""
+    """Whether one of `findings` starts a condition episode; keeps `active` up to date.
+
+    An episode is one detector's on one signal, or on the whole equipment for an equipment-level
+    detector (whose findings name the signals that contribute most, which change as it goes).
+    """
     raised = False
     for finding in findings:
-        key = (finding.equipment_id, finding.detector, finding.signals)
+        signals = () if is_equipment_detector(finding.detector) else finding.signals
+        key = (finding.equipment_id, finding.detector, signals)
         if finding.active:
             if key not in active:
                 active.add(key)
@@ -129,32 +135,3 @@ def _raised(findings: list[Finding], active: set[tuple[str, str, tuple[str, ...]
         else:
             active.discard(key)
     return raised
-
-
-def _process(engine: Engine, batch: list[Reading], scores: list[float]) -> list[Finding]:
-    """`engine.process(batch, scores)`: the findings, and one score per reading appended to
-    `scores` (the highest of that reading's checks)."""
-    if _ENGINE_REPORTS_SCORES:
-        return engine.process(batch, scores)  # type: ignore[call-arg,unused-ignore]
-    return _process_scoring_alongside(engine, batch, scores)
-
-
-_ENGINE_REPORTS_SCORES = "scores" in inspect.signature(Engine.process).parameters
-
-
-def _process_scoring_alongside(
-    engine: Engine, batch: list[Reading], scores: list[float]
-) -> list[Finding]:
-    """Stand-in until `Engine.process` reports scores: asks each check of the reading's stream
-    for its score before the engine learns from it (`score_one` changes nothing), with the
-    engine's own rule for readings it sets aside."""
-    for reading in batch:
-        stream = engine._streams.get((reading.equipment_id, reading.signal))
-        score = 0.0
-        if stream is not None and reading.ts > stream.last_ts:
-            score = max(
-                (c.detector.score_one(reading.value, reading.ts) for c in stream.checks),
-                default=0.0,
-            )
-        scores.append(score)
-    return engine.process(batch)
