@@ -4,7 +4,13 @@ from detectors.base import Detector, EquipmentDetector, surprise_score
 from detectors.decision import Debounce, Transition
 from detectors.drift import EwmaDrift
 from detectors.engine import Engine, EngineStats
-from detectors.errors import DetectorError, SnapshotError, UnknownDetector
+from detectors.errors import (
+    DetectorConfigError,
+    DetectorError,
+    InvalidInput,
+    SnapshotError,
+    UnknownDetector,
+)
 from detectors.limits import LimitDetector
 from detectors.registry import DEFAULT, REGISTRY, detector_class
 
@@ -13,11 +19,13 @@ __all__ = [
     "REGISTRY",
     "Debounce",
     "Detector",
+    "DetectorConfigError",
     "DetectorError",
     "Engine",
     "EngineStats",
     "EquipmentDetector",
     "EwmaDrift",
+    "InvalidInput",
     "LimitDetector",
     "SnapshotError",
     "Transition",

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
+from detectors.errors import InvalidInput
 from devices import Equipment, FindingKind, Severity, Signal
 
 
@@ -30,6 +31,21 @@ def surprise_score(z: float) -> float:
     if p <= 1e-10:
         return 1.0
     return -math.log10(p) / 10.0
+
+
+def reject_non_finite(detector: object, value: float) -> None:
+    """Raise `InvalidInput` for NaN or infinity (called before anything is changed)."""
+    if not math.isfinite(value):
+        raise InvalidInput(
+            f"{type(detector).__name__} cannot score or learn {value!r}; non-finite readings "
+            "must be dropped before detection (the engine counts them as not_finite)"
+        )
+
+
+def reject_non_finite_row(detector: object, x: Mapping[str, float]) -> None:
+    """Raise `InvalidInput` if any value of the row `x` is NaN or infinite."""
+    for value in x.values():
+        reject_non_finite(detector, value)
 
 
 class _Stateful:
@@ -83,7 +99,10 @@ class Detector(_Decided, _Stateful, ABC):
 
     @abstractmethod
     def score_one(self, value: float, ts: float) -> float:
-        """Anomaly score of `value` in [0, 1], from what was learned so far; changes nothing."""
+        """Anomaly score of `value` in [0, 1], from what was learned so far; changes nothing.
+
+        Raises `InvalidInput` for a non-finite value (see `reject_non_finite`), as `learn_one`.
+        """
 
     @abstractmethod
     def learn_one(self, value: float, ts: float) -> None:

@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from detectors.base import Detector
+from detectors.base import Detector, reject_non_finite
 from devices import FindingKind, Signal
 
 
@@ -67,6 +67,7 @@ class StaleSensor(Detector):
         return max(self.factor * max(self.sample_period, self.typical_gap), self.floor)
 
     def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
         return 0.0
 
     def score_silence(self, now: float) -> float:
@@ -76,6 +77,7 @@ class StaleSensor(Detector):
         return max(0.0, min(1.0, 0.5 * silence / self.allowed_silence()))
 
     def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
         if self.last_ts is not None:
             gap = ts - self.last_ts
             if 0.0 < gap <= self.allowed_silence():
@@ -154,6 +156,7 @@ class Flatline(Detector):
         return (run - 1) * -math.log10(q)
 
     def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
         if self.n < self.warmup or not self._same(value):
             return 0.0
         if self.zero_is_rest and self.anchor == 0.0:
@@ -164,6 +167,7 @@ class Flatline(Detector):
         return min(1.0, self._surprise(run) / 10.0)
 
     def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
         self.n += 1
         if self.anchor is None:
             self.anchor, self.run, self.run_start, self.previous = value, 1, ts, value
@@ -264,10 +268,12 @@ class Spikes(Detector):
         return sum(1 for t in self.spikes if t > ts - self.period)
 
     def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
         count = self._count(ts) + (1 if self._spiked(value) else 0)
         return min(1.0, 0.5 * count / self.burst)
 
     def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
         if self._spiked(value):
             self.spikes.append(self.last_ts)
         if self.spikes and self.spikes[0] <= ts - self.period:
@@ -381,9 +387,11 @@ class PhysicalRange(Detector):
         return self.high is not None and value > self.high + (slack if self.slack_high else 0.0)
 
     def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
         return 1.0 if self._outside(value) else 0.0
 
     def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
         if self._outside(value):
             return
         self.n += 1

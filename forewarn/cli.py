@@ -15,6 +15,7 @@ from devices import DevicesError, load_plant
 from forewarn.commands.dead_letters import dead_letters
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.commands.replay import replay
+from forewarn.commands.score import score
 from forewarn.commands.simulate import simulate
 from forewarn.commands.tokens import tokens_app
 from forewarn.errors import ForewarnError
@@ -146,5 +147,6 @@ def plant_check(path: Path) -> None:
 app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
 app.command("replay")(replay)
+app.command("score")(score)
 app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")

@@ -49,8 +49,7 @@ def with_period(plant: Plant, period: float) -> Plant:
         eq.id: dataclasses.replace(
             eq,
             signals={
-                name: dataclasses.replace(s, sample_period=period)
-                for name, s in eq.signals.items()
+                name: dataclasses.replace(s, sample_period=period) for name, s in eq.signals.items()
             },
         )
         for eq in plant
