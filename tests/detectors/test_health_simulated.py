@@ -15,8 +15,9 @@ import pytest
 
 from detectors.base import Detector
 from detectors.decision import Debounce, Transition
+from detectors.engine import Engine
 from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
-from devices import Plant
+from devices import FindingKind, Plant
 from simulators import (
     DriftingSensor,
     Fleet,
@@ -143,3 +144,34 @@ def test_a_pump_run_in_shifts_raises_nothing_in_a_day() -> None:
     """Stopping and starting, then standing still all evening, is not a sensor fault."""
     shifts = Operation(shifts=(Shift(6, 14), Shift(15, 22)))
     assert run(hours=24.0, period=5.0, operation=shifts) == []
+
+
+def test_the_engine_reports_each_sensor_fault_once_as_a_sensor_finding() -> None:
+    """Four sensor faults on one pump at once, through the engine with the four health
+    detectors: one raised finding per fault, from the right detector, kind SENSOR, and no time to
+    limit (a broken sensor says nothing about when the machine fails)."""
+    faults = [
+        StuckSensor("bearing_temp", ONSET),
+        SpikingSensor("vibration", ONSET),
+        SensorDropout("motor_current", ONSET),
+        DriftingSensor("flow", ONSET, rate=-600.0),
+    ]
+    plant = pump_plant("P-1")
+    fleet = Fleet(plant, seed=5, faults=[SensorFaultInjection("P-1", f) for f in faults])
+    engine = Engine(plant, [cls.name for cls in HEALTH])
+    findings = []
+    for second in range(int(3.5 * HOUR)):
+        (sample,) = fleet.tick(START + second, 1.0)
+        findings += engine.process(sample.readings())
+    raised = [f for f in findings if f.active]
+    assert sorted((f.detector, f.signals) for f in raised) == [
+        ("flatline", ("bearing_temp",)),
+        ("physical_range", ("flow",)),
+        ("spikes", ("vibration",)),
+        ("stale", ("motor_current",)),
+    ]
+    assert all(f.kind is FindingKind.SENSOR and f.time_to_limit is None for f in raised)
+    assert all(f.ts >= ONSET for f in raised)
+    stale = next(f for f in raised if f.detector == "stale")
+    assert stale.ts - ONSET <= 70.0
+    assert stale.summary.startswith("motor_current has sent nothing for about 60 s")
