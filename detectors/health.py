@@ -9,7 +9,6 @@ throws isolated spikes (`Spikes`), and one that reads what no sensor of its kind
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
@@ -19,6 +18,12 @@ from devices import FindingKind, Signal
 
 def _alpha(halflife: float) -> float:
     return float(1.0 - 0.5 ** (1.0 / halflife))
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
 def _unit(signal: Signal) -> str:
@@ -231,7 +236,11 @@ class Spikes(Detector):
 
     n: int = field(default=0, init=False)
     recent: list[float] = field(default_factory=list, init=False)
-    """The last `window` + 1 readings, oldest first."""
+    """The last `window` readings, oldest first."""
+    level: float | None = field(default=None, init=False)
+    """Median of the `window` readings before the newest one (None until there are enough)."""
+    local_scale: float = field(default=0.0, init=False)
+    """Their median absolute deviation, as a standard deviation."""
     last_ts: float = field(default=0.0, init=False)
     mean_abs: float = field(default=0.0, init=False)
     spikes: list[float] = field(default_factory=list, init=False)
@@ -251,15 +260,12 @@ class Spikes(Detector):
         return max(sd, self.min_relative_scale * abs(level), 1e-12)
 
     def _spiked(self, value: float) -> bool:
-        """Was the previous reading a spike, now that `value` followed it?"""
-        if self.n < self.warmup or len(self.recent) <= self.window:
+        """Was the newest reading a spike, now that `value` followed it?"""
+        level = self.level
+        if self.n < self.warmup or level is None:
             return False
-        candidate = self.recent[-1]
-        before = self.recent[-self.window - 1 : -1]
-        level = statistics.median(before)
-        local = self.MAD_PER_SD * statistics.median(abs(x - level) for x in before)
-        scale = max(self._scale(level), local)
-        off = abs(candidate - level)
+        scale = max(self._scale(level), self.local_scale)
+        off = abs(self.recent[-1] - level)
         return off > self.threshold * scale and abs(value - level) <= min(
             self.back * scale, 0.5 * off
         )
@@ -279,15 +285,17 @@ class Spikes(Detector):
         if self.spikes and self.spikes[0] <= ts - self.period:
             self.spikes = [t for t in self.spikes if t > ts - self.period]
         self.n += 1
+        self.level = None
         if len(self.recent) >= self.window:
-            level = statistics.median(self.recent[-self.window :])
+            level = self.level = _median(self.recent)
+            self.local_scale = self.MAD_PER_SD * _median([abs(x - level) for x in self.recent])
             residual = abs(value - level)
             if self.mean_abs > 0.0:
                 residual = min(residual, self.cap * self._scale(level))
             rate = max(_alpha(self.scale_halflife), 1.0 / (self.n - self.window))
             self.mean_abs += rate * (residual - self.mean_abs)
         self.recent.append(value)
-        if len(self.recent) > self.window + 1:
+        if len(self.recent) > self.window:
             del self.recent[0]
         self.last_ts = ts
 
