@@ -221,7 +221,7 @@ class Spikes(Detector):
     spikes in rounding. One spike is nothing; `burst` spikes within `period` seconds score 0.5.
     """
 
-    name: ClassVar[str] = "spikes"
+    name: ClassVar[str] = "spike"
     kind: ClassVar[FindingKind] = FindingKind.SENSOR
 
     period: float = 3600.0

@@ -120,8 +120,8 @@ ONSET = START + 2 * HOUR
         (StuckSensor("bearing_temp", ONSET), "flatline", 600.0),
         (StuckSensor("flow", ONSET), "flatline", 600.0),
         (SensorDropout("motor_current", ONSET, duration=HOUR), "stale", 120.0),
-        (SpikingSensor("vibration", ONSET), "spikes", 1800.0),
-        (SpikingSensor("discharge_pressure", ONSET, probability=0.002), "spikes", 3600.0),
+        (SpikingSensor("vibration", ONSET), "spike", 1800.0),
+        (SpikingSensor("discharge_pressure", ONSET, probability=0.002), "spike", 3600.0),
         # a failing reference drags the reading below zero: no vibration sensor reads that
         (DriftingSensor("vibration", ONSET, rate=-30.0), "physical_range", 900.0),
     ],
@@ -167,7 +167,7 @@ def test_the_engine_reports_each_sensor_fault_once_as_a_sensor_finding() -> None
     assert sorted((f.detector, f.signals) for f in raised) == [
         ("flatline", ("bearing_temp",)),
         ("physical_range", ("flow",)),
-        ("spikes", ("vibration",)),
+        ("spike", ("vibration",)),
         ("stale", ("motor_current",)),
     ]
     assert all(f.kind is FindingKind.SENSOR and f.time_to_limit is None for f in raised)
