@@ -106,13 +106,15 @@ class StaleSensor(Detector):
 class Flatline(Detector):
     """A stuck sensor: the value stays identical while the signal normally moves.
 
-    Values within `tolerance` times the signal's typical sample-to-sample movement of the run's
-    first value count as the same value. How often a value repeats is learned (a Beta(1, 1) prior
-    on the share of repeats, slowly forgotten), so a run of n repeats has a probability of about
-    q**n under what was learned: a moving signal (q near 0) alarms after a short run, while a
-    setpoint or a signal that often holds still (q near 1) never does. The surprise, -log10 of that
-    probability, is scored like `surprise_score` (0.5 at 1e-5). Repeats are not learned once a run
-    is already surprising, so a stuck sensor does not teach the detector that stuck is normal.
+    A value counts as the same as the run's first one when within `tolerance` times the signal's
+    typical sample-to-sample movement of it (a frozen register repeats exactly; a frozen analog
+    input may still dither in its last digits). How often a value repeats is learned (a Beta(1, 1)
+    prior on the share of repeats, slowly forgotten), so a run of n repeats has a probability of
+    about q**n under what was learned: a moving signal (q near 0) alarms after a short run, while
+    a setpoint or a signal that often holds still (q near 1) never does. The surprise, -log10 of
+    that probability, is scored like `surprise_score` (0.5 at 1e-5). Repeats are not learned once
+    a run is already surprising, so a stuck sensor does not teach the detector that stuck is
+    normal.
 
     A run must last `min_samples` samples and `min_duration` seconds to score at all. A value stuck
     at exactly zero is ignored with `zero_is_rest` (a stopped machine, a low-flow cut-off: a hung
@@ -123,7 +125,6 @@ class Flatline(Detector):
     kind: ClassVar[FindingKind] = FindingKind.SENSOR
     off_delay: ClassVar[float] = 60.0
 
-    sample_period: float = 1.0
     min_samples: int = 30
     min_duration: float = 300.0
     tolerance: float = 0.01
@@ -146,9 +147,7 @@ class Flatline(Detector):
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
-        return cls(
-            sample_period=signal.sample_period, min_duration=max(300.0, 30 * signal.sample_period)
-        )
+        return cls(min_duration=max(300.0, 30 * signal.sample_period))
 
     def _same(self, value: float) -> bool:
         return (
@@ -216,9 +215,9 @@ class Spikes(Detector):
     from that median, each capped at `cap` scales so spikes barely inflate it; the window's own
     median absolute deviation overrides it when larger, so a signal that just got noisier (a
     machine that started after standing still for hours) is not full of spikes while the learned
-    scale catches up. The scale is floored at
-    `min_relative_scale` of the level so that a signal that holds still (a setpoint) does not see
-    spikes in rounding. One spike is nothing; `burst` spikes within `period` seconds score 0.5.
+    scale catches up. The scale is floored at `min_relative_scale` of the level so that a signal
+    that holds still (a setpoint) does not see spikes in rounding. One spike is nothing; `burst`
+    spikes within `period` seconds score 0.5.
     """
 
     name: ClassVar[str] = "spike"
