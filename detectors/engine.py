@@ -19,7 +19,7 @@ from typing import Any
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
-from detectors.prediction import time_to_limit
+from detectors.prediction import Forecast, forecast
 from detectors.registry import (
     DEFAULT,
     build_for_equipment,
@@ -254,6 +254,7 @@ class Engine:
         detector, signal = check.detector, stream.signal
         active = transition is not Transition.CLEARED
         evidence = tuple(stream.evidence)
+        prediction = _forecast(evidence, signal, detector.kind, active)
         return Finding(
             equipment_id=stream.equipment_id,
             signals=(signal.name,),
@@ -264,7 +265,8 @@ class Engine:
             detector=detector.name,
             summary=detector.describe(signal, value, score),
             active=active,
-            time_to_limit=_time_to_limit(evidence, signal, detector.kind, active),
+            time_to_limit=prediction.seconds if prediction else None,
+            time_to_limit_range=(prediction.earliest, prediction.latest) if prediction else None,
             evidence={signal.name: evidence},
         )
 
@@ -281,16 +283,11 @@ class Engine:
         active = transition is not Transition.CLEARED
         signals = detector.explain(unit.row)
         evidence = {name: tuple(self._streams[(equipment.id, name)].evidence) for name in signals}
-        ttls = [
-            ttl
+        forecasts = [
+            _forecast(evidence[name], equipment.signals[name], detector.kind, active)
             for name in signals
-            if (
-                ttl := _time_to_limit(
-                    evidence[name], equipment.signals[name], detector.kind, active
-                )
-            )
-            is not None
         ]
+        soonest = min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
         return Finding(
             equipment_id=equipment.id,
             signals=signals,
@@ -301,7 +298,8 @@ class Engine:
             detector=detector.name,
             summary=detector.describe(equipment, unit.row, score),
             active=active,
-            time_to_limit=min(ttls, default=None),
+            time_to_limit=soonest.seconds if soonest else None,
+            time_to_limit_range=(soonest.earliest, soonest.latest) if soonest else None,
             evidence=evidence,
         )
 
@@ -413,10 +411,10 @@ def _severity(decision: Debounce, severity: Severity, active: bool) -> Severity:
     return Severity(max(decision.level, int(severity))) if active else severity
 
 
-def _time_to_limit(
+def _forecast(
     evidence: Sequence[Point], signal: Signal, kind: FindingKind, active: bool
-) -> float | None:
-    """How long until the signal crosses its alarm limit; not asked of a broken sensor."""
+) -> Forecast | None:
+    """When the signal will cross its alarm limit; not asked of a broken sensor."""
     if not active or kind is FindingKind.SENSOR:
         return None
-    return time_to_limit(evidence, signal.limits)
+    return forecast(evidence, signal.limits)

@@ -94,6 +94,8 @@ class Evidence:
     time_to_limit: float | None
     points: Mapping[str, tuple[Point, ...]]
     """Recent `(ts, value)` points per signal, oldest first."""
+    time_to_limit_range: tuple[float, float] | None = None
+    """Earliest and latest plausible `time_to_limit` (latest may be infinite)."""
 
     @classmethod
     def of(cls, finding: Finding) -> Evidence:
@@ -107,6 +109,7 @@ class Evidence:
             ts=finding.ts,
             time_to_limit=finding.time_to_limit,
             points={name: tuple(points) for name, points in finding.evidence.items()},
+            time_to_limit_range=finding.time_to_limit_range,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +122,11 @@ class Evidence:
             "summary": self.summary,
             "ts": self.ts,
             "time_to_limit": _finite(self.time_to_limit),
+            "time_to_limit_range": (
+                None
+                if self.time_to_limit_range is None
+                else [_finite(bound) for bound in self.time_to_limit_range]
+            ),
             "points": {
                 name: [[ts, _finite(value)] for ts, value in points]
                 for name, points in self.points.items()
@@ -136,6 +144,7 @@ class Evidence:
             summary=data["summary"],
             ts=data["ts"],
             time_to_limit=data["time_to_limit"],
+            time_to_limit_range=_range(data.get("time_to_limit_range")),
             points={
                 name: tuple((float(ts), _float(value)) for ts, value in points)
                 for name, points in data["points"].items()
@@ -389,3 +398,11 @@ class DeliveryView:
     delivered_at: datetime | None
     last_error: str | None
     response_status: int | None
+
+
+def _range(bounds: list[float | None] | None) -> tuple[float, float] | None:
+    """A stored (earliest, latest) range; JSON has no infinity, so a missing latest is one."""
+    if bounds is None:
+        return None
+    earliest, latest = bounds
+    return (earliest or 0.0, math.inf if latest is None else latest)

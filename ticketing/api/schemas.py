@@ -69,6 +69,11 @@ class EvidenceOut(_Out):
     time_to_limit: float | None = Field(
         description="Seconds from `ts` until the signal is predicted to reach its alarm limit."
     )
+    time_to_limit_range: tuple[float | None, float | None] | None = Field(
+        default=None,
+        description="Earliest and latest plausible time to limit, in seconds from `ts` (latest "
+        "null: the trend may not reach the limit at all).",
+    )
     points: dict[str, list[tuple[float, float | None]]] = Field(
         description="Recent (ts, value) points per signal, oldest first."
     )
