@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import UnknownDetector
 from detectors.limits import LimitDetector
+from detectors.rate import RateOfChange
+from detectors.zscore import EwmaZScore
 
-REGISTRY: dict[str, type[Detector]] = {cls.name: cls for cls in (LimitDetector, EwmaDrift)}
+REGISTRY: dict[str, type[Detector]] = {
+    cls.name: cls for cls in (LimitDetector, EwmaDrift, EwmaZScore, RateOfChange, Cusum)
+}
 
 DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")
 """What every signal gets when the plant file names nothing."""
