@@ -214,8 +214,8 @@ class UnivariateBank:
         """Score every reading, then learn it (where `learn` is true, or everywhere without it).
 
         Readings of one stream must come in time order. Returns the scores, shape
-        (readings, detectors), columns in the order of `names`. Values must be finite (the
-        engine filters the rest).
+        (readings, detectors), columns in the order of `names`. A reading whose value or
+        timestamp is not finite scores 0.0 everywhere and is not learned.
         """
         idx = np.asarray(streams, dtype=np.intp)
         x = np.asarray(values, dtype=np.float64)
@@ -232,6 +232,9 @@ class UnivariateBank:
                 f"stream indices must be in [0, {self._size}): add the streams to the bank first"
             )
         scores = np.empty((size, len(self._columns)), dtype=np.float64)
+        finite = np.isfinite(x) & np.isfinite(t)
+        if not finite.all():
+            mask = finite if mask is None else mask & finite
         if mask is not None and mask.all():
             mask = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -246,6 +249,8 @@ class UnivariateBank:
                         scores[:, j] = r_scores
                     else:
                         scores[sel, j] = r_scores
+        if not finite.all():
+            scores[~finite] = 0.0
         return scores
 
     @property

@@ -84,11 +84,13 @@ class Cusum(Detector):
         return upper, lower
 
     def score_one(self, value: float, ts: float) -> float:
-        if self.n < self.warmup:
+        if self.n < self.warmup or not math.isfinite(value):
             return 0.0
         return threshold_score(max(self._sums(value)), self.h)
 
     def learn_one(self, value: float, ts: float) -> None:
+        if not math.isfinite(value):
+            return
         self.n += 1
         if self.n == 1:
             self.mean = self.recent = value

@@ -25,7 +25,8 @@ class RateOfChange(Detector):
     its slope stays above `threshold` typical rates. A relative floor (as if the signal had at
     least `min_relative_std` of its level as white noise) keeps a very smooth signal quiet.
 
-    A sample with a timestamp not after the previous one carries no rate and is ignored.
+    A sample with a timestamp not after the previous one carries no rate and is ignored (as is a
+    value or timestamp that is not finite).
     Half-lives and warmup are in samples (defaults: 10 s / 1 h / 10 min of a 1 s signal).
     """
 
@@ -71,11 +72,15 @@ class RateOfChange(Detector):
         return max(math.sqrt(self.rate_var), floor, 1e-12)
 
     def score_one(self, value: float, ts: float) -> float:
+        if not (math.isfinite(value) and math.isfinite(ts)):
+            return 0.0
         if self.n < max(self.warmup, 2) or ts <= self.last_ts:
             return 0.0
         return threshold_score(self._rate_with(value, ts) / self._std(), self.threshold)
 
     def learn_one(self, value: float, ts: float) -> None:
+        if not (math.isfinite(value) and math.isfinite(ts)):
+            return
         if self.n:
             if ts <= self.last_ts:
                 return

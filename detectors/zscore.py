@@ -55,11 +55,13 @@ class EwmaZScore(Detector):
         return (value - self.mean) / self._std()
 
     def score_one(self, value: float, ts: float) -> float:
-        if self.n < self.warmup:
+        if self.n < self.warmup or not math.isfinite(value):
             return 0.0
         return threshold_score(self.z(value), self.threshold)
 
     def learn_one(self, value: float, ts: float) -> None:
+        if not math.isfinite(value):
+            return
         self.n += 1
         if self.n == 1:
             self.mean = value
