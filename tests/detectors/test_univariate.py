@@ -196,7 +196,7 @@ def test_cusum_ignores_a_spike_and_clears_when_the_value_returns() -> None:
     assert scores[3100 + 80 :].max() < 0.3
 
 
-def test_cusum_alone_would_alarm_on_a_wandering_signal_without_the_autocorrelation() -> None:
+def test_cusum_learns_the_autocorrelation_of_a_wandering_signal() -> None:
     rng = np.random.default_rng(43)
     data = 60.0 + ar1(rng, 30_000, 0.95)
     det = Cusum()
