@@ -52,6 +52,16 @@ class _Column:
             name: empty.copy() for name in (*self.params, *self.state, *self.derived)
         }
         self.applies: BoolArray = np.empty(0, dtype=np.bool_)
+        self.shared: dict[str, FloatArray] = {}
+        """Parameters (and derived constants) that are the same for every stream: handed to the
+        kernel as a one-element array (it broadcasts) instead of being gathered per reading."""
+
+    def _share(self) -> None:
+        self.shared = {}
+        for name in (*self.params, *self.derived):
+            array = self.arrays[name]
+            if array.size and (array == array[0]).all():
+                self.shared[name] = array[:1].copy()
 
     @property
     def name(self) -> str:
@@ -80,6 +90,7 @@ class _Column:
             self.arrays[name] = np.concatenate([self.arrays[name], table[:, j]])
         present = np.array([d is not None for d in detectors], dtype=np.bool_)
         self.applies = np.concatenate([self.applies, present])
+        self._share()
 
     def detector(self, stream: int) -> Detector | None:
         if not self.applies[stream]:
@@ -91,7 +102,11 @@ class _Column:
     def step(
         self, idx: IntArray, x: FloatArray, ts: FloatArray, learn: BoolArray | None
     ) -> FloatArray:
-        gathered = {name: array[idx] for name, array in self.arrays.items()}
+        shared = self.shared
+        gathered = {
+            name: shared[name] if name in shared else array[idx]
+            for name, array in self.arrays.items()
+        }
         scores, learned = self.kernel.step(gathered, x, ts)
         applies = self.applies[idx]
         if not applies.all():
@@ -140,6 +155,7 @@ class _Column:
             derived[i] = [found[name] for name in self.derived]
         for j, name in enumerate(self.derived):
             self.arrays[name] = derived[:, j].copy()
+        self._share()
 
 
 class UnivariateBank:
@@ -231,7 +247,7 @@ class UnivariateBank:
             raise DetectorError(
                 f"stream indices must be in [0, {self._size}): add the streams to the bank first"
             )
-        scores = np.empty((size, len(self._columns)), dtype=np.float64)
+        by_detector = np.empty((len(self._columns), size), dtype=np.float64)
         finite = np.isfinite(x) & np.isfinite(t)
         if not finite.all():
             mask = finite if mask is None else mask & finite
@@ -246,12 +262,12 @@ class UnivariateBank:
                 for j, column in enumerate(self._columns):
                     r_scores = column.step(r_idx, r_x, r_t, r_learn)
                     if sel is None:
-                        scores[:, j] = r_scores
+                        by_detector[j] = r_scores
                     else:
-                        scores[sel, j] = r_scores
+                        by_detector[j, sel] = r_scores
         if not finite.all():
-            scores[~finite] = 0.0
-        return scores
+            by_detector[:, ~finite] = 0.0
+        return by_detector.T
 
     @property
     def nbytes(self) -> int:

@@ -26,7 +26,7 @@ FloatArray = npt.NDArray[np.float64]
 _SQRT2 = math.sqrt(2.0)
 _X_MAX = 4.6
 """erfc(4.6) < 1e-10: beyond it every score is 1.0."""
-_DEGREE = 22
+_DEGREE = 18
 
 
 def _onset_z() -> float:
