@@ -19,8 +19,9 @@ def main(path: str) -> None:
     for run in runs:
         if run["name"].startswith("test_bank_throughput"):
             info, stats = run["extra_info"], run["stats"]
+            label = run["param"] or "family, streams in random order"
             print(
-                f"| {run['param']} | {info['readings_per_second'] / 1e6:.2f} M "
+                f"| {label} | {info['readings_per_second'] / 1e6:.2f} M "
                 f"| {stats['min'] * 1e3:.1f} | {info['bytes_per_stream']:.0f} |"
             )
     print()

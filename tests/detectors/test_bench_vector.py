@@ -60,6 +60,27 @@ def test_bank_throughput(benchmark: Any, names: tuple[str, ...]) -> None:
         benchmark.extra_info["readings_per_second"] = BATCH / benchmark.stats.stats.min
 
 
+@pytest.mark.benchmark(group="univariate bank: 50,000 readings of 10,000 streams")
+def test_bank_throughput_streams_in_random_order(benchmark: Any) -> None:
+    """The whole family on batches whose readings come from streams drawn at random: uneven
+    counts per stream (up to about 15), so more and smaller rounds."""
+    bank = UnivariateBank()
+    bank.add_signals([SIGNAL] * STREAMS)
+    rng = np.random.default_rng(2)
+    clock = itertools.count()
+
+    def next_batch() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        streams = rng.integers(0, STREAMS, BATCH)
+        ts = next(clock) * BATCH + np.arange(BATCH, dtype=float)
+        return (streams, 2.0 + 0.1 * rng.standard_normal(BATCH), ts), {}
+
+    scores = benchmark.pedantic(bank.process, setup=next_batch, rounds=15, warmup_rounds=1)
+    assert scores.shape == (BATCH, len(FAMILY))
+    benchmark.extra_info.update(readings=BATCH, bytes_per_stream=bank.nbytes / STREAMS)
+    if benchmark.stats is not None:
+        benchmark.extra_info["readings_per_second"] = BATCH / benchmark.stats.stats.min
+
+
 @pytest.mark.parametrize("name", FAMILY)
 @pytest.mark.benchmark(group="object detectors: 10,000 readings, score_one + learn_one")
 def test_object_detector_per_reading(benchmark: Any, name: str) -> None:
