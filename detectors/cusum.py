@@ -33,7 +33,7 @@ class Cusum(Detector):
     is accepted: the baseline moves to the recent level (an EWMA of half-life `recent_halflife`)
     and the sums restart from 0, so one lasting shift is one episode, not an alarm forever.
 
-    With the defaults (k 0.5, h 16) the in-control run length is about 10^7 samples per side and
+    With the defaults (k 0.5, h 16) the in-control run length is over 10^7 samples per side and
     a 1 sd shift is caught in about 35 samples, a 2 sd shift in about 12. Half-lives, warmup and
     `relearn_after` are in samples.
     """

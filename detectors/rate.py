@@ -55,6 +55,7 @@ class RateOfChange(Detector):
         return cls()
 
     def _rate_with(self, value: float, ts: float) -> float:
+        """The smoothed rate once (value, ts) is learned; the first difference starts it."""
         dt = ts - self.last_ts
         if self.n == 1:
             return (value - self.last_value) / dt
