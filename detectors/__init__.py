@@ -1,12 +1,18 @@
 """Online detection: pure, synchronous scoring of readings into findings (no I/O here)."""
 
 from detectors.bank import FAMILY, UnivariateBank
-from detectors.base import Detector, surprise_score
+from detectors.base import Detector, EquipmentDetector, surprise_score
 from detectors.cusum import Cusum
 from detectors.decision import Debounce, Transition
 from detectors.drift import EwmaDrift
 from detectors.engine import Engine, EngineStats
-from detectors.errors import DetectorError, SnapshotError, UnknownDetector
+from detectors.errors import (
+    DetectorConfigError,
+    DetectorError,
+    InvalidInput,
+    SnapshotError,
+    UnknownDetector,
+)
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.registry import DEFAULT, REGISTRY, detector_class
@@ -19,11 +25,14 @@ __all__ = [
     "Cusum",
     "Debounce",
     "Detector",
+    "DetectorConfigError",
     "DetectorError",
     "Engine",
     "EngineStats",
+    "EquipmentDetector",
     "EwmaDrift",
     "EwmaZScore",
+    "InvalidInput",
     "LimitDetector",
     "RateOfChange",
     "SnapshotError",

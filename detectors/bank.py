@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detectors.base import Detector
-from detectors.errors import DetectorError, SnapshotError
+from detectors.errors import DetectorError, InvalidInput, SnapshotError
 from detectors.kernels import KERNELS, Kernel
 from detectors.surprise import FloatArray
 from devices import Signal
@@ -230,8 +230,8 @@ class UnivariateBank:
         """Score every reading, then learn it (where `learn` is true, or everywhere without it).
 
         Readings of one stream must come in time order. Returns the scores, shape
-        (readings, detectors), columns in the order of `names`. A reading whose value or
-        timestamp is not finite scores 0.0 everywhere and is not learned.
+        (readings, detectors), columns in the order of `names`. Raises `InvalidInput`, before
+        anything is scored or learned, if a value or timestamp is not finite.
         """
         idx = np.asarray(streams, dtype=np.intp)
         x = np.asarray(values, dtype=np.float64)
@@ -247,10 +247,15 @@ class UnivariateBank:
             raise DetectorError(
                 f"stream indices must be in [0, {self._size}): add the streams to the bank first"
             )
-        by_detector = np.empty((len(self._columns), size), dtype=np.float64)
         finite = np.isfinite(x) & np.isfinite(t)
         if not finite.all():
-            mask = finite if mask is None else mask & finite
+            bad = int(np.flatnonzero(~finite)[0])
+            raise InvalidInput(
+                f"reading {bad} of the batch (stream {idx[bad]}, value {x[bad]!r}, ts {t[bad]!r}) "
+                "is not finite; non-finite readings must be dropped before detection "
+                "(nothing in the batch was scored or learned)"
+            )
+        by_detector = np.empty((len(self._columns), size), dtype=np.float64)
         if mask is not None and mask.all():
             mask = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -265,8 +270,6 @@ class UnivariateBank:
                         by_detector[j] = r_scores
                     else:
                         by_detector[j, sel] = r_scores
-        if not finite.all():
-            by_detector[:, ~finite] = 0.0
         return by_detector.T
 
     @property

@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from devices import FindingKind, Severity, Signal
+from detectors.errors import InvalidInput
+from devices import Equipment, FindingKind, Severity, Signal
 
 
 def surprise_score(z: float) -> float:
@@ -31,42 +33,23 @@ def surprise_score(z: float) -> float:
     return -math.log10(p) / 10.0
 
 
-class Detector(ABC):
-    """One online detector on one signal stream."""
+def reject_non_finite(detector: object, value: float) -> None:
+    """Raise `InvalidInput` for NaN or infinity (called before anything is changed)."""
+    if not math.isfinite(value):
+        raise InvalidInput(
+            f"{type(detector).__name__} cannot score or learn {value!r}; non-finite readings "
+            "must be dropped before detection (the engine counts them as not_finite)"
+        )
 
-    name: ClassVar[str]
-    kind: ClassVar[FindingKind]
-    on_threshold: ClassVar[float] = 0.5
-    off_threshold: ClassVar[float] = 0.3
-    on_delay: ClassVar[float] = 0.0
-    """Seconds the score must stay at or above `on_threshold` before a condition is raised."""
-    off_delay: ClassVar[float] = 600.0
-    """Seconds the score must stay at or below the off score before the condition clears: a value
-    hovering around a limit is one episode, not one per crossing."""
 
-    @classmethod
-    @abstractmethod
-    def for_signal(cls, signal: Signal) -> Self | None:
-        """A detector configured for this signal, or None if it does not apply (e.g. no limits)."""
+def reject_non_finite_row(detector: object, x: Mapping[str, float]) -> None:
+    """Raise `InvalidInput` if any value of the row `x` is NaN or infinite."""
+    for value in x.values():
+        reject_non_finite(detector, value)
 
-    @abstractmethod
-    def score_one(self, value: float, ts: float) -> float:
-        """Anomaly score of `value` in [0, 1], from what was learned so far; changes nothing."""
 
-    @abstractmethod
-    def learn_one(self, value: float, ts: float) -> None:
-        """Update the learned state with `value`."""
-
-    def severity(self, score: float) -> Severity:
-        return Severity.WARNING
-
-    def off_score(self) -> float:
-        """Score at or below which an active condition clears (hysteresis)."""
-        return self.off_threshold
-
-    @abstractmethod
-    def describe(self, signal: Signal, value: float, score: float) -> str:
-        """One sentence for a person: what the detector sees."""
+class _Stateful:
+    """Snapshot and restore for dataclass detectors: init fields are parameters, others state."""
 
     def snapshot(self) -> dict[str, Any]:
         """Parameters and learned state, as plain data."""
@@ -83,3 +66,87 @@ class Detector(ABC):
             if not f.init:
                 setattr(detector, f.name, state[f.name])
         return detector
+
+
+class _Decided:
+    """How the engine turns this detector's scores into condition episodes (`decision.Debounce`)."""
+
+    name: ClassVar[str]
+    kind: ClassVar[FindingKind]
+    on_threshold: ClassVar[float] = 0.5
+    off_threshold: ClassVar[float] = 0.3
+    on_delay: ClassVar[float] = 0.0
+    """Seconds the score must stay at or above `on_threshold` before a condition is raised."""
+    off_delay: ClassVar[float] = 600.0
+    """Seconds the score must stay at or below the off score before the condition clears: a value
+    hovering around a limit is one episode, not one per crossing."""
+
+    def severity(self, score: float) -> Severity:
+        return Severity.WARNING
+
+    def off_score(self) -> float:
+        """Score at or below which an active condition clears (hysteresis)."""
+        return self.off_threshold
+
+
+class Detector(_Decided, _Stateful, ABC):
+    """One online detector on one signal stream."""
+
+    @classmethod
+    @abstractmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        """A detector configured for this signal, or None if it does not apply (e.g. no limits)."""
+
+    @abstractmethod
+    def score_one(self, value: float, ts: float) -> float:
+        """Anomaly score of `value` in [0, 1], from what was learned so far; changes nothing.
+
+        Raises `InvalidInput` for a non-finite value (see `reject_non_finite`), as `learn_one`.
+        """
+
+    @abstractmethod
+    def learn_one(self, value: float, ts: float) -> None:
+        """Update the learned state with `value`."""
+
+    def score_silence(self, now: float) -> float:
+        """Score of the stream having sent nothing newer than its last value by source time `now`.
+
+        The engine asks every detector periodically, between readings; only detectors of missing
+        data override this.
+        """
+        return 0.0
+
+    @abstractmethod
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        """One sentence for a person: what the detector sees."""
+
+
+class EquipmentDetector(_Decided, _Stateful, ABC):
+    """One online detector on the joint behaviour of one equipment's signals.
+
+    `x` maps signal names to their latest values, one row per source timestamp (a signal that did
+    not report at that time keeps its previous value). Scored before it is learned, like `Detector`.
+    """
+
+    kind: ClassVar[FindingKind] = FindingKind.ANOMALY
+
+    @classmethod
+    @abstractmethod
+    def for_equipment(cls, equipment: Equipment) -> Self | None:
+        """A detector configured for this equipment, or None if it does not apply."""
+
+    @abstractmethod
+    def score_one(self, x: Mapping[str, float], ts: float) -> float:
+        """Anomaly score of the row `x` in [0, 1], from what was learned so far; changes nothing."""
+
+    @abstractmethod
+    def learn_one(self, x: Mapping[str, float], ts: float) -> None:
+        """Update the learned state with the row `x`."""
+
+    @abstractmethod
+    def explain(self, x: Mapping[str, float]) -> tuple[str, ...]:
+        """The signals that contribute most to the score of `x`, most first (at least one)."""
+
+    @abstractmethod
+    def describe(self, equipment: Equipment, x: Mapping[str, float], score: float) -> str:
+        """One sentence for a person: what the detector sees."""

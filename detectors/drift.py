@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from detectors.base import Detector, surprise_score
+from detectors.base import Detector, reject_non_finite, surprise_score
 from devices import FindingKind, Signal
 
 
@@ -56,11 +56,13 @@ class EwmaDrift(Detector):
         return (fast - self.slow) / std
 
     def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
         if self.n < self.warmup:
             return 0.0
         return surprise_score(self._z(value))
 
     def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
         self.n += 1
         if self.n == 1:
             self.fast = self.slow = value

@@ -14,3 +14,11 @@ class UnknownDetector(DetectorError, KeyError):
 
 class SnapshotError(DetectorError):
     """A snapshot that does not fit this engine (wrong version or shape)."""
+
+
+class DetectorConfigError(DetectorError):
+    """A detector configuration (plant file, settings or CLI) that cannot be built."""
+
+
+class InvalidInput(DetectorError, ValueError):
+    """A value a detector cannot score or learn (NaN or infinite); the detector is unchanged."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from detectors.base import Detector
+from detectors.base import Detector, reject_non_finite
 from devices import FindingKind, Severity, Signal
 
 
@@ -40,11 +40,13 @@ class LimitDetector(Detector):
         return cls(lim.warn_high, lim.alarm_high, lim.warn_low, lim.alarm_low, deadband)
 
     def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
         high = _side_score(value, self.warn_high, self.alarm_high, self.deadband)
         low = _side_score(-value, _neg(self.warn_low), _neg(self.alarm_low), self.deadband)
         return max(high, low)
 
     def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
         return None
 
     def severity(self, score: float) -> Severity:

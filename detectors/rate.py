@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from detectors.base import Detector
+from detectors.base import Detector, reject_non_finite
 from detectors.ewma import halflife_rate
 from detectors.surprise import threshold_score
 from devices import FindingKind, Signal
@@ -25,8 +25,7 @@ class RateOfChange(Detector):
     its slope stays above `threshold` typical rates. A relative floor (as if the signal had at
     least `min_relative_std` of its level as white noise) keeps a very smooth signal quiet.
 
-    A sample with a timestamp not after the previous one carries no rate and is ignored (as is a
-    value or timestamp that is not finite).
+    A sample with a timestamp not after the previous one carries no rate and is ignored.
     Half-lives and warmup are in samples (defaults: 10 s / 1 h / 10 min of a 1 s signal).
     """
 
@@ -73,15 +72,15 @@ class RateOfChange(Detector):
         return max(math.sqrt(self.rate_var), floor, 1e-12)
 
     def score_one(self, value: float, ts: float) -> float:
-        if not (math.isfinite(value) and math.isfinite(ts)):
-            return 0.0
+        reject_non_finite(self, value)
+        reject_non_finite(self, ts)
         if self.n < max(self.warmup, 2) or ts <= self.last_ts:
             return 0.0
         return threshold_score(self._rate_with(value, ts) / self._std(), self.threshold)
 
     def learn_one(self, value: float, ts: float) -> None:
-        if not (math.isfinite(value) and math.isfinite(ts)):
-            return
+        reject_non_finite(self, value)
+        reject_non_finite(self, ts)
         if self.n:
             if ts <= self.last_ts:
                 return

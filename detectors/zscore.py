@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from detectors.base import Detector
+from detectors.base import Detector, reject_non_finite
 from detectors.ewma import halflife_rate
 from detectors.surprise import threshold_score
 from devices import FindingKind, Signal
@@ -55,13 +55,13 @@ class EwmaZScore(Detector):
         return (value - self.mean) / self._std()
 
     def score_one(self, value: float, ts: float) -> float:
-        if self.n < self.warmup or not math.isfinite(value):
+        reject_non_finite(self, value)
+        if self.n < self.warmup:
             return 0.0
         return threshold_score(self.z(value), self.threshold)
 
     def learn_one(self, value: float, ts: float) -> None:
-        if not math.isfinite(value):
-            return
+        reject_non_finite(self, value)
         self.n += 1
         if self.n == 1:
             self.mean = value

@@ -75,5 +75,7 @@ class Finding:
     active: bool = True
     time_to_limit: float | None = None
     """Seconds from `ts` until the signal is expected to cross its alarm limit, if heading there."""
+    time_to_limit_range: tuple[float, float] | None = None
+    """Plausible range (earliest, latest) of `time_to_limit`; latest may be infinite."""
     evidence: Mapping[str, tuple[Point, ...]] = field(default_factory=dict)
     """Recent `(ts, value)` points per signal, oldest first."""

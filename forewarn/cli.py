@@ -11,10 +11,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
 from forewarn.commands.dead_letters import dead_letters
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.commands.replay import replay
+from forewarn.commands.score import score
 from forewarn.commands.simulate import simulate
 from forewarn.commands.tokens import tokens_app
 from forewarn.errors import ForewarnError
@@ -106,7 +108,8 @@ def run(
             settings.api.port = port
         _configure_logging(settings.log_level)
         plant = load_plant(config)
-    except (ForewarnError, DevicesError) as exc:
+        Engine(plant, settings.detectors)  # a detector the plant file or settings misname
+    except (ForewarnError, DevicesError, DetectorError) as exc:
         raise _fail(exc) from exc
 
     async def main() -> None:
@@ -133,7 +136,8 @@ def plant_check(path: Path) -> None:
     """Validate a plant file and summarise it; exit 2 with every problem found."""
     try:
         plant = load_plant(path)
-    except DevicesError as exc:
+        Engine(plant)
+    except (DevicesError, DetectorError) as exc:
         raise _fail(exc) from exc
     signals = sum(len(eq.signals) for eq in plant)
     lines = {(eq.area, eq.line) for eq in plant}
@@ -146,5 +150,6 @@ def plant_check(path: Path) -> None:
 app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
 app.command("replay")(replay)
+app.command("score")(score)
 app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")

@@ -12,7 +12,7 @@ from detectors.bank import FAMILY, UnivariateBank
 from detectors.base import Detector
 from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
-from detectors.errors import DetectorError, SnapshotError
+from detectors.errors import DetectorError, InvalidInput, SnapshotError
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.zscore import EwmaZScore
@@ -133,13 +133,14 @@ def test_unlearned_readings_are_scored_but_change_nothing() -> None:
     assert bank.snapshot() == before
 
 
-def test_non_finite_readings_score_zero_and_are_not_learned() -> None:
+def test_a_non_finite_reading_rejects_the_batch_untouched() -> None:
     bank = UnivariateBank()
     bank.add_streams([short_memory(1)])
     bank.process(np.zeros(100, dtype=int), np.full(100, 50.0), np.arange(100.0))
     before = bank.snapshot()
-    scores = bank.process([0, 0], [np.nan, np.inf], [100.0, 101.0])
-    assert scores.tolist() == [[0.0] * len(FAMILY)] * 2
+    for value, ts in ((np.nan, 101.0), (np.inf, 101.0), (50.0, np.nan)):
+        with pytest.raises(InvalidInput, match="reading 1 of the batch"):
+            bank.process([0, 0], [50.0, value], [100.0, ts])
     assert bank.snapshot() == before
 
 
