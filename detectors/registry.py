@@ -6,17 +6,30 @@ import dataclasses
 from typing import TypeVar
 
 from detectors.base import Detector, EquipmentDetector
+from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
 from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
 from detectors.limits import LimitDetector
+from detectors.rate import RateOfChange
+from detectors.zscore import EwmaZScore
 from devices import DetectorConfig, Equipment, Signal
 
 D = TypeVar("D", Detector, EquipmentDetector)
 
 REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
     cls.name: cls
-    for cls in (LimitDetector, EwmaDrift, StaleSensor, Flatline, Spikes, PhysicalRange)
+    for cls in (
+        LimitDetector,
+        EwmaDrift,
+        EwmaZScore,
+        RateOfChange,
+        Cusum,
+        StaleSensor,
+        Flatline,
+        Spikes,
+        PhysicalRange,
+    )
 }
 
 DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")

@@ -1,0 +1,243 @@
+"""The univariate detectors' arithmetic on arrays: one element per stream, one sample each.
+
+Each kernel is the twin of one object detector and performs the same floating-point operations in
+the same order, so the learned state stays bit for bit the same and the scores agree to about
+1e-13 (the only difference is `surprise_scores`' interpolant). Changing a detector's arithmetic
+means changing its kernel too; `tests/detectors/test_bank.py` fails until both agree.
+
+A kernel gets the gathered parameters, state and derived constants of the streams in a round
+(`Columns`, each array holding one element per sample) with the samples' values and timestamps,
+and returns the samples' scores (taken before learning) and the state after learning them. Which
+samples are actually learned is the bank's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from detectors.base import Detector
+from detectors.cusum import MAX_AUTOCORRELATION, Cusum
+from detectors.drift import EwmaDrift, _alpha
+from detectors.ewma import halflife_rate
+from detectors.limits import LimitDetector
+from detectors.rate import RateOfChange
+from detectors.surprise import FloatArray, surprise_scores, threshold_scores
+from detectors.zscore import EwmaZScore
+
+Columns = Mapping[str, FloatArray]
+State = dict[str, FloatArray]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    detector: type[Detector]
+    derive: Callable[[Mapping[str, float]], dict[str, float]]
+    """Constants computed once per stream from its parameters, with the object's own functions."""
+    step: Callable[[Columns, FloatArray, FloatArray], tuple[FloatArray, State]]
+
+
+def _std(var: FloatArray, level: FloatArray, min_relative_std: FloatArray) -> FloatArray:
+    return np.maximum(np.maximum(np.sqrt(var), min_relative_std * np.abs(level)), 1e-12)
+
+
+def _limits_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    deadband = c["deadband"]
+    high = _side(x, c["warn_high"], c["alarm_high"], deadband)
+    low = _side(-x, -c["warn_low"], -c["alarm_low"], deadband)
+    return np.maximum(high, low), {}
+
+
+def _side(x: FloatArray, warn: FloatArray, alarm: FloatArray, deadband: FloatArray) -> FloatArray:
+    """`detectors.limits._side_score` with NaN for a missing limit."""
+    has_warn = ~np.isnan(warn)
+    has_alarm = ~np.isnan(alarm)
+    below = _below(x, np.where(has_warn, warn, alarm), deadband)
+    past_warn = np.where(has_alarm, np.minimum(1.0, 0.5 + 0.5 * (x - warn) / (alarm - warn)), 0.5)
+    warn_side = np.where(x >= warn, past_warn, below)
+    alarm_side = np.where(x >= alarm, 1.0, below)
+    return np.where(has_warn, warn_side, np.where(has_alarm, alarm_side, 0.0))
+
+
+def _below(x: FloatArray, limit: FloatArray, deadband: FloatArray) -> FloatArray:
+    distance = (limit - x) / deadband
+    near = 0.5 - 0.1 * distance
+    far = np.maximum(0.0, 0.4 - 0.4 * (distance - 1.0))
+    return np.where(deadband <= 0.0, 0.0, np.where(distance <= 1.0, near, far))
+
+
+def _drift_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {
+        "alpha_fast": _alpha(p["fast_halflife"]),
+        "alpha_slow": _alpha(p["slow_halflife"]),
+        "alpha_var": _alpha(p["slow_halflife"] * p["variance_lag"]),
+        "clip_sq": p["clip"] ** 2,
+    }
+
+
+def _drift_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, fast, slow, spread_var = c["n"], c["fast"], c["slow"], c["spread_var"]
+    alpha_fast = c["alpha_fast"]
+    moved = fast + alpha_fast * (x - fast)
+    std = _std(spread_var, slow, c["min_relative_std"])
+    z = (np.where(n != 0.0, moved, x) - slow) / std
+    scores = np.where(n < c["warmup"], 0.0, surprise_scores(z))
+
+    n1 = n + 1.0
+    first = n1 == 1.0
+    slow_learned = slow + np.maximum(c["alpha_slow"], 1.0 / n1) * (x - slow)
+    spread_sq = (moved - slow_learned) ** 2
+    departed = (n1 > c["warmup"]) & (spread_sq > c["clip_sq"] * spread_var)
+    rate = np.maximum(c["alpha_var"], 1.0 / n1)
+    var_learned = spread_var + rate * (spread_sq - spread_var)
+    return scores, {
+        "n": n1,
+        "fast": np.where(first, x, moved),
+        "slow": np.where(first, x, slow_learned),
+        "spread_var": np.where(first | departed, spread_var, var_learned),
+    }
+
+
+def _halflife_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {"alpha": halflife_rate(p["halflife"])}
+
+
+def _zscore_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, mean, var = c["n"], c["mean"], c["var"]
+    std = _std(var, mean, c["min_relative_std"])
+    deviation = x - mean
+    scores = np.where(n < c["warmup"], 0.0, threshold_scores(deviation / std, c["threshold"]))
+
+    n1 = n + 1.0
+    first = n1 == 1.0
+    rate = np.maximum(c["alpha"], 1.0 / n1)
+    limit = c["clip"] * std
+    deviation = np.where(
+        n1 > c["warmup"], np.minimum(np.maximum(deviation, -limit), limit), deviation
+    )
+    mean_learned = mean + rate * deviation
+    var_learned = (1.0 - rate) * (var + rate * deviation * deviation)
+    return scores, {
+        "n": n1,
+        "mean": np.where(first, x, mean_learned),
+        "var": np.where(first, 0.0, var_learned),
+    }
+
+
+def _rate_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {
+        "alpha": halflife_rate(p["halflife"]),
+        "alpha_var": halflife_rate(p["variance_halflife"]),
+    }
+
+
+def _rate_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, last_value, last_ts = c["n"], c["last_value"], c["last_ts"]
+    rate, rate_var, interval = c["rate"], c["rate_var"], c["interval"]
+    alpha = c["alpha"]
+    dt = ts - last_ts
+    slope = (x - last_value) / dt
+    moved = np.where(n == 1.0, slope, rate + alpha * (slope - rate))
+    later = ts > last_ts
+    floor = c["min_relative_std"] * np.abs(last_value) * alpha / interval
+    std = np.maximum(np.maximum(np.sqrt(rate_var), floor), 1e-12)
+    scored = (n >= np.maximum(c["warmup"], 2.0)) & later
+    scores = np.where(scored, threshold_scores(moved / std, c["threshold"]), 0.0)
+
+    started = n != 0.0
+    accepted = ~started | later
+    update = started & later
+    slow = np.maximum(c["alpha_var"], 1.0 / n)
+    square = moved * moved
+    learn_var = (n < c["warmup"]) | (square <= c["clip"] * c["clip"] * rate_var)
+    return scores, {
+        "n": np.where(accepted, n + 1.0, n),
+        "last_value": np.where(accepted, x, last_value),
+        "last_ts": np.where(accepted, ts, last_ts),
+        "rate": np.where(update, moved, rate),
+        "interval": np.where(update, interval + slow * (dt - interval), interval),
+        "rate_var": np.where(update & learn_var, rate_var + slow * (square - rate_var), rate_var),
+    }
+
+
+def _cusum_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {
+        "alpha_baseline": halflife_rate(p["baseline_halflife"]),
+        "alpha_recent": halflife_rate(p["recent_halflife"]),
+    }
+
+
+def _cusum_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, mean, var, lag_cov = c["n"], c["mean"], c["var"], c["lag_cov"]
+    last_deviation, recent, upper, lower = (
+        c["last_deviation"],
+        c["recent"],
+        c["upper"],
+        c["lower"],
+    )
+    k, h, clip = c["k"], c["h"], c["clip"]
+    std = _std(var, mean, c["min_relative_std"])
+    positive = var > 0.0
+    rho = np.where(
+        positive,
+        np.minimum(np.maximum(lag_cov / np.where(positive, var, 1.0), 0.0), MAX_AUTOCORRELATION),
+        0.0,
+    )
+    deviation = x - mean
+    z = deviation / (std * np.sqrt((1.0 + rho) / (1.0 - rho)))
+    z = np.minimum(np.maximum(z, -clip), clip)
+    cap = 1.5 * h
+    new_upper = np.minimum(np.maximum(upper + z - k, 0.0), cap)
+    new_lower = np.minimum(np.maximum(lower - z - k, 0.0), cap)
+    statistic = np.maximum(new_upper, new_lower)
+    scores = np.where(n < c["warmup"], 0.0, threshold_scores(statistic, h))
+
+    n1 = n + 1.0
+    first = n1 == 1.0
+    recent_learned = recent + c["alpha_recent"] * (x - recent)
+    active = (n1 > c["warmup"]) & ~first
+    alarmed = np.where(statistic >= h, c["alarmed"] + 1.0, 0.0)
+    relearn = active & (alarmed >= c["relearn_after"])
+    frozen = active & ~relearn & (statistic > 0.5 * h)
+    limit = clip * std
+    deviation = np.where(active, np.minimum(np.maximum(deviation, -limit), limit), deviation)
+    learning = ~first & ~relearn & ~frozen
+    rate = np.maximum(c["alpha_baseline"], 1.0 / n1)
+    mean_learned = mean + rate * deviation
+    var_learned = (1.0 - rate) * (var + rate * deviation * deviation)
+    lag_learned = lag_cov + rate * (deviation * last_deviation - lag_cov)
+    restart = active & relearn
+    return scores, {
+        "n": n1,
+        "recent": np.where(first, x, recent_learned),
+        "mean": np.where(
+            first, x, np.where(relearn, recent_learned, np.where(learning, mean_learned, mean))
+        ),
+        "var": np.where(learning, var_learned, var),
+        "lag_cov": np.where(learning, lag_learned, lag_cov),
+        "last_deviation": np.where(
+            learning, deviation, np.where(relearn | frozen, 0.0, last_deviation)
+        ),
+        "upper": np.where(active, np.where(restart, 0.0, new_upper), upper),
+        "lower": np.where(active, np.where(restart, 0.0, new_lower), lower),
+        "alarmed": np.where(active, np.where(restart, 0.0, alarmed), c["alarmed"]),
+    }
+
+
+def _nothing(p: Mapping[str, float]) -> dict[str, float]:
+    return {}
+
+
+KERNELS: dict[str, Kernel] = {
+    k.detector.name: k
+    for k in (
+        Kernel(LimitDetector, _nothing, _limits_step),
+        Kernel(EwmaDrift, _drift_derive, _drift_step),
+        Kernel(EwmaZScore, _halflife_derive, _zscore_step),
+        Kernel(RateOfChange, _rate_derive, _rate_step),
+        Kernel(Cusum, _cusum_derive, _cusum_step),
+    )
+}
+"""Kernels by detector name: the detectors a `UnivariateBank` can hold."""
