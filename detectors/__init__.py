@@ -4,7 +4,7 @@ from detectors.base import Detector, EquipmentDetector, surprise_score
 from detectors.decision import Debounce, Transition
 from detectors.drift import EwmaDrift
 from detectors.engine import Engine, EngineStats
-from detectors.errors import DetectorError, SnapshotError, UnknownDetector
+from detectors.errors import DetectorConfigError, DetectorError, SnapshotError, UnknownDetector
 from detectors.limits import LimitDetector
 from detectors.registry import DEFAULT, REGISTRY, detector_class
 
@@ -13,6 +13,7 @@ __all__ = [
     "REGISTRY",
     "Debounce",
     "Detector",
+    "DetectorConfigError",
     "DetectorError",
     "Engine",
     "EngineStats",

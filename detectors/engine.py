@@ -1,26 +1,48 @@
-"""The detection engine: every signal of the plant, its detectors and their decisions.
+"""The detection engine: every signal and equipment of the plant, its detectors and their decisions.
 
 Pure and synchronous: batches of `Reading`s in, `Finding`s out, no I/O. The composition root feeds
 it from a source and hands its findings to ticketing; it can snapshot its whole state and resume.
+
+Signal detectors see each reading of their stream. Equipment detectors see rows: the latest value
+of every signal of the equipment, one row per source timestamp, scored once every signal reported
+at that time (or, if one did not, when a newer reading of that equipment arrives).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.base import Detector
+from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
-from detectors.errors import SnapshotError
+from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
 from detectors.prediction import time_to_limit
-from detectors.registry import DEFAULT, detector_class
-from devices import Finding, Plant, Point, Quality, Reading, Severity, Signal
+from detectors.registry import (
+    DEFAULT,
+    build_for_equipment,
+    build_for_signal,
+    is_equipment_detector,
+)
+from devices import (
+    DetectorConfig,
+    Equipment,
+    Finding,
+    FindingKind,
+    Plant,
+    Point,
+    Quality,
+    Reading,
+    Severity,
+    Signal,
+)
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 EVIDENCE_POINTS = 600
+SILENCE_CHECK_INTERVAL = 1.0
+"""Seconds of source time between two checks for signals that went silent."""
 
 
 @dataclass
@@ -34,8 +56,29 @@ class _Stream:
     equipment_id: str
     signal: Signal
     checks: list[_Check]
+    unit: _Unit
     evidence: deque[Point] = field(default_factory=lambda: deque(maxlen=EVIDENCE_POINTS))
     last_ts: float = -math.inf
+
+
+@dataclass
+class _EquipmentCheck:
+    detector: EquipmentDetector
+    decision: Debounce
+
+
+@dataclass
+class _Unit:
+    """One equipment's row under construction and the detectors that score its rows."""
+
+    equipment: Equipment
+    checks: list[_EquipmentCheck]
+    row: dict[str, float] = field(default_factory=dict)
+    row_ts: float = -math.inf
+    reported: set[str] = field(default_factory=set)
+    """Signals that reported at `row_ts`."""
+    row_good: bool = True
+    """Every reading of the row was of good quality (the row may be learned)."""
 
 
 @dataclass
@@ -49,55 +92,218 @@ class EngineStats:
 
 
 class Engine:
-    """Scores every reading before learning from it, and reports condition episodes as findings."""
+    """Scores every reading before learning from it, and reports condition episodes as findings.
 
-    def __init__(self, plant: Plant, detectors: Sequence[str] = DEFAULT) -> None:
+    `detectors` names the ensemble every equipment gets when the plant file names none
+    (default: `registry.DEFAULT`).
+    """
+
+    def __init__(self, plant: Plant, detectors: Sequence[str] | None = None) -> None:
         self.plant = plant
         self.stats = EngineStats()
-        classes = [detector_class(name) for name in detectors]
+        default = tuple(DetectorConfig(name) for name in (detectors or DEFAULT))
         self._streams: dict[tuple[str, str], _Stream] = {}
+        self._units: dict[str, _Unit] = {}
         for equipment in plant:
+            try:
+                unit = _unit(equipment, equipment.detectors or default)
+            except DetectorError as exc:
+                raise DetectorConfigError(
+                    f"{plant.source}: equipment {equipment.id}: {exc}"
+                ) from exc
+            self._units[equipment.id] = unit
             for signal in equipment.signals.values():
-                checks = []
-                for cls in classes:
-                    detector = cls.for_signal(signal)
-                    if detector is not None:
-                        checks.append(_Check(detector, _decision_for(detector)))
-                self._streams[(equipment.id, signal.name)] = _Stream(equipment.id, signal, checks)
+                configs = signal.detectors or equipment.detectors or default
+                try:
+                    checks = _signal_checks(signal, configs)
+                except DetectorError as exc:
+                    raise DetectorConfigError(
+                        f"{plant.source}: equipment {equipment.id}, signal {signal.name}: {exc}"
+                    ) from exc
+                self._streams[(equipment.id, signal.name)] = _Stream(
+                    equipment.id, signal, checks, unit
+                )
+        self._watch_silence = [
+            (stream, check)
+            for stream in self._streams.values()
+            for check in stream.checks
+            if type(check.detector).score_silence is not Detector.score_silence
+        ]
+        self._clock = -math.inf
+        self._silence_checked = -math.inf
 
-    def process(self, batch: Iterable[Reading]) -> list[Finding]:
+    def process(
+        self, batch: Iterable[Reading], scores: list[float] | None = None, *, train: bool = False
+    ) -> list[Finding]:
+        """Score, learn and decide on `batch`, in order; returns the findings it gave rise to.
+
+        With `scores`, one score per reading is appended to it: the highest of its signal's
+        detectors and, for the reading that completes an equipment row, of the equipment's (0.0
+        for a rejected reading). With `train`, detectors only learn: nothing is scored or decided.
+        """
         findings: list[Finding] = []
         stats = self.stats
         for reading in batch:
             stream = self._streams.get((reading.equipment_id, reading.signal))
+            value, ts = reading.value, reading.ts
             if stream is None:
                 stats.unknown_stream += 1
-                continue
-            value, ts = reading.value, reading.ts
-            if not math.isfinite(value):
+            elif not math.isfinite(value):
                 stats.not_finite += 1
-                continue
-            if reading.quality is Quality.BAD:
+            elif reading.quality is Quality.BAD:
                 stats.bad_quality += 1
-                continue
-            if ts <= stream.last_ts:
+            elif ts <= stream.last_ts:
                 stats.out_of_order += 1
+            else:
+                score = self._accept(stream, value, ts, reading.quality, train, findings)
+                if scores is not None:
+                    scores.append(score)
                 continue
-            stream.last_ts = ts
-            stream.evidence.append((ts, value))
-            stats.readings += 1
-            learn = reading.quality is Quality.GOOD
-            for check in stream.checks:
-                detector = check.detector
+            if scores is not None:
+                scores.append(0.0)
+        if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
+            self._check_silence(findings)
+        stats.findings += len(findings)
+        return findings
+
+    def _accept(
+        self,
+        stream: _Stream,
+        value: float,
+        ts: float,
+        quality: Quality,
+        train: bool,
+        findings: list[Finding],
+    ) -> float:
+        stream.last_ts = ts
+        stream.evidence.append((ts, value))
+        self.stats.readings += 1
+        if ts > self._clock:
+            self._clock = ts
+        learn = quality is Quality.GOOD
+        top = 0.0
+        for check in stream.checks:
+            detector = check.detector
+            if not train:
                 score = detector.score_one(value, ts)
-                if learn:
-                    detector.learn_one(value, ts)
+                top = max(top, score)
                 severity = detector.severity(score)
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:
-                    findings.append(_finding(stream, check, transition, value, ts, score, severity))
-        stats.findings += len(findings)
-        return findings
+                    findings.append(
+                        self._signal_finding(stream, check, transition, value, ts, score, severity)
+                    )
+            if learn:
+                detector.learn_one(value, ts)
+        unit = stream.unit
+        if unit.checks:
+            if ts > unit.row_ts and unit.reported:
+                top = max(top, self._close_row(unit, train, findings))
+            unit.row_ts = ts
+            unit.row[stream.signal.name] = value
+            unit.reported.add(stream.signal.name)
+            unit.row_good = unit.row_good and learn
+            if len(unit.reported) == len(unit.equipment.signals):
+                top = max(top, self._close_row(unit, train, findings))
+        return top
+
+    def _close_row(self, unit: _Unit, train: bool, findings: list[Finding]) -> float:
+        """Score and learn the equipment's row at `unit.row_ts`; start the next one."""
+        ts, row, learn = unit.row_ts, unit.row, unit.row_good
+        unit.reported.clear()
+        unit.row_good = True
+        if len(row) < len(unit.equipment.signals):
+            return 0.0  # some signal has never reported: no complete row yet
+        top = 0.0
+        for check in unit.checks:
+            detector = check.detector
+            if not train:
+                score = detector.score_one(row, ts)
+                top = max(top, score)
+                severity = detector.severity(score)
+                transition = check.decision.update(score, ts, int(severity))
+                if transition is not None:
+                    findings.append(self._row_finding(unit, check, transition, ts, score, severity))
+            if learn:
+                detector.learn_one(row, ts)
+        return top
+
+    def _check_silence(self, findings: list[Finding]) -> None:
+        now = self._silence_checked = self._clock
+        for stream, check in self._watch_silence:
+            detector = check.detector
+            score = detector.score_silence(now)
+            severity = detector.severity(score)
+            transition = check.decision.update(score, now, int(severity))
+            if transition is not None:
+                value = stream.evidence[-1][1] if stream.evidence else math.nan
+                findings.append(
+                    self._signal_finding(stream, check, transition, value, now, score, severity)
+                )
+
+    def _signal_finding(
+        self,
+        stream: _Stream,
+        check: _Check,
+        transition: Transition,
+        value: float,
+        ts: float,
+        score: float,
+        severity: Severity,
+    ) -> Finding:
+        detector, signal = check.detector, stream.signal
+        active = transition is not Transition.CLEARED
+        evidence = tuple(stream.evidence)
+        return Finding(
+            equipment_id=stream.equipment_id,
+            signals=(signal.name,),
+            kind=detector.kind,
+            severity=_severity(check.decision, severity, active),
+            score=score,
+            ts=ts,
+            detector=detector.name,
+            summary=detector.describe(signal, value, score),
+            active=active,
+            time_to_limit=_time_to_limit(evidence, signal, detector.kind, active),
+            evidence={signal.name: evidence},
+        )
+
+    def _row_finding(
+        self,
+        unit: _Unit,
+        check: _EquipmentCheck,
+        transition: Transition,
+        ts: float,
+        score: float,
+        severity: Severity,
+    ) -> Finding:
+        detector, equipment = check.detector, unit.equipment
+        active = transition is not Transition.CLEARED
+        signals = detector.explain(unit.row)
+        evidence = {name: tuple(self._streams[(equipment.id, name)].evidence) for name in signals}
+        ttls = [
+            ttl
+            for name in signals
+            if (
+                ttl := _time_to_limit(
+                    evidence[name], equipment.signals[name], detector.kind, active
+                )
+            )
+            is not None
+        ]
+        return Finding(
+            equipment_id=equipment.id,
+            signals=signals,
+            kind=detector.kind,
+            severity=_severity(check.decision, severity, active),
+            score=score,
+            ts=ts,
+            detector=detector.name,
+            summary=detector.describe(equipment, unit.row, score),
+            active=active,
+            time_to_limit=min(ttls, default=None),
+            evidence=evidence,
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The whole learned state as JSON-compatible data."""
@@ -107,23 +313,23 @@ class Engine:
                 f"{eq}/{sig}": {
                     "last_ts": stream.last_ts if math.isfinite(stream.last_ts) else None,
                     "evidence": list(stream.evidence),
-                    "checks": [
-                        {
-                            "detector": c.detector.name,
-                            "state": c.detector.snapshot(),
-                            "decision": c.decision.snapshot(),
-                        }
-                        for c in stream.checks
-                    ],
+                    "checks": [_check_snapshot(c.detector, c.decision) for c in stream.checks],
                 }
                 for (eq, sig), stream in self._streams.items()
+            },
+            "equipment": {
+                eq: {
+                    "row": unit.row,
+                    "checks": [_check_snapshot(c.detector, c.decision) for c in unit.checks],
+                }
+                for eq, unit in self._units.items()
             },
         }
 
     def restore(self, snapshot: dict[str, Any]) -> int:
         """Resume from `snapshot()`; streams not in the plant are ignored, new ones start anew.
 
-        Returns the number of streams restored.
+        Returns the number of signal streams restored.
         """
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise SnapshotError(
@@ -136,20 +342,45 @@ class Engine:
             stream = self._streams.get((equipment_id, signal))
             if stream is None:
                 continue
-            by_name = {c["detector"]: c for c in saved["checks"]}
-            for check in stream.checks:
-                entry = by_name.get(check.detector.name)
-                if entry is None:
-                    continue
-                check.detector = type(check.detector).restore(entry["state"])
-                check.decision = Debounce(**entry["decision"])
+            _restore_checks(stream.checks, saved["checks"])
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
+            self._clock = max(self._clock, stream.last_ts)
             restored += 1
+        for equipment_id, saved in snapshot["equipment"].items():
+            unit = self._units.get(equipment_id)
+            if unit is None:
+                continue
+            _restore_checks(unit.checks, saved["checks"])
+            unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
         return restored
 
 
-def _decision_for(detector: Detector) -> Debounce:
+def _signal_checks(signal: Signal, configs: Sequence[DetectorConfig]) -> list[_Check]:
+    checks = []
+    for config in configs:
+        if is_equipment_detector(config.name):
+            if signal.detectors is not None:
+                build_for_signal(config, signal)  # raises: names the mistake
+            continue
+        detector = build_for_signal(config, signal)
+        if detector is not None:
+            checks.append(_Check(detector, _decision_for(detector)))
+    return checks
+
+
+def _unit(equipment: Equipment, configs: Sequence[DetectorConfig]) -> _Unit:
+    checks = []
+    for config in configs:
+        if not is_equipment_detector(config.name):
+            continue
+        detector = build_for_equipment(config, equipment)
+        if detector is not None:
+            checks.append(_EquipmentCheck(detector, _decision_for(detector)))
+    return _Unit(equipment, checks)
+
+
+def _decision_for(detector: Detector | EquipmentDetector) -> Debounce:
     return Debounce(
         on=detector.on_threshold,
         off=detector.off_score(),
@@ -158,28 +389,34 @@ def _decision_for(detector: Detector) -> Debounce:
     )
 
 
-def _finding(
-    stream: _Stream,
-    check: _Check,
-    transition: Transition,
-    value: float,
-    ts: float,
-    score: float,
-    severity: Severity,
-) -> Finding:
-    detector, signal = check.detector, stream.signal
-    active = transition is not Transition.CLEARED
-    evidence = tuple(stream.evidence)
-    return Finding(
-        equipment_id=stream.equipment_id,
-        signals=(signal.name,),
-        kind=detector.kind,
-        severity=Severity(max(check.decision.level, int(severity))) if active else severity,
-        score=score,
-        ts=ts,
-        detector=detector.name,
-        summary=detector.describe(signal, value, score),
-        active=active,
-        time_to_limit=time_to_limit(evidence, signal.limits) if active else None,
-        evidence={signal.name: evidence},
-    )
+def _check_snapshot(detector: Detector | EquipmentDetector, decision: Debounce) -> dict[str, Any]:
+    return {
+        "detector": detector.name,
+        "state": detector.snapshot(),
+        "decision": decision.snapshot(),
+    }
+
+
+def _restore_checks(
+    checks: Sequence[_Check | _EquipmentCheck], saved: Sequence[Mapping[str, Any]]
+) -> None:
+    by_name = {entry["detector"]: entry for entry in saved}
+    for check in checks:
+        entry = by_name.get(check.detector.name)
+        if entry is None:
+            continue
+        check.detector = type(check.detector).restore(entry["state"])
+        check.decision = Debounce(**entry["decision"])
+
+
+def _severity(decision: Debounce, severity: Severity, active: bool) -> Severity:
+    return Severity(max(decision.level, int(severity))) if active else severity
+
+
+def _time_to_limit(
+    evidence: Sequence[Point], signal: Signal, kind: FindingKind, active: bool
+) -> float | None:
+    """How long until the signal crosses its alarm limit; not asked of a broken sensor."""
+    if not active or kind is FindingKind.SENSOR:
+        return None
+    return time_to_limit(evidence, signal.limits)

@@ -14,3 +14,7 @@ class UnknownDetector(DetectorError, KeyError):
 
 class SnapshotError(DetectorError):
     """A snapshot that does not fit this engine (wrong version or shape)."""
+
+
+class DetectorConfigError(DetectorError):
+    """A detector configuration (plant file, settings or CLI) that cannot be built."""

@@ -1,21 +1,77 @@
-"""Detectors by the names a plant file (and the CLI) uses."""
+"""Detectors by the names a plant file (and the CLI) uses, and how a configuration builds one."""
 
 from __future__ import annotations
 
-from detectors.base import Detector
-from detectors.drift import EwmaDrift
-from detectors.errors import UnknownDetector
-from detectors.limits import LimitDetector
+import dataclasses
+from typing import TypeVar
 
-REGISTRY: dict[str, type[Detector]] = {cls.name: cls for cls in (LimitDetector, EwmaDrift)}
+from detectors.base import Detector, EquipmentDetector
+from detectors.drift import EwmaDrift
+from detectors.errors import DetectorConfigError, UnknownDetector
+from detectors.limits import LimitDetector
+from devices import DetectorConfig, Equipment, Signal
+
+D = TypeVar("D", Detector, EquipmentDetector)
+
+REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
+    cls.name: cls for cls in (LimitDetector, EwmaDrift)
+}
 
 DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")
-"""What every signal gets when the plant file names nothing."""
+"""The default ensemble: what every equipment and signal gets when nothing names detectors."""
 
 
-def detector_class(name: str) -> type[Detector]:
+def detector_class(name: str) -> type[Detector] | type[EquipmentDetector]:
     try:
         return REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
         raise UnknownDetector(f"unknown detector {name!r}; known detectors: {known}") from None
+
+
+def is_equipment_detector(name: str) -> bool:
+    """True if `name` scores an equipment's signals together rather than one signal."""
+    return issubclass(detector_class(name), EquipmentDetector)
+
+
+def build_for_signal(config: DetectorConfig, signal: Signal) -> Detector | None:
+    """The detector `config` names, for `signal`; None if it does not apply to that signal."""
+    cls = detector_class(config.name)
+    if not issubclass(cls, Detector):
+        raise DetectorConfigError(
+            f"detector {config.name!r} scores an equipment's signals together; name it in the "
+            "equipment's (or its type's) detectors, not a signal's"
+        )
+    return _configured(cls.for_signal(signal), config)
+
+
+def build_for_equipment(config: DetectorConfig, equipment: Equipment) -> EquipmentDetector | None:
+    """The equipment detector `config` names; None if it does not apply to that equipment."""
+    cls = detector_class(config.name)
+    if not issubclass(cls, EquipmentDetector):
+        raise DetectorConfigError(f"detector {config.name!r} scores one signal, not an equipment")
+    return _configured(cls.for_equipment(equipment), config)
+
+
+def _configured(detector: D | None, config: DetectorConfig) -> D | None:
+    if detector is None or not config.params:
+        return detector
+    if not dataclasses.is_dataclass(detector):
+        raise DetectorConfigError(f"detector {config.name!r} takes no parameters")
+    fields = {f.name: f for f in dataclasses.fields(detector) if f.init}
+    for key, value in config.params.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            raise DetectorConfigError(
+                f"detector {config.name!r} has no parameter {key!r}; its parameters: {known}"
+            )
+        default = getattr(detector, key)
+        numeric = (int, float)
+        if isinstance(default, bool) != isinstance(value, bool) or (
+            isinstance(default, numeric) and not isinstance(value, numeric)
+        ):
+            raise DetectorConfigError(
+                f"parameter {key!r} of detector {config.name!r} must be like {default!r}, "
+                f"not {value!r}"
+            )
+    return dataclasses.replace(detector, **config.params)

@@ -30,7 +30,7 @@ from devices.organisation import (
     Sla,
     Team,
 )
-from devices.plant import Equipment, FailureMode, Plant, Route, Signal
+from devices.plant import DetectorConfig, Equipment, FailureMode, Plant, Route, Signal
 from devices.records import Finding, FindingKind, Point, Quality, Reading, Severity
 from devices.schema import Criticality, Limits
 
@@ -40,6 +40,7 @@ __all__ = [
     "Criticality",
     "Deadband",
     "DeadbandType",
+    "DetectorConfig",
     "DevicesError",
     "Equipment",
     "EscalationLevel",

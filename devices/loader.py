@@ -22,8 +22,8 @@ from devices.bindings import (
 )
 from devices.errors import PlantFileError
 from devices.organisation import resolve_organisation
-from devices.plant import DEFAULT_FORMAT, Equipment, FailureMode, Plant, Signal
-from devices.schema import EquipmentSpec, EquipmentTypeSpec, PlantSpec, SignalSpec
+from devices.plant import DEFAULT_FORMAT, DetectorConfig, Equipment, FailureMode, Plant, Signal
+from devices.schema import DetectorSpec, EquipmentSpec, EquipmentTypeSpec, PlantSpec, SignalSpec
 
 Loc = tuple[str | int, ...]
 
@@ -128,6 +128,15 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     "equipment": eq.id,
                 }
                 signals = _signals(spec, eq, merged, places, loc, lines, problems, formats)
+                regime_signal = eq.regime_signal or eq_type.regime_signal
+                if regime_signal is not None and regime_signal not in signals:
+                    problems.append(
+                        lines.at(
+                            (*loc, "regime_signal") if eq.regime_signal else (*loc, "type"),
+                            f"regime signal {regime_signal!r} is not a signal of {eq.id!r}; "
+                            f"its signals: {', '.join(sorted(merged))}",
+                        )
+                    )
                 address = _sparkplug_address(spec, eq, places)
                 problems.extend(lines.at((*loc, "sparkplug"), p) for p in address.problems())
                 if len(problems) > len_before:
@@ -144,6 +153,10 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     signals=signals,
                     failure_modes=tuple(FailureMode.from_spec(m) for m in eq_type.failure_modes),
                     sparkplug=address,
+                    regime_signal=regime_signal,
+                    detectors=DetectorConfig.from_specs(
+                        _first_set(eq.detectors, eq_type.detectors, spec.detectors)
+                    ),
                 )
     organisation = resolve_organisation(
         spec.organisation,
@@ -236,6 +249,8 @@ def _signals(
             description=s.description,
             opcua=_opcua_node(spec, eq, name, s, places, where, lines, problems),
             metric=s.sparkplug.metric or "",
+            physical_range=(s.range.min, s.range.max) if s.range else (None, None),
+            detectors=DetectorConfig.from_specs(s.detectors),
         )
     return signals
 
@@ -297,6 +312,10 @@ def _opcua_node(
         queue_size=(binding.queue_size if binding else None) or server.queue_size,
         deadband=(binding.deadband if binding else None) or server.deadband,
     )
+
+
+def _first_set(*values: list[DetectorSpec] | None) -> list[DetectorSpec] | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _first(*values: float | None) -> float:

@@ -20,9 +20,23 @@ from devices.bindings import (
 )
 from devices.organisation import Organisation
 from devices.records import Finding, FindingKind
-from devices.schema import Criticality, FailureModeSpec, Limits
+from devices.schema import Criticality, DetectorSpec, FailureModeSpec, Limits
 
 DEFAULT_FORMAT = TopicFormat(PayloadFormat.VALUES, ("ts",), TimestampUnit.AUTO)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """A detector named in the plant file, with its parameters (checked by the detectors)."""
+
+    name: str
+    params: Mapping[str, float | int | bool | str] = field(default_factory=dict)
+
+    @classmethod
+    def from_specs(cls, specs: list[DetectorSpec] | None) -> tuple[DetectorConfig, ...] | None:
+        if specs is None:
+            return None
+        return tuple(cls(spec.name, dict(spec.params)) for spec in specs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +52,10 @@ class Signal:
     """The OPC UA monitored item this signal is read from, if any."""
     metric: str = ""
     """Sparkplug B metric name; empty: the signal name."""
+    physical_range: tuple[float | None, float | None] = (None, None)
+    """(min, max) the sensor can physically report, as the plant file gives it."""
+    detectors: tuple[DetectorConfig, ...] | None = None
+    """Detectors of this signal; None: those of its equipment."""
 
     @property
     def sparkplug_metric(self) -> str:
@@ -110,6 +128,10 @@ class Equipment:
     failure_modes: tuple[FailureMode, ...] = ()
     sparkplug: SparkplugAddress | None = None
     """The Sparkplug B edge node (and device) that carries this equipment's metrics."""
+    regime_signal: str | None = None
+    """The load or speed signal whose level tells operating regimes apart."""
+    detectors: tuple[DetectorConfig, ...] | None = None
+    """Detectors of this equipment and of its signals that name none; None: the default."""
 
     @property
     def path(self) -> str:

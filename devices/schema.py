@@ -103,6 +103,31 @@ class Limits(_Spec):
         return Limits.model_validate(data)
 
 
+class PhysicalRange(_Spec):
+    """What the sensor can physically report; a value outside it means the sensor is broken."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min is not None and self.max is not None and not self.min < self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+class DetectorSpec(_Spec):
+    """A detector by its registered name, with parameters; a bare name is accepted too."""
+
+    name: str = Field(min_length=1)
+    params: dict[str, float | int | bool | str] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+
 class MqttBinding(_Spec):
     topic: str | None = None
     """Topic carrying this signal; default: the plant's topic template for its equipment."""
@@ -121,6 +146,10 @@ class SignalSpec(_Spec):
     mqtt: MqttBinding = MqttBinding()
     opcua: OpcUaBinding | None = None
     sparkplug: SparkplugBinding = SparkplugBinding()
+    range: PhysicalRange | None = None
+    """Physical range of the sensor (default: what its unit allows, e.g. no negative mm/s)."""
+    detectors: list[DetectorSpec] | None = None
+    """Detectors of this signal, replacing those its equipment gets."""
 
     def merged(self, override: SignalSpec) -> SignalSpec:
         """This spec with what `override` sets replaced; limits are merged field by field."""
@@ -153,6 +182,10 @@ class EquipmentTypeSpec(_Spec):
     description: str = ""
     signals: dict[Identifier, SignalSpec] = {}
     failure_modes: list[FailureModeSpec] = []
+    regime_signal: Identifier | None = None
+    """The load or speed signal whose level tells operating regimes apart."""
+    detectors: list[DetectorSpec] | None = None
+    """Detectors of equipment of this type (per signal and per equipment), replacing the plant's."""
 
 
 class EquipmentSpec(_Spec):
@@ -167,6 +200,10 @@ class EquipmentSpec(_Spec):
     mqtt: PayloadSpec = PayloadSpec()
     opcua: EquipmentOpcUa | None = None
     sparkplug: EquipmentSparkplug = EquipmentSparkplug()
+    regime_signal: Identifier | None = None
+    """Overrides the type's regime signal."""
+    detectors: list[DetectorSpec] | None = None
+    """Detectors of this equipment, replacing its type's."""
 
 
 class LineSpec(_Spec):
@@ -240,6 +277,9 @@ class PlantSpec(_Spec):
     sparkplug: SparkplugSpec = SparkplugSpec()
     types: dict[Identifier, EquipmentTypeSpec] = {}
     """Equipment types added to, or replacing, the built-in library."""
+    detectors: list[DetectorSpec] | None = None
+    """Detectors every equipment gets unless its type or itself names others; default: the
+    default ensemble."""
     areas: list[AreaSpec] = Field(min_length=1)
     organisation: OrganisationSpec = OrganisationSpec()
     """Teams, technicians, escalation contacts and service levels (see devices.organisation)."""

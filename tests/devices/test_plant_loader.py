@@ -118,6 +118,20 @@ def test_signal_bound_to_its_own_topic_and_field(tmp_path: Path) -> None:
             GOOD.replace("site: {id: acme}", "site: {id: acme}\nmqtt: {topic: '{site}/{machine}'}"),
             ["mqtt.topic", "unknown placeholder(s) ['machine']"],
         ),
+        (
+            GOOD.replace("team: mechanical}", "team: m, regime_signal: speed}"),
+            ["equipment[0].regime_signal", "regime signal 'speed' is not a signal of 'P-1'"],
+        ),
+        (
+            GOOD.replace(
+                "team: mechanical}", "team: m, signals: {flow: {range: {min: 5, max: 0}}}}"
+            ),
+            ["signals.flow.range", "min (5.0) must be below max (0.0)"],
+        ),
+        (
+            GOOD.replace("team: mechanical}", "team: m, detectors: [{name: zscore, warmup: 5}]}"),
+            ["equipment[0].detectors[0].warmup", "unknown field"],
+        ),
         ("site: {id: acme}\nareas: []\n", ["areas", "at least 1 item"]),
         ("site: [unclosed\n", ["not valid YAML", "line"]),
         ("- just\n- a list\n", ["must be a mapping"]),
@@ -133,6 +147,41 @@ def test_bad_plant_files_name_file_field_and_problem(
     assert message.startswith(str(path))
     for part in expected:
         assert part in message
+
+
+def test_detectors_range_and_regime_resolve_signal_equipment_type_plant(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "site: {id: acme}",
+        "site: {id: acme}\ndetectors: [limits, {name: zscore, params: {warmup: 50}}]",
+    ).replace(
+        "team: mechanical}",
+        "team: m}\n"
+        "          - id: P-2\n"
+        "            type: centrifugal_pump\n"
+        "            team: m\n"
+        "            detectors: [relations]\n"
+        "            signals:\n"
+        "              flow:\n"
+        "                range: {min: 0, max: 400}\n"
+        "                detectors: [{name: spike, params: {window: 9}}]",
+    )
+    plant = load_plant(write(tmp_path, text))
+    p1, p2 = plant.equipment["P-1"], plant.equipment["P-2"]
+    assert p1.regime_signal == "motor_current"  # from the built-in type
+    assert p1.detectors is not None
+    assert [(d.name, dict(d.params)) for d in p1.detectors] == [
+        ("limits", {}),
+        ("zscore", {"warmup": 50}),
+    ]
+    assert p2.detectors is not None
+    assert [d.name for d in p2.detectors] == ["relations"]
+    flow = p2.signals["flow"]
+    assert flow.physical_range == (0.0, 400.0)
+    assert flow.detectors is not None
+    assert flow.detectors[0].params == {"window": 9}
+    assert p2.signals["vibration"].detectors is None
+    assert p2.signals["vibration"].physical_range == (None, None)
+    assert load_plant(write(tmp_path, GOOD)).equipment["P-1"].detectors is None
 
 
 def test_missing_file_is_a_plant_file_error(tmp_path: Path) -> None:

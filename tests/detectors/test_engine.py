@@ -1,0 +1,203 @@
+"""The engine's wiring: equipment rows, per-reading scores, training, silence, configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Self
+
+import pytest
+
+from detectors import REGISTRY, DetectorConfigError, Engine, EquipmentDetector
+from detectors.base import Detector
+from devices import (
+    DetectorConfig,
+    Equipment,
+    FindingKind,
+    Plant,
+    Quality,
+    Reading,
+    Signal,
+)
+
+
+@dataclass
+class SumAbove(EquipmentDetector):
+    """Test double: scores 1.0 while the row's values add up to more than `limit`."""
+
+    name: ClassVar[str] = "test_sum_above"
+    off_delay: ClassVar[float] = 0.0
+    limit: float = 10.0
+    rows: list[tuple[float, dict[str, float]]] = field(default_factory=list, init=False)
+    learned: int = field(default=0, init=False)
+
+    @classmethod
+    def for_equipment(cls, equipment: Equipment) -> Self | None:
+        return cls() if len(equipment.signals) > 1 else None
+
+    def score_one(self, x: Mapping[str, float], ts: float) -> float:
+        self.rows.append((ts, dict(x)))
+        return 1.0 if sum(x.values()) > self.limit else 0.0
+
+    def learn_one(self, x: Mapping[str, float], ts: float) -> None:
+        self.learned += 1
+
+    def explain(self, x: Mapping[str, float]) -> tuple[str, ...]:
+        return (max(x, key=lambda name: x[name]),)
+
+    def describe(self, equipment: Equipment, x: Mapping[str, float], score: float) -> str:
+        return f"sum {sum(x.values())}"
+
+
+@dataclass
+class Silence(Detector):
+    """Test double: scores 1.0 once nothing arrived for `after` seconds of source time."""
+
+    name: ClassVar[str] = "test_silence"
+    kind: ClassVar[FindingKind] = FindingKind.SENSOR
+    off_delay: ClassVar[float] = 0.0
+    after: float = 5.0
+    last: float = field(default=0.0, init=False)
+
+    @classmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        return cls()
+
+    def score_one(self, value: float, ts: float) -> float:
+        return 0.0
+
+    def learn_one(self, value: float, ts: float) -> None:
+        self.last = ts
+
+    def score_silence(self, now: float) -> float:
+        return 1.0 if now - self.last > self.after else 0.0
+
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        return f"{signal.name} silent"
+
+
+@pytest.fixture(autouse=True)
+def registered() -> Iterator[None]:
+    REGISTRY.update({SumAbove.name: SumAbove, Silence.name: Silence})
+    yield
+    del REGISTRY[SumAbove.name], REGISTRY[Silence.name]
+
+
+def plant_with(demo_plant: Plant, **changes: object) -> Plant:
+    pump = dataclasses.replace(demo_plant.equipment["P-101"], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(demo_plant, equipment={"P-101": pump})
+
+
+def row(ts: float, **values: float) -> list[Reading]:
+    return [Reading("P-101", name, ts, value) for name, value in values.items()]
+
+
+FOUR = {"vibration": 1.0, "bearing_temp": 1.0, "motor_current": 1.0, "discharge_pressure": 1.0}
+
+
+def test_equipment_rows_are_scored_when_complete_and_findings_name_the_signals(
+    demo_plant: Plant,
+) -> None:
+    engine = Engine(demo_plant, ["test_sum_above"])
+    detector = engine._units["P-101"].checks[0].detector
+    assert isinstance(detector, SumAbove)
+    engine.process(row(1.0, **FOUR))  # flow has never reported: no complete row yet
+    assert detector.rows == []
+    scores: list[float] = []
+    findings = engine.process(row(2.0, **FOUR, flow=1.0), scores)
+    assert detector.rows == [(2.0, {**FOUR, "flow": 1.0})]
+    assert scores == [0.0] * 5
+    # A row missing a signal is scored with its last value when the next timestamp arrives.
+    findings = engine.process(row(3.0, **FOUR) + row(4.0, flow=9.0), scores)
+    assert [ts for ts, _ in detector.rows] == [2.0, 3.0]
+    assert detector.rows[-1][1]["flow"] == 1.0
+    assert findings == []
+    # The row at 4.0 (flow 9 with the others carried from 3.0) is complete when 5.0 starts.
+    findings = engine.process(row(5.0, **FOUR, flow=9.0), scores)
+    assert scores[-5:] == [1.0, 0.0, 0.0, 0.0, 1.0]
+    assert [(f.ts, f.active, f.signals, f.kind, f.detector) for f in findings] == [
+        (4.0, True, ("flow",), FindingKind.ANOMALY, "test_sum_above")
+    ]
+    assert findings[0].evidence["flow"][-1] == (4.0, 9.0)
+    assert detector.learned == 4
+
+
+def test_uncertain_readings_keep_their_row_from_being_learned(demo_plant: Plant) -> None:
+    engine = Engine(demo_plant, ["test_sum_above"])
+    detector = engine._units["P-101"].checks[0].detector
+    assert isinstance(detector, SumAbove)
+    batch = [*row(1.0, **FOUR), Reading("P-101", "flow", 1.0, 1.0, Quality.UNCERTAIN)]
+    engine.process(batch)
+    assert (len(detector.rows), detector.learned) == (1, 0)
+
+
+def test_train_learns_without_scoring_or_deciding(demo_plant: Plant) -> None:
+    engine = Engine(demo_plant, ["test_sum_above", "limits"])
+    detector = engine._units["P-101"].checks[0].detector
+    assert isinstance(detector, SumAbove)
+    scores: list[float] = []
+    findings = engine.process(row(1.0, **FOUR, flow=99.0), scores, train=True)
+    assert (findings, detector.rows, detector.learned) == ([], [], 1)
+    assert scores == [0.0] * 5
+
+
+def test_silence_is_checked_between_readings_in_source_time(demo_plant: Plant) -> None:
+    engine = Engine(plant_with(demo_plant), ["test_silence"])
+    findings = engine.process([Reading("P-101", "flow", t, 1.0) for t in range(10)])
+    assert all(f.kind is FindingKind.SENSOR and f.time_to_limit is None for f in findings)
+    assert {f.signals[0] for f in findings if f.active} == set(FOUR)
+    findings = engine.process([Reading("P-101", "vibration", float(t), 1.0) for t in range(10, 20)])
+    assert {(f.signals[0], f.active) for f in findings} == {("vibration", False), ("flow", True)}
+    findings = engine.process([Reading("P-101", "flow", 21.0, 1.0)])
+    assert [(f.signals, f.active) for f in findings] == [(("flow",), False)]
+
+
+def test_plant_file_detectors_and_parameters_reach_the_detectors(demo_plant: Plant) -> None:
+    configs = (DetectorConfig("limits"), DetectorConfig("ewma_drift", {"warmup": 50}))
+    vibration = dataclasses.replace(
+        demo_plant.equipment["P-101"].signals["vibration"],
+        detectors=(DetectorConfig("test_silence", {"after": 2.5}),),
+    )
+    pump = demo_plant.equipment["P-101"]
+    engine = Engine(
+        plant_with(demo_plant, detectors=configs, signals={**pump.signals, "vibration": vibration})
+    )
+    checks = engine._streams[("P-101", "flow")].checks
+    assert [(c.detector.name, getattr(c.detector, "warmup", None)) for c in checks] == [
+        ("limits", None),
+        ("ewma_drift", 50),
+    ]
+    (only,) = engine._streams[("P-101", "vibration")].checks
+    assert isinstance(only.detector, Silence)
+    assert only.detector.after == 2.5
+
+
+@pytest.mark.parametrize(
+    ("configs", "message"),
+    [
+        ((DetectorConfig("nope"),), "unknown detector 'nope'; known detectors: "),
+        (
+            (DetectorConfig("ewma_drift", {"warmpu": 5}),),
+            "detector 'ewma_drift' has no parameter 'warmpu'; its parameters: clip, ",
+        ),
+        (
+            (DetectorConfig("ewma_drift", {"warmup": "soon"}),),
+            "parameter 'warmup' of detector 'ewma_drift' must be like 3600, not 'soon'",
+        ),
+    ],
+)
+def test_bad_detector_configuration_names_equipment_and_problem(
+    demo_plant: Plant, configs: tuple[DetectorConfig, ...], message: str
+) -> None:
+    with pytest.raises(DetectorConfigError) as info:
+        Engine(plant_with(demo_plant, detectors=configs))
+    assert f"{demo_plant.source}: equipment P-101" in str(info.value)
+    assert message in str(info.value)
+
+
+def test_an_equipment_detector_named_on_a_signal_is_refused(demo_plant: Plant) -> None:
+    pump = demo_plant.equipment["P-101"]
+    flow = dataclasses.replace(pump.signals["flow"], detectors=(DetectorConfig("test_sum_above"),))
+    with pytest.raises(DetectorConfigError, match="signal flow: detector 'test_sum_above' scores"):
+        Engine(plant_with(demo_plant, signals={**pump.signals, "flow": flow}))
