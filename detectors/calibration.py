@@ -29,16 +29,19 @@ JSON data. To calibrate any detector, keep one calibrator beside it and, per sam
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
+from detectors.base import _Stateful
 from detectors.errors import DetectorError
 
 _RESCALE_AT = 1e100
 
 
 @dataclass
-class TailCalibrator:
+class TailCalibrator(_Stateful):
     """Raw scores in, tail-probability scores in [0, 1] out; see the module docstring.
 
     `low` and `high` bound the histogram (raw scores outside it are counted in the end bins but
@@ -87,6 +90,10 @@ class TailCalibrator:
         if not self.counts:
             self.counts = [0.0] * self.bins
             self.tail = [1.0] * (self.bins + 1)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Parameters and state as plain data (copies: later learning does not change it)."""
+        return copy.deepcopy(super().snapshot())
 
     def _position(self, raw: float) -> float:
         """Where `raw` falls on the histogram's axis: 0 at `low`, 1 at `high`, unclipped."""
