@@ -98,7 +98,7 @@ class HalfSpaceTreesDetector(EquipmentDetector):
         return self.n >= self.scale_warmup + 2 * self.window_size
 
     def _raw(self, values: list[float]) -> float:
-        raw = float(self.model.score_one(self._features(values)))
+        raw = float(self.model.score_one(self._features(values)))  # type: ignore[no-untyped-call]
         return self.smoothed + _alpha(self.smooth_halflife) * (raw - self.smoothed)
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
@@ -119,7 +119,7 @@ class HalfSpaceTreesDetector(EquipmentDetector):
         if self._trees_ready:
             self.smoothed = self._raw(values)
             self.calibrator.learn_one(self.smoothed)
-        self.model.learn_one(self._features(values))
+        self.model.learn_one(self._features(values))  # type: ignore[no-untyped-call]
 
     def _learn_range(self, values: list[float]) -> None:
         if not self.lo:
@@ -164,7 +164,9 @@ class HalfSpaceTreesDetector(EquipmentDetector):
             i = self.signals.index(name)
             parts.append(f"{name} {x[name]:.4g} (usually {self.level[i]:.4g}, {z:.1f} sd away)")
         detail = "; ".join(parts) or "no signal values yet"
-        return f"{equipment.name}: unusual combination of signal values (score {score:.2f}): {detail}"
+        return (
+            f"{equipment.name}: unusual combination of signal values (score {score:.2f}): {detail}"
+        )
 
     def snapshot(self) -> dict[str, Any]:
         state = {k: copy.deepcopy(v) for k, v in super().snapshot().items() if k != "model"}

@@ -146,9 +146,9 @@ class RegimeBaseline(EquipmentDetector):
             return OFF
         position = math.log(v) / math.log(self.band_ratio)
         if current not in (None, OFF):
-            c = int(current)  # type: ignore[arg-type]
+            c = int(current)
             if c - self.hysteresis <= position < c + 1 + self.hysteresis:
-                return current  # type: ignore[return-value]
+                return current
         return str(math.floor(position))
 
     def _hour(self, ts: float) -> int:

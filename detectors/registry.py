@@ -8,13 +8,15 @@ from typing import TypeVar
 from detectors.base import Detector, EquipmentDetector
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
+from detectors.hst import HalfSpaceTreesDetector
 from detectors.limits import LimitDetector
+from detectors.regime import RegimeBaseline
 from devices import DetectorConfig, Equipment, Signal
 
 D = TypeVar("D", Detector, EquipmentDetector)
 
 REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
-    cls.name: cls for cls in (LimitDetector, EwmaDrift)
+    cls.name: cls for cls in (LimitDetector, EwmaDrift, RegimeBaseline, HalfSpaceTreesDetector)
 }
 
 DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 
-from detectors.base import EquipmentDetector, surprise_score
+from detectors.base import EquipmentDetector
 from detectors.errors import SnapshotError
 from devices import Equipment
 
@@ -193,7 +193,9 @@ class RelationsDetector(EquipmentDetector):
         learned = self.n - self.scale_warmup
         rate = max(_alpha(self.residual_halflife), 1.0 / learned)
         keep = (np.abs(z) <= self.clip) | (self.n <= self.warmup)
-        self.res_var = np.where(keep, self.res_var + rate * (residual**2 - self.res_var), self.res_var)
+        self.res_var = np.where(
+            keep, self.res_var + rate * (residual**2 - self.res_var), self.res_var
+        )
 
     def _learn_relations(self, phi: Array, residual: Array) -> None:
         """One recursive-least-squares step for every signal's regression at once."""
