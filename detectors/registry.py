@@ -10,8 +10,10 @@ from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
 from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
+from detectors.hst import HalfSpaceTreesDetector
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
+from detectors.regime import RegimeBaseline
 from detectors.zscore import EwmaZScore
 from devices import DetectorConfig, Equipment, Signal
 
@@ -29,6 +31,8 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         Flatline,
         Spikes,
         PhysicalRange,
+        RegimeBaseline,
+        HalfSpaceTreesDetector,
     )
 }
 
