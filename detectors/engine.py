@@ -16,12 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from detectors.bank import FAMILY, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
 from detectors.prediction import Forecast, forecast
 from detectors.registry import (
     DEFAULT,
+    REGISTRY,
     build_for_equipment,
     build_for_signal,
     is_equipment_detector,
@@ -39,7 +43,7 @@ from devices import (
     Signal,
 )
 
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 EVIDENCE_POINTS = 600
 SILENCE_CHECK_INTERVAL = 1.0
 """Seconds of source time between two checks for signals that went silent."""
@@ -52,13 +56,28 @@ class _Check:
 
 
 @dataclass
+class _BankCheck:
+    """A detector of the vectorised family: its state lives in the engine's `UnivariateBank`."""
+
+    column: int
+    prototype: Detector
+    """As configured; gives kind, thresholds and severity (which depend on the score alone)."""
+    decision: Debounce
+
+
+@dataclass
 class _Stream:
+    index: int
+    """The stream's position in the engine's bank."""
     equipment_id: str
     signal: Signal
     checks: list[_Check]
+    bank_checks: list[_BankCheck]
     unit: _Unit
     evidence: deque[Point] = field(default_factory=lambda: deque(maxlen=EVIDENCE_POINTS))
     last_ts: float = -math.inf
+    deciding: bool = False
+    """A bank check's condition is active or pending: every score must reach its decision."""
 
 
 @dataclass
@@ -104,6 +123,8 @@ class Engine:
         default = tuple(DetectorConfig(name) for name in (detectors or DEFAULT))
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._units: dict[str, _Unit] = {}
+        self._bank = UnivariateBank(FAMILY)
+        banked: list[dict[str, Detector]] = []
         for equipment in plant:
             try:
                 unit = _unit(equipment, equipment.detectors or default)
@@ -115,14 +136,31 @@ class Engine:
             for signal in equipment.signals.values():
                 configs = signal.detectors or equipment.detectors or default
                 try:
-                    checks = _signal_checks(signal, configs)
+                    detectors_of_signal = _signal_detectors(signal, configs)
                 except DetectorError as exc:
                     raise DetectorConfigError(
                         f"{plant.source}: equipment {equipment.id}, signal {signal.name}: {exc}"
                     ) from exc
-                self._streams[(equipment.id, signal.name)] = _Stream(
-                    equipment.id, signal, checks, unit
+                in_bank = {d.name: d for d in detectors_of_signal if d.name in FAMILY}
+                stream = _Stream(
+                    index=len(banked),
+                    equipment_id=equipment.id,
+                    signal=signal,
+                    checks=[
+                        _Check(d, _decision_for(d))
+                        for d in detectors_of_signal
+                        if d.name not in FAMILY
+                    ],
+                    bank_checks=[
+                        _BankCheck(FAMILY.index(name), d, _decision_for(d))
+                        for name, d in in_bank.items()
+                    ],
+                    unit=unit,
                 )
+                banked.append(in_bank)
+                self._streams[(equipment.id, signal.name)] = stream
+        self._bank.add_streams(banked)
+        self._on = np.array([REGISTRY[name].on_threshold for name in FAMILY])
         self._watch_silence = [
             (stream, check)
             for stream in self._streams.values()
@@ -143,24 +181,43 @@ class Engine:
         """
         findings: list[Finding] = []
         stats = self.stats
-        for reading in batch:
+        accepted: list[tuple[_Stream, float, float, bool]] = []
+        slots: list[int] = []
+        """Where each accepted reading's score goes in `scores`."""
+        first_slot = len(scores) if scores is not None else 0
+        for position, reading in enumerate(batch):
             stream = self._streams.get((reading.equipment_id, reading.signal))
             value, ts = reading.value, reading.ts
             if stream is None:
                 stats.unknown_stream += 1
-            elif not math.isfinite(value):
+            elif not (math.isfinite(value) and math.isfinite(ts)):
                 stats.not_finite += 1
             elif reading.quality is Quality.BAD:
                 stats.bad_quality += 1
             elif ts <= stream.last_ts:
                 stats.out_of_order += 1
             else:
-                score = self._accept(stream, value, ts, reading.quality, train, findings)
-                if scores is not None:
-                    scores.append(score)
-                continue
+                stream.last_ts = ts
+                accepted.append((stream, value, ts, reading.quality is Quality.GOOD))
+                slots.append(first_slot + position)
             if scores is not None:
                 scores.append(0.0)
+        if accepted:
+            banked = self._bank.process(
+                np.fromiter((a[0].index for a in accepted), np.intp, len(accepted)),
+                np.fromiter((a[1] for a in accepted), np.float64, len(accepted)),
+                np.fromiter((a[2] for a in accepted), np.float64, len(accepted)),
+                np.fromiter((a[3] for a in accepted), np.bool_, len(accepted)),
+            )
+            hot: list[bool] = np.any(banked >= self._on, axis=1).tolist()
+            tops: list[float] = np.max(banked, axis=1).tolist()
+            for k, (stream, value, ts, learn) in enumerate(accepted):
+                deciding = not train and (hot[k] or stream.deciding)
+                top = self._accept(
+                    stream, value, ts, learn, banked[k] if deciding else None, train, findings
+                )
+                if scores is not None and not train:
+                    scores[slots[k]] = max(top, tops[k])
         if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
@@ -171,16 +228,42 @@ class Engine:
         stream: _Stream,
         value: float,
         ts: float,
-        quality: Quality,
+        learn: bool,
+        banked: np.ndarray[Any, np.dtype[np.float64]] | None,
         train: bool,
         findings: list[Finding],
     ) -> float:
-        stream.last_ts = ts
+        """Evidence, the banked detectors' decisions (`banked`: this reading's bank scores, when
+        one is high or a condition is active or pending), the other detectors, the equipment row.
+
+        Returns the highest score of the detectors outside the bank and of the equipment row.
+        """
         stream.evidence.append((ts, value))
         self.stats.readings += 1
         if ts > self._clock:
             self._clock = ts
-        learn = quality is Quality.GOOD
+        if banked is not None:
+            deciding = False
+            for bank_check in stream.bank_checks:
+                score = float(banked[bank_check.column])
+                decision = bank_check.decision
+                severity = bank_check.prototype.severity(score)
+                transition = decision.update(score, ts, int(severity))
+                if transition is not None:
+                    findings.append(
+                        self._signal_finding(
+                            stream,
+                            self._banked(stream, bank_check),
+                            decision,
+                            transition,
+                            value,
+                            ts,
+                            score,
+                            severity,
+                        )
+                    )
+                deciding = deciding or decision.active or decision.since is not None
+            stream.deciding = deciding
         top = 0.0
         for check in stream.checks:
             detector = check.detector
@@ -191,7 +274,9 @@ class Engine:
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:
                     findings.append(
-                        self._signal_finding(stream, check, transition, value, ts, score, severity)
+                        self._signal_finding(
+                            stream, detector, check.decision, transition, value, ts, score, severity
+                        )
                     )
             if learn:
                 detector.learn_one(value, ts)
@@ -238,20 +323,23 @@ class Engine:
             if transition is not None:
                 value = stream.evidence[-1][1] if stream.evidence else math.nan
                 findings.append(
-                    self._signal_finding(stream, check, transition, value, now, score, severity)
+                    self._signal_finding(
+                        stream, detector, check.decision, transition, value, now, score, severity
+                    )
                 )
 
     def _signal_finding(
         self,
         stream: _Stream,
-        check: _Check,
+        detector: Detector,
+        decision: Debounce,
         transition: Transition,
         value: float,
         ts: float,
         score: float,
         severity: Severity,
     ) -> Finding:
-        detector, signal = check.detector, stream.signal
+        signal = stream.signal
         active = transition is not Transition.CLEARED
         evidence = tuple(stream.evidence)
         prediction = _forecast(evidence, signal, detector.kind, active)
@@ -259,7 +347,7 @@ class Engine:
             equipment_id=stream.equipment_id,
             signals=(signal.name,),
             kind=detector.kind,
-            severity=_severity(check.decision, severity, active),
+            severity=_severity(decision, severity, active),
             score=score,
             ts=ts,
             detector=detector.name,
@@ -311,7 +399,13 @@ class Engine:
                 f"{eq}/{sig}": {
                     "last_ts": stream.last_ts if math.isfinite(stream.last_ts) else None,
                     "evidence": list(stream.evidence),
-                    "checks": [_check_snapshot(c.detector, c.decision) for c in stream.checks],
+                    "checks": [
+                        *(_check_snapshot(c.detector, c.decision) for c in stream.checks),
+                        *(
+                            _check_snapshot(self._banked(stream, c), c.decision)
+                            for c in stream.bank_checks
+                        ),
+                    ],
                 }
                 for (eq, sig), stream in self._streams.items()
             },
@@ -335,12 +429,27 @@ class Engine:
                 "delete the snapshot file to start learning afresh"
             )
         restored = 0
+        banked = [
+            {c.prototype.name: self._banked(stream, c) for c in stream.bank_checks}
+            for stream in self._streams.values()
+        ]
         for key, saved in snapshot["streams"].items():
             equipment_id, _, signal = key.rpartition("/")
             stream = self._streams.get((equipment_id, signal))
             if stream is None:
                 continue
             _restore_checks(stream.checks, saved["checks"])
+            by_name = {entry["detector"]: entry for entry in saved["checks"]}
+            for check in stream.bank_checks:
+                entry = by_name.get(check.prototype.name)
+                if entry is not None:
+                    banked[stream.index][check.prototype.name] = type(check.prototype).restore(
+                        entry["state"]
+                    )
+                    check.decision = Debounce(**entry["decision"])
+            stream.deciding = any(
+                c.decision.active or c.decision.since is not None for c in stream.bank_checks
+            )
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
             self._clock = max(self._clock, stream.last_ts)
@@ -351,11 +460,19 @@ class Engine:
                 continue
             _restore_checks(unit.checks, saved["checks"])
             unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
+        self._bank = UnivariateBank(FAMILY)
+        self._bank.add_streams(banked)
         return restored
 
+    def _banked(self, stream: _Stream, check: _BankCheck) -> Detector:
+        """The object form of a banked detector, with its learned state."""
+        detector = self._bank.detector(stream.index, check.prototype.name)
+        assert detector is not None, "a bank check exists only where its detector applies"
+        return detector
 
-def _signal_checks(signal: Signal, configs: Sequence[DetectorConfig]) -> list[_Check]:
-    checks = []
+
+def _signal_detectors(signal: Signal, configs: Sequence[DetectorConfig]) -> list[Detector]:
+    detectors = []
     for config in configs:
         if is_equipment_detector(config.name):
             if signal.detectors is not None:
@@ -363,8 +480,8 @@ def _signal_checks(signal: Signal, configs: Sequence[DetectorConfig]) -> list[_C
             continue
         detector = build_for_signal(config, signal)
         if detector is not None:
-            checks.append(_Check(detector, _decision_for(detector)))
-    return checks
+            detectors.append(detector)
+    return detectors
 
 
 def _unit(equipment: Equipment, configs: Sequence[DetectorConfig]) -> _Unit:

@@ -163,11 +163,12 @@ def test_plant_file_detectors_and_parameters_reach_the_detectors(demo_plant: Pla
     engine = Engine(
         plant_with(demo_plant, detectors=configs, signals={**pump.signals, "vibration": vibration})
     )
-    checks = engine._streams[("P-101", "flow")].checks
-    assert [(c.detector.name, getattr(c.detector, "warmup", None)) for c in checks] == [
+    flow = engine._streams[("P-101", "flow")]
+    assert [(c.prototype.name, getattr(c.prototype, "warmup", None)) for c in flow.bank_checks] == [
         ("limits", None),
         ("ewma_drift", 50),
     ]
+    assert getattr(engine._bank.detector(flow.index, "ewma_drift"), "warmup", None) == 50
     (only,) = engine._streams[("P-101", "vibration")].checks
     assert isinstance(only.detector, Silence)
     assert only.detector.after == 2.5
