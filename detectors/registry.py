@@ -8,13 +8,14 @@ from typing import TypeVar
 from detectors.base import Detector, EquipmentDetector
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
+from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
 from devices import DetectorConfig, Equipment, Signal
 
 D = TypeVar("D", Detector, EquipmentDetector)
 
 REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
-    cls.name: cls for cls in (LimitDetector, EwmaDrift)
+    cls.name: cls for cls in (LimitDetector, EwmaDrift, AnomalyLikelihood)
 }
 
 DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")
