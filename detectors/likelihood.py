@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from detectors.base import Detector, reject_non_finite
+from detectors.base import Detector, reject_non_finite, surprise_score
 from devices import FindingKind, Signal
 
 DAY = 86_400.0
@@ -77,7 +77,9 @@ class AnomalyLikelihood(Detector):
     short_halflife: float = 3.0
     long_halflife: float = 2000.0
     clip: float = 4.0
-    raw_cap: float = 5.0
+    bins: int = 48
+    sample_period: float = 1.0
+    profile_days: float = 7.0
     warmup: int = 240
     min_relative_scale: float = 1e-3
 
@@ -88,25 +90,47 @@ class AnomalyLikelihood(Detector):
     level_scale: float = field(default=0.0, init=False)
     short: float = field(default=0.0, init=False)
     mean: float = field(default=0.0, init=False)
+    first_ts: float = field(default=0.0, init=False)
+    last_ts: float = field(default=0.0, init=False)
+    profile: list[float] = field(default_factory=list, init=False)
+    counts: list[int] = field(default_factory=list, init=False)
     var: float = field(default=0.0, init=False)
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
-        return cls()
+        return cls(sample_period=signal.sample_period)
+
+    def _profile_at(self, ts: float) -> float:
+        position = (ts % DAY) / DAY * self.bins - 0.5
+        lower = math.floor(position)
+        frac = position - lower
+        return (1.0 - frac) * self.profile[lower % self.bins] + frac * self.profile[
+            (lower + 1) % self.bins
+        ]
+
+    def _seasonal_step(self, ts: float) -> float:
+        if self.n < 2 or self.last_ts - self.first_ts < 2 * DAY:
+            return 0.0
+        return self._profile_at(ts) - self._profile_at(self.last_ts)
+
+    def _learn_profile(self, value: float, ts: float) -> None:
+        k = int((ts % DAY) / DAY * self.bins) % self.bins
+        per_day = max(1.0, DAY / self.bins / self.sample_period)
+        self.counts[k] += 1
+        rate = max(1.0 / self.counts[k], 1.0 / (per_day * self.profile_days))
+        self.profile[k] += rate * (value - self.profile[k])
 
     def _floor(self) -> float:
         return max(self.min_relative_scale * abs(self.level), 1e-12)
 
-    def _raw(self, value: float) -> float:
+    def _raw(self, value: float, ts: float) -> float:
         floor = self._floor()
-        z = MAE_TO_STD * min(
-            abs(value - self.last) / max(self.last_scale, floor),
-            abs(value - self.level) / max(self.level_scale, floor),
-        )
-        return min(1.0, 2.0 * _upper_tail_log10(z) / self.raw_cap)
+        z1 = MAE_TO_STD * abs(value - self.last - self._seasonal_step(ts)) / max(self.last_scale, floor)
+        z2 = MAE_TO_STD * abs(value - self.level) / max(self.level_scale, floor)
+        return surprise_score(min(z1, z2))
 
-    def _short(self, value: float) -> float:
-        return self.short + _alpha(self.short_halflife) * (self._raw(value) - self.short)
+    def _short(self, value: float, ts: float) -> float:
+        return self.short + _alpha(self.short_halflife) * (self._raw(value, ts) - self.short)
 
     def _z(self, short: float) -> float:
         std = max(math.sqrt(self.var), 1e-9)
@@ -116,16 +140,20 @@ class AnomalyLikelihood(Detector):
         reject_non_finite(self, value)
         if self.n < self.warmup:
             return 0.0
-        return _score(_upper_tail_log10(self._z(self._short(value))))
+        return _score(_upper_tail_log10(self._z(self._short(value, ts))))
 
     def learn_one(self, value: float, ts: float) -> None:
         reject_non_finite(self, value)
         self.n += 1
         if self.n == 1:
             self.last = self.level = value
+            self.first_ts = self.last_ts = ts
+            self.profile = [0.0] * self.bins
+            self.counts = [0] * self.bins
             return
-        short = self._short(value)
-        last_error = abs(value - self.last)
+        short = self._short(value, ts)
+        last_error = abs(value - self.last - self._seasonal_step(ts))
+        self._learn_profile(value, ts)
         level_error = abs(value - self.level)
         scale_rate = max(_alpha(self.scale_halflife), 1.0 / (self.n - 1))
         if self.n > self.warmup:
@@ -134,6 +162,7 @@ class AnomalyLikelihood(Detector):
         self.last_scale += scale_rate * (last_error - self.last_scale)
         self.level_scale += scale_rate * (level_error - self.level_scale)
         self.last = value
+        self.last_ts = ts
         self.level += _alpha(self.level_halflife) * (value - self.level)
         self.short = short
         long_rate = max(_alpha(self.long_halflife), 1.0 / (self.n - 1))
