@@ -20,6 +20,10 @@ from devices import FindingKind, Signal
 DAY = 86_400.0
 HALF_LOG10 = 5.0
 """-log10 of the tail probability that scores 0.5, as in `base.surprise_score`."""
+MIN_SPREAD = 0.05
+"""Floor on the standard deviation of the normalised average: about what white noise gives, so
+that a signal predicted perfectly so far (constant, or a clean ramp) does not score its first
+tiny error as a certainty."""
 MAE_TO_STD = math.sqrt(math.pi / 2.0)
 """The standard deviation of normal errors over their mean absolute value."""
 
@@ -160,7 +164,7 @@ class AnomalyLikelihood(Detector):
         return surprise_score(MAE_TO_STD * error / max(scale, floor))
 
     def _z(self, average: float) -> float:
-        return (_normalised(average) - self.mean) / max(math.sqrt(self.var), 1e-9)
+        return (_normalised(average) - self.mean) / max(math.sqrt(self.var), MIN_SPREAD)
 
     def _bin(self, ts: float) -> int:
         return int((ts % DAY) / DAY * self.bins) % self.bins
