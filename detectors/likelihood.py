@@ -80,10 +80,8 @@ class AnomalyLikelihood(Detector):
     name: ClassVar[str] = "likelihood"
     kind: ClassVar[FindingKind] = FindingKind.ANOMALY
     on_threshold: ClassVar[float] = 0.5
-    off_threshold: ClassVar[float] = 0.2
-    on_delay: ClassVar[float] = 10.0
+    on_delay: ClassVar[float] = 3.0
     """A surprise must last: a lone outlier is for the sensor checks, not an anomaly episode."""
-    off_delay: ClassVar[float] = 3600.0
 
     level_halflife: float = 8.0
     scale_halflife: float = 500.0
