@@ -11,6 +11,7 @@ from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
 from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
 from detectors.hst import HalfSpaceTreesDetector
+from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.regime import RegimeBaseline
@@ -33,6 +34,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         PhysicalRange,
         RegimeBaseline,
         HalfSpaceTreesDetector,
+        AnomalyLikelihood,
     )
 }
 
