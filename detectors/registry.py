@@ -14,6 +14,7 @@ from detectors.hst import HalfSpaceTreesDetector
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.regime import RegimeBaseline
+from detectors.relations import RelationsDetector
 from detectors.zscore import EwmaZScore
 from devices import DetectorConfig, Equipment, Signal
 
@@ -33,6 +34,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         PhysicalRange,
         RegimeBaseline,
         HalfSpaceTreesDetector,
+        RelationsDetector,
     )
 }
 

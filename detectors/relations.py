@@ -88,7 +88,10 @@ class RelationsDetector(EquipmentDetector):
     explain `variance_share` of the variance, and always fewer than the signals. Nothing is
     scored before `warmup` rows; the components are first computed halfway through it, and Q's
     distribution is learned from then on. After the warmup, rows whose Q lies beyond `clip`
-    standard normal units are not learned.
+    standard normal units are not learned. Q's distribution is taken to have at most `max_dof`
+    degrees of freedom: a smoothed Q is autocorrelated and its learned variance, above all early
+    on, understates how far its tail reaches; a heavier tail costs little, as a broken relation
+    drives Q tens of times above normal.
     """
 
     name: ClassVar[str] = "relations"
@@ -98,12 +101,13 @@ class RelationsDetector(EquipmentDetector):
     scale_halflife: float = 21_600.0
     cov_halflife: float = 21_600.0
     q_halflife: float = 21_600.0
-    q_smooth_halflife: float = 5.0
-    variance_share: float = 0.95
+    q_smooth_halflife: float = 30.0
+    variance_share: float = 0.99
     refresh: int = 100
-    warmup: int = 3_600
+    warmup: int = 7_200
     clip: float = 3.0
     min_relative_std: float = 1e-3
+    max_dof: float = 2.0
 
     n: int = field(default=0, init=False)
     smoothed: Array = field(init=False)
@@ -141,9 +145,9 @@ class RelationsDetector(EquipmentDetector):
             scale_halflife=float(rows_for(DAY / 4, equipment)),
             cov_halflife=float(rows_for(DAY / 4, equipment)),
             q_halflife=float(rows_for(DAY / 4, equipment)),
-            q_smooth_halflife=float(rows_for(5.0, equipment)),
+            q_smooth_halflife=float(rows_for(30.0, equipment)),
             refresh=rows_for(100.0, equipment),
-            warmup=rows_for(3600.0, equipment),
+            warmup=rows_for(7200.0, equipment),
         )
 
     def _row(self, x: Mapping[str, float]) -> Array | None:
@@ -171,7 +175,8 @@ class RelationsDetector(EquipmentDetector):
         return smoothed, z, residual, q
 
     def _q_z(self, q: float) -> float:
-        return scaled_chi2_z(q, self.q_mean, self.q_var)
+        floor = 2.0 * self.q_mean * self.q_mean / self.max_dof
+        return scaled_chi2_z(q, self.q_mean, max(self.q_var, floor))
 
     @property
     def _ready(self) -> bool:
