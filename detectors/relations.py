@@ -66,7 +66,7 @@ def scaled_chi2_z(q: float, mean: float, var: float) -> float:
         return 0.0
     h = 2.0 * mean * mean / var
     spread = 2.0 / (9.0 * h)
-    return ((q / mean) ** (1.0 / 3.0) - (1.0 - spread)) / math.sqrt(spread)
+    return float(((q / mean) ** (1.0 / 3.0) - (1.0 - spread)) / math.sqrt(spread))
 
 
 def one_sided_score(z: float) -> float:

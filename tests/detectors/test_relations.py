@@ -54,7 +54,8 @@ def test_quiet_while_signals_move_together() -> None:
 
 def test_catches_current_rising_while_flow_falls() -> None:
     raised = raised_at(small(), load_rows(8_000, broken_from=6_000))
-    assert raised and START + 6_000 <= raised[0] < START + 6_060
+    assert raised
+    assert START + 6_000 <= raised[0] < START + 6_060
     det = small()
     rows = list(load_rows(6_100, broken_from=6_000))
     raised_at(det, iter(rows))
@@ -66,7 +67,8 @@ def test_catches_a_worn_impeller_long_before_any_limit() -> None:
     fault = ImpellerWear(onset=onset, time_to_failure=6 * HOUR)
     det = RelationsDetector(signals=tuple(sorted(CentrifugalPump.signals)))
     raised = raised_at(det, pump_rows(4 * HOUR, fault=fault))
-    assert raised and onset <= raised[0] < onset + 0.1 * 6 * HOUR
+    assert raised
+    assert onset <= raised[0] < onset + 0.1 * 6 * HOUR
 
 
 def test_quiet_on_a_healthy_pump() -> None:
