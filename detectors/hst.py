@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self
 
 from river import anomaly
 
-from detectors.base import EquipmentDetector
+from detectors.base import EquipmentDetector, reject_non_finite_row
 from detectors.calibration import TailCalibrator
 from detectors.errors import SnapshotError
 from devices import Equipment
@@ -102,12 +102,14 @@ class HalfSpaceTreesDetector(EquipmentDetector):
         return self.smoothed + _alpha(self.smooth_halflife) * (raw - self.smoothed)
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
+        reject_non_finite_row(self, x)
         values = self._row(x)
         if values is None or not self._trees_ready:
             return 0.0
         return self.calibrator.score_one(self._raw(values))
 
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
+        reject_non_finite_row(self, x)
         values = self._row(x)
         if values is None:
             return

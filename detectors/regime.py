@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from detectors.base import EquipmentDetector
+from detectors.base import EquipmentDetector, reject_non_finite_row
 from detectors.relations import bonferroni_score, rows_for
 from devices import Equipment
 
@@ -199,6 +199,7 @@ class RegimeBaseline(EquipmentDetector):
         ]
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
+        reject_non_finite_row(self, x)
         _, _, smoothed, coarse = self._state(x, ts)
         if smoothed is None:
             return 0.0
@@ -206,6 +207,7 @@ class RegimeBaseline(EquipmentDetector):
         return bonferroni_score(worst, len(self.signals))
 
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
+        reject_non_finite_row(self, x)
         band, values, smoothed, coarse = self._state(x, ts)
         if not values:
             return

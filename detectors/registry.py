@@ -15,6 +15,7 @@ from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.regime import RegimeBaseline
+from detectors.relations import RelationsDetector
 from detectors.zscore import EwmaZScore
 from devices import DetectorConfig, Equipment, Signal
 
@@ -35,6 +36,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         RegimeBaseline,
         HalfSpaceTreesDetector,
         AnomalyLikelihood,
+        RelationsDetector,
     )
 }
 

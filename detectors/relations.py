@@ -1,20 +1,21 @@
-"""Relations: how an equipment's signals move together, and when one stops following the others.
+"""Relations: how an equipment's signals move together, and when they stop doing so.
 
-On a healthy pump, current, flow, head and bearing temperature all follow the load; a load change
-moves them together. A worn impeller breaks that: flow and head fall while the current barely
-moves, each signal still well inside its own limits. This detector learns, for every signal, an
-online regression on the others, and scores how far the signal has left what the others say it
-should be.
+On a healthy pump, current, flow and discharge pressure all follow the load: a load change moves
+them together, along one direction of the joint space. A worn impeller breaks that: flow and head
+fall while the current barely moves, each signal still well inside its own limits. This is
+multivariate statistical process control with principal components (PCA-SPC): learn the few
+directions along which the standardised signals normally vary, and score how far the current row
+lies off them.
 
-For each signal j, recursive least squares with exponential forgetting predicts its value from
-the other signals' values, the other signals' slowly filtered values (thermal lags: a bearing
-warms up minutes after the load rises) and the time of day (a daily ambient cycle no signal
-explains). All signals are first smoothed over a few rows, which averages out measurement noise
-before the regression (noisy inputs would bias its slopes towards zero and make every large load
-change look like a broken relation) and makes the residual itself a smoothed one: one noisy row
-does not fire, a lasting departure does. The residual is standardised by its own learned spread,
-which is not learned from departures beyond `clip` spreads, and floored at `min_relative_std` of
-the signal's level so a very tight relation does not alarm on harmless tiny changes.
+Per row: each signal is smoothed over a few rows (measurement noise would otherwise fill every
+direction and hide the relations), standardised by its slowly learned mean and spread, and split
+into its projection on the leading principal components of the slowly learned covariance and the
+residual. The squared residual, Q (the squared prediction error, SPE), is smoothed over a few
+rows, so one noisy row does not fire and a lasting departure does, and judged against its own
+learned distribution, approximated as g * chi-squared(h) by matching its mean and variance (Box
+1954; the usual SPE limit of Nomikos and MacGregor). Rows whose Q is far out teach nothing: a
+developing fault must not become the new normal. Movements along the learned directions, however
+large (a load change), leave Q small and are not findings.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 
-from detectors.base import EquipmentDetector
+from detectors.base import EquipmentDetector, reject_non_finite_row
 from detectors.errors import SnapshotError
 from devices import Equipment
 
 Array = npt.NDArray[np.float64]
 DAY = 86_400.0
-_ARRAYS = ("mean", "var", "fast", "slow", "theta", "cov", "res_var", "z")
+_ARRAYS = ("smoothed", "mean", "var", "cov", "components", "residual")
 
 
 def _alpha(halflife: float) -> float:
@@ -55,69 +56,84 @@ def bonferroni_score(z_max: float, count: int) -> float:
     return -math.log10(p) / 10.0
 
 
+def scaled_chi2_z(q: float, mean: float, var: float) -> float:
+    """Normal quantile of `q` under g * chi-squared(h) with the given mean and variance.
+
+    g = var / (2 mean) and h = 2 mean^2 / var match the two moments; the Wilson-Hilferty cube
+    root makes chi-squared(h) close to normal, so the upper tail needs no special functions.
+    """
+    if mean <= 0.0 or var <= 0.0:
+        return 0.0
+    h = 2.0 * mean * mean / var
+    spread = 2.0 / (9.0 * h)
+    return float(((q / mean) ** (1.0 / 3.0) - (1.0 - spread)) / math.sqrt(spread))
+
+
+def one_sided_score(z: float) -> float:
+    """-log10 of the upper normal tail beyond `z`, / 10, in [0, 1] (0 for z <= 0)."""
+    if z <= 0.0:
+        return 0.0
+    p = 0.5 * math.erfc(z / math.sqrt(2.0))
+    if p <= 1e-10:
+        return 1.0
+    return -math.log10(p) / 10.0
+
+
 @dataclass
 class RelationsDetector(EquipmentDetector):
-    """Per signal, an online regression on the others; scores the worst standardised residual.
+    """PCA-SPC on an equipment's signals: scores the smoothed squared residual (Q) off the
+    principal subspace, against Q's own learned distribution.
 
-    Half-lives and warmups are in rows. The units of the regression (each signal's mean and
-    spread) are learned over the first `scale_warmup` rows and then kept, so the learned
-    relations stay valid; the relations themselves forget with `forget_halflife`. No score
-    before `warmup` rows.
+    Half-lives, warmups and `refresh` are in rows. The leading components are the fewest that
+    explain `variance_share` of the variance, and always fewer than the signals. Nothing is
+    scored before `warmup` rows; the components are first computed halfway through it, and Q's
+    distribution is learned from then on. After the warmup, rows whose Q lies beyond `clip`
+    standard normal units are not learned. Q's distribution is taken to have at most `max_dof`
+    degrees of freedom: a smoothed Q is autocorrelated and its learned variance, above all early
+    on, understates how far its tail reaches; a heavier tail costs little, as a broken relation
+    drives Q tens of times above normal.
     """
 
     name: ClassVar[str] = "relations"
 
     signals: tuple[str, ...] = ()
     smooth_halflife: float = 10.0
-    lag_halflife: float = 600.0
-    forget_halflife: float = 172_800.0
-    residual_halflife: float = 21_600.0
-    scale_warmup: int = 600
+    scale_halflife: float = 21_600.0
+    cov_halflife: float = 21_600.0
+    q_halflife: float = 21_600.0
+    q_smooth_halflife: float = 30.0
+    variance_share: float = 0.99
+    refresh: int = 100
     warmup: int = 7_200
     clip: float = 3.0
-    min_relative_std: float = 0.01
-    ridge: float = 1.0
-    daily: bool = True
+    min_relative_std: float = 1e-3
+    max_dof: float = 2.0
 
     n: int = field(default=0, init=False)
+    smoothed: Array = field(init=False)
     mean: Array = field(init=False)
     var: Array = field(init=False)
-    fast: Array = field(init=False)
-    slow: Array = field(init=False)
-    theta: Array = field(init=False)
-    """Per signal (row), the coefficients on the features."""
     cov: Array = field(init=False)
-    """Per signal, the RLS inverse-covariance matrix P."""
-    res_var: Array = field(init=False)
-    z: Array = field(init=False)
-    """Standardised residuals of the last row learned (for explain and describe)."""
-    last_ts: float = field(default=0.0, init=False)
+    """Covariance of the standardised smoothed signals."""
+    components: Array = field(init=False)
+    """Signals x retained principal directions (no columns before the first refresh)."""
+    residual: Array = field(init=False)
+    """Standardised residual of the last row learned (for explain and describe)."""
+    q: float = field(default=0.0, init=False)
+    q_mean: float = field(default=0.0, init=False)
+    q_var: float = field(default=0.0, init=False)
+    q_rows: int = field(default=0, init=False)
+    since_refresh: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.signals = tuple(self.signals)
         k = len(self.signals)
-        d = self._dim
+        self.smoothed = np.zeros(k)
         self.mean = np.zeros(k)
         self.var = np.zeros(k)
-        self.fast = np.zeros(k)
-        self.slow = np.zeros(k)
-        self.theta = np.zeros((k, d))
-        self.cov = np.repeat(np.eye(d)[None, :, :] / self.ridge, k, axis=0)
-        self.res_var = np.zeros(k)
-        self.z = np.zeros(k)
-        # Signal j's own current and lagged values are not features of its own regression.
-        self._mask = np.ones((k, d))
-        own = np.arange(k)
-        self._mask[own, 3 + own] = 0.0
-        self._mask[own, 3 + k + own] = 0.0
-        if not self.daily:
-            self._mask[:, 1:3] = 0.0
-        self._lam = 0.5 ** (1.0 / self.forget_halflife)
-        self._max_trace = d / self.ridge
-
-    @property
-    def _dim(self) -> int:
-        return 3 + 2 * len(self.signals)
+        self.cov = np.zeros((k, k))
+        self.components = np.zeros((k, 0))
+        self.residual = np.zeros(k)
 
     @classmethod
     def for_equipment(cls, equipment: Equipment) -> Self | None:
@@ -126,115 +142,134 @@ class RelationsDetector(EquipmentDetector):
         return cls(
             signals=tuple(sorted(equipment.signals)),
             smooth_halflife=float(rows_for(10.0, equipment)),
-            lag_halflife=float(rows_for(600.0, equipment)),
-            forget_halflife=float(rows_for(2 * DAY, equipment)),
-            residual_halflife=float(rows_for(DAY / 4, equipment)),
-            scale_warmup=rows_for(600.0, equipment),
-            warmup=rows_for(2 * 3600.0, equipment),
+            scale_halflife=float(rows_for(DAY / 4, equipment)),
+            cov_halflife=float(rows_for(DAY / 4, equipment)),
+            q_halflife=float(rows_for(DAY / 4, equipment)),
+            q_smooth_halflife=float(rows_for(30.0, equipment)),
+            refresh=rows_for(100.0, equipment),
+            warmup=rows_for(7200.0, equipment),
         )
 
     def _row(self, x: Mapping[str, float]) -> Array | None:
         try:
-            values = np.array([x[s] for s in self.signals], dtype=np.float64)
+            return np.array([x[s] for s in self.signals], dtype=np.float64)
         except KeyError:
             return None
-        return values if np.isfinite(values).all() else None
 
     def _scale(self) -> Array:
         floor = np.maximum(self.min_relative_std * np.abs(self.mean), 1e-9)
         return np.maximum(np.sqrt(self.var), floor)
 
-    def _features(self, fast: Array, slow: Array, ts: float) -> Array:
-        scale = self._scale()
-        angle = 2.0 * math.pi * (ts % DAY) / DAY
-        head = np.array([1.0, math.sin(angle), math.cos(angle)])
-        return np.concatenate([head, (fast - self.mean) / scale, (slow - self.mean) / scale])
-
-    def _filtered(self, values: Array) -> tuple[Array, Array]:
+    def _step(self, values: Array) -> tuple[Array, Array, Array, float]:
+        """Smoothed values, their standardised form, its residual off the subspace, smoothed Q."""
         if self.n == 0:
-            return values, values
-        fast = self.fast + _alpha(self.smooth_halflife) * (values - self.fast)
-        slow = self.slow + _alpha(self.lag_halflife) * (values - self.slow)
-        return fast, slow
+            return values, np.zeros_like(values), np.zeros_like(values), 0.0
+        if self.components.shape[1] == 0:
+            z = (values - self.mean) / self._scale()
+            smoothed = self.smoothed + _alpha(self.smooth_halflife) * (values - self.smoothed)
+            return smoothed, (smoothed - self.mean) / self._scale(), np.zeros_like(z), 0.0
+        smoothed = self.smoothed + _alpha(self.smooth_halflife) * (values - self.smoothed)
+        z = (smoothed - self.mean) / self._scale()
+        residual = z - self.components @ (self.components.T @ z)
+        q = self.q + _alpha(self.q_smooth_halflife) * (float(residual @ residual) - self.q)
+        return smoothed, z, residual, q
 
-    def _residuals(self, values: Array, ts: float) -> tuple[Array, Array, Array]:
-        """Per signal: standardised residual, the masked features, the raw residual."""
-        fast, slow = self._filtered(values)
-        phi = self._mask * self._features(fast, slow, ts)
-        target = (fast - self.mean) / self._scale()
-        residual = target - np.einsum("kd,kd->k", self.theta, phi)
-        floor = self.min_relative_std * np.abs(self.mean) / self._scale()
-        std = np.maximum(np.sqrt(self.res_var), np.maximum(floor, 1e-9))
-        return residual / std, phi, residual
+    def _q_z(self, q: float) -> float:
+        floor = 2.0 * self.q_mean * self.q_mean / self.max_dof
+        return scaled_chi2_z(q, self.q_mean, max(self.q_var, floor))
+
+    @property
+    def _ready(self) -> bool:
+        return self.n >= self.warmup and self.components.shape[1] > 0
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
+        reject_non_finite_row(self, x)
         values = self._row(x)
-        if values is None or self.n < self.warmup:
+        if values is None or not self._ready:
             return 0.0
-        z, _, _ = self._residuals(values, ts)
-        return bonferroni_score(float(np.max(np.abs(z))), len(self.signals))
+        _, _, _, q = self._step(values)
+        return one_sided_score(self._q_z(q))
 
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
+        reject_non_finite_row(self, x)
         values = self._row(x)
         if values is None:
             return
-        z, phi, residual = self._residuals(values, ts)
-        self.fast, self.slow = self._filtered(values)
-        self.last_ts = ts
+        smoothed, z, residual, q = self._step(values)
+        departed = self._ready and self._q_z(q) > self.clip
+        self.smoothed, self.residual, self.q = smoothed, residual, q
         self.n += 1
-        if self.n <= self.scale_warmup:
-            a = 1.0 / self.n
-            d = values - self.mean
-            self.mean = self.mean + a * d
-            self.var = self.var + a * (d * d * (1.0 - a) - self.var)
+        if departed:
             return
-        self.z = z
-        self._learn_relations(phi, residual)
-        learned = self.n - self.scale_warmup
-        rate = max(_alpha(self.residual_halflife), 1.0 / learned)
-        keep = (np.abs(z) <= self.clip) | (self.n <= self.warmup)
-        self.res_var = np.where(
-            keep, self.res_var + rate * (residual**2 - self.res_var), self.res_var
-        )
+        self._learn_scale(smoothed)
+        self._learn_cov(z)
+        if self.components.shape[1] > 0:
+            self._learn_q(q)
+        self.since_refresh += 1
+        first = self.components.shape[1] == 0 and self.n >= self.warmup // 2
+        if first or (self.components.shape[1] > 0 and self.since_refresh >= self.refresh):
+            self._refresh()
 
-    def _learn_relations(self, phi: Array, residual: Array) -> None:
-        """One recursive-least-squares step for every signal's regression at once."""
-        p_phi = np.einsum("kij,kj->ki", self.cov, phi)
-        gain = p_phi / (self._lam + np.einsum("ki,ki->k", phi, p_phi))[:, None]
-        self.theta = self.theta + gain * residual[:, None]
-        cov = (self.cov - np.einsum("ki,kj->kij", gain, p_phi)) / self._lam
-        # Forgetting inflates P in directions the data no longer excites (a long steady run);
-        # bounding its trace keeps the next excitation from being over-learned.
-        trace = np.einsum("kii->k", cov)
-        self.cov = cov * np.minimum(1.0, self._max_trace / trace)[:, None, None]
+    def _learn_scale(self, smoothed: Array) -> None:
+        if self.n == 1:
+            self.mean = smoothed.copy()
+            return
+        a = max(_alpha(self.scale_halflife), 1.0 / self.n)
+        d = smoothed - self.mean
+        self.mean = self.mean + a * d
+        self.var = (1.0 - a) * (self.var + a * d * d)
 
-    def _current_z(self, x: Mapping[str, float], ts: float) -> tuple[Array, Array]:
-        """Standardised and raw residuals of `x` (in the signals' units), else the last row's."""
+    def _learn_cov(self, z: Array) -> None:
+        if self.n == 1:
+            return
+        a = max(_alpha(self.cov_halflife), 1.0 / (self.n - 1))
+        self.cov = self.cov + a * (np.outer(z, z) - self.cov)
+
+    def _learn_q(self, q: float) -> None:
+        self.q_rows += 1
+        a = max(_alpha(self.q_halflife), 1.0 / self.q_rows)
+        d = q - self.q_mean
+        self.q_mean += a * d
+        self.q_var = (1.0 - a) * (self.q_var + a * d * d)
+
+    def _refresh(self) -> None:
+        """Recompute the principal directions: the fewest explaining `variance_share`."""
+        self.since_refresh = 0
+        values, vectors = np.linalg.eigh(self.cov)
+        values, vectors = values[::-1], vectors[:, ::-1]
+        total = float(values.sum())
+        if total <= 0.0:
+            return
+        share = np.cumsum(values) / total
+        keep = int(np.searchsorted(share, self.variance_share) + 1)
+        keep = max(1, min(keep, len(self.signals) - 1))
+        self.components = np.ascontiguousarray(vectors[:, :keep])
+
+    def _residual_of(self, x: Mapping[str, float]) -> Array:
+        """Standardised residual of `x` if it carries every signal, else the last row's."""
         values = self._row(x)
-        if values is None or self.n < self.scale_warmup:
-            return self.z, self.z * 0.0
-        z, _, residual = self._residuals(values, ts)
-        return z, residual * self._scale()
+        if values is None or self.n == 0:
+            return self.residual
+        return self._step(values)[2]
 
     def explain(self, x: Mapping[str, float]) -> tuple[str, ...]:
-        z, _ = self._current_z(x, self.last_ts)
+        contribution = self._residual_of(x) ** 2
         ranked = sorted(
-            ((abs(float(v)), name) for v, name in zip(z, self.signals, strict=True)),
+            ((float(c), name) for c, name in zip(contribution, self.signals, strict=True)),
             reverse=True,
         )
         top = ranked[0][0]
-        return tuple(name for v, name in ranked if v >= 0.5 * top and v > 0) or (ranked[0][1],)
+        return tuple(name for c, name in ranked if c >= 0.25 * top and c > 0) or (ranked[0][1],)
 
     def describe(self, equipment: Equipment, x: Mapping[str, float], score: float) -> str:
-        z, off = self._current_z(x, self.last_ts)
-        worst = self.explain(x)[0]
-        j = self.signals.index(worst)
-        others = ", ".join(s for s in self.signals if s != worst)
-        unit = equipment.signals[worst].unit if worst in equipment.signals else ""
+        off = self._residual_of(x) * self._scale()
+        parts = []
+        for name in self.explain(x)[:3]:
+            unit = equipment.signals[name].unit if name in equipment.signals else ""
+            parts.append(f"{name} {float(off[self.signals.index(name)]):+.3g} {unit}".rstrip())
         return (
-            f"{worst} no longer follows {others} as it used to: it is {float(off[j]):+.3g} "
-            f"{unit} off what they predict ({float(z[j]):+.1f} residual spreads; "
-            f"score {score:.2f})"
+            f"{equipment.name}: signals no longer move together as they used to "
+            f"(score {score:.2f}); off what the others imply: {', '.join(parts)}"
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -249,14 +284,15 @@ class RelationsDetector(EquipmentDetector):
         state = dict(state)
         try:
             state["signals"] = tuple(state["signals"])
+            k = len(state["signals"])
             for name in _ARRAYS:
                 state[name] = np.asarray(state[name], dtype=np.float64)
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(f"not a relations snapshot: {exc}") from exc
         detector = super().restore(state)
-        if detector.theta.shape != (len(detector.signals), detector._dim):
+        if detector.cov.shape != (k, k):
             raise SnapshotError(
-                f"relations snapshot: coefficients of shape {detector.theta.shape} do not fit "
-                f"{len(detector.signals)} signals"
+                f"relations snapshot: covariance of shape {detector.cov.shape} does not fit "
+                f"{k} signals"
             )
         return detector
