@@ -51,6 +51,11 @@ def reject_non_finite_row(detector: object, x: Mapping[str, float]) -> None:
 class _Stateful:
     """Snapshot and restore for dataclass detectors: init fields are parameters, others state."""
 
+    check_params: ClassVar[Mapping[str, Any]] = {}
+    """Parameters the generic checks (`detectors.checks`) run this detector with, on top of its
+    defaults: shorter warm-ups, so a detector that learns for a day shows what it does within the
+    checks' few simulated hours."""
+
     def snapshot(self) -> dict[str, Any]:
         """Parameters and learned state, as plain data."""
         if not dataclasses.is_dataclass(self):

@@ -52,9 +52,11 @@ class HalfSpaceTreesDetector(EquipmentDetector):
     signals: tuple[str, ...] = ()
     n_trees: int = 10
     height: int = 8
-    window_size: int = 250
+    window_size: int = 1_800
     seed: int = 42
-    scale_warmup: int = 1_000
+    scale_warmup: int = 600
+    learn_below: float = 0.3
+    """Rows whose calibrated score reaches this are not learned by the trees."""
     margin: float = 0.1
     smooth_halflife: float = 5.0
     level_halflife: float = 600.0
@@ -120,7 +122,10 @@ class HalfSpaceTreesDetector(EquipmentDetector):
             return
         if self._trees_ready:
             self.smoothed = self._raw(values)
+            departing = self.calibrator.score_one(self.smoothed) >= self.learn_below
             self.calibrator.learn_one(self.smoothed)
+            if departing:
+                return  # an unusual row is evidence of a fault, not of what normal looks like
         self.model.learn_one(self._features(values))  # type: ignore[no-untyped-call]
 
     def _learn_range(self, values: list[float]) -> None:

@@ -59,6 +59,7 @@ class RegimeBaseline(EquipmentDetector):
 
     name: ClassVar[str] = "regime_baseline"
     on_delay: ClassVar[float] = 300.0
+    check_params: ClassVar[Mapping[str, Any]] = {"band_warmup": 3_600, "cell_warmup": 600}
     """A start or stop ramp lasts seconds; what this detector is for lasts hours."""
 
     signals: tuple[str, ...] = ()
@@ -182,7 +183,9 @@ class RegimeBaseline(EquipmentDetector):
         if values is None:
             return band, [], None, False
         settling = band != self.band or self.since_change < self.settle
-        cell, coarse = (None, False) if settling else self._baseline(band, self._hour(ts))
+        if settling or band == OFF:
+            return band, values, None, False  # a stopped machine's signals tell little
+        cell, coarse = self._baseline(band, self._hour(ts))
         if cell is None:
             return band, values, None, False
         a = _alpha(self.smooth_halflife)

@@ -108,6 +108,12 @@ class RelationsDetector(EquipmentDetector):
     clip: float = 3.0
     min_relative_std: float = 1e-3
     max_dof: float = 2.0
+    regime: str = ""
+    """The load or speed signal. While it is below `off_fraction` of its highest level seen the
+    equipment is off, and for `settle` rows after it starts again it is settling (temperatures lag
+    the load): neither is judged nor learned, since start-up transients break every relation."""
+    off_fraction: float = 0.1
+    settle: int = 2_700
 
     n: int = field(default=0, init=False)
     smoothed: Array = field(init=False)
@@ -124,6 +130,9 @@ class RelationsDetector(EquipmentDetector):
     q_var: float = field(default=0.0, init=False)
     q_rows: int = field(default=0, init=False)
     since_refresh: int = field(default=0, init=False)
+    peak: float = field(default=0.0, init=False)
+    settling: int = field(default=0, init=False)
+    """Rows left before the equipment, started again, is judged."""
 
     def __post_init__(self) -> None:
         self.signals = tuple(self.signals)
@@ -148,6 +157,8 @@ class RelationsDetector(EquipmentDetector):
             q_smooth_halflife=float(rows_for(30.0, equipment)),
             refresh=rows_for(100.0, equipment),
             warmup=rows_for(7200.0, equipment),
+            regime=equipment.regime_signal or "",
+            settle=rows_for(2700.0, equipment),
         )
 
     def _row(self, x: Mapping[str, float]) -> Array | None:
@@ -182,10 +193,14 @@ class RelationsDetector(EquipmentDetector):
     def _ready(self) -> bool:
         return self.n >= self.warmup and self.components.shape[1] > 0
 
+    def _off(self, x: Mapping[str, float]) -> bool:
+        level = x.get(self.regime) if self.regime else None
+        return level is not None and abs(level) < self.off_fraction * self.peak
+
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
         reject_non_finite_row(self, x)
         values = self._row(x)
-        if values is None or not self._ready:
+        if values is None or not self._ready or self.settling or self._off(x):
             return 0.0
         _, _, _, q = self._step(values)
         return one_sided_score(self._q_z(q))
@@ -198,6 +213,14 @@ class RelationsDetector(EquipmentDetector):
         smoothed, z, residual, q = self._step(values)
         departed = self._ready and self._q_z(q) > self.clip
         self.smoothed, self.residual, self.q = smoothed, residual, q
+        if self.regime in x:
+            self.peak = max(self.peak, abs(x[self.regime]))
+        if self._off(x):
+            self.settling = self.settle
+            return
+        if self.settling:
+            self.settling -= 1
+            return
         self.n += 1
         if departed:
             return

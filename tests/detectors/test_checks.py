@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,8 @@ import pytest
 
 from detectors import REGISTRY, Detector, Engine, EquipmentDetector
 from detectors.checks import yield_checks
-from devices import Finding, Plant, plant_from_dict
+from detectors.registry import build_for_equipment, build_for_signal
+from devices import DetectorConfig, Finding, Plant, plant_from_dict
 from simulators import Fleet
 from simulators.faults import BearingWear, ImpellerWear
 from simulators.fleet import FaultInjection, Injection, SensorFaultInjection
@@ -75,11 +77,21 @@ def rows(n: int = 6_000) -> list[tuple[float, dict[str, float]]]:
 
 
 def factory(cls: type[Detector] | type[EquipmentDetector]) -> Callable[[], Any]:
-    plant = pump_plant()
-    equipment = plant.equipment["P-1"]
+    equipment = pump_plant().equipment["P-1"]
+    config = DetectorConfig(cls.name, dict(cls.check_params))
     if issubclass(cls, EquipmentDetector):
-        return lambda: cls.for_equipment(equipment)
-    return lambda: cls.for_signal(equipment.signals["vibration"])
+        return lambda: build_for_equipment(config, equipment)
+    return lambda: build_for_signal(config, equipment.signals["vibration"])
+
+
+def plant_for_checks(name: str) -> Plant:
+    """The pump plant with `name` configured with its check parameters."""
+    plant = pump_plant()
+    pump = dataclasses.replace(
+        plant.equipment["P-1"],
+        detectors=(DetectorConfig(name, dict(REGISTRY[name].check_params)),),
+    )
+    return dataclasses.replace(plant, equipment={"P-1": pump})
 
 
 CASES = [
@@ -127,7 +139,7 @@ def test_better_than_chance_on_a_simulated_fault(name: str) -> None:
     for scenario in SCENARIOS:
         if scenario == "healthy":
             continue
-        findings = Engine(pump_plant(), [name]).process(simulated(scenario))
+        findings = Engine(plant_for_checks(name)).process(simulated(scenario))
         healthy = active_time(findings, HOUR, ONSET) / (ONSET - HOUR)
         faulty = active_time(findings, ONSET, END) / (END - ONSET)
         results[scenario] = (round(faulty, 3), round(healthy, 3))
@@ -135,5 +147,5 @@ def test_better_than_chance_on_a_simulated_fault(name: str) -> None:
             break
     else:
         pytest.fail(f"{name}: no fault covered more than healthy time (faulty, healthy): {results}")
-    quiet = Engine(pump_plant(), [name]).process(simulated("healthy"))
+    quiet = Engine(plant_for_checks(name)).process(simulated("healthy"))
     assert active_time(quiet, HOUR, END) / (END - HOUR) <= healthy + 0.05, quiet[:3]
