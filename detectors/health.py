@@ -222,6 +222,8 @@ class Spikes(Detector):
 
     name: ClassVar[str] = "spike"
     kind: ClassVar[FindingKind] = FindingKind.SENSOR
+    off_delay: ClassVar[float] = 3600.0
+    """A reading scores only when it completes a burst; the episode lasts while bursts recur."""
 
     period: float = 3600.0
     burst: int = 3
@@ -274,7 +276,11 @@ class Spikes(Detector):
 
     def score_one(self, value: float, ts: float) -> float:
         reject_non_finite(self, value)
-        count = self._count(ts) + (1 if self._spiked(value) else 0)
+        if not self._spiked(value):
+            return 0.0  # the episode stays active through the quiet readings (off_delay)
+        count = self._count(ts) + 1
+        if count < self.burst:
+            return 0.0  # a spike or two is no evidence of a failing sensor
         return min(1.0, 0.5 * count / self.burst)
 
     def learn_one(self, value: float, ts: float) -> None:

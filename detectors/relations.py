@@ -110,10 +110,14 @@ class RelationsDetector(EquipmentDetector):
     max_dof: float = 2.0
     regime: str = ""
     """The load or speed signal. While it is below `off_fraction` of its highest level seen the
-    equipment is off, and for `settle` rows after it starts again it is settling (temperatures lag
-    the load): neither is judged nor learned, since start-up transients break every relation."""
+    equipment is off; while it is more than `change` (relative) away from its recent level
+    (`regime_halflife` rows) the equipment is starting, stopping or changing load; for `settle`
+    rows after either it is settling (temperatures lag the load). None of it is judged or learned:
+    transients break every relation of steady running."""
     off_fraction: float = 0.1
-    settle: int = 2_700
+    change: float = 0.15
+    regime_halflife: float = 300.0
+    settle: int = 10_800
 
     n: int = field(default=0, init=False)
     smoothed: Array = field(init=False)
@@ -131,6 +135,7 @@ class RelationsDetector(EquipmentDetector):
     q_rows: int = field(default=0, init=False)
     since_refresh: int = field(default=0, init=False)
     peak: float = field(default=0.0, init=False)
+    level: float = field(default=0.0, init=False)
     settling: int = field(default=0, init=False)
     """Rows left before the equipment, started again, is judged."""
 
@@ -158,7 +163,8 @@ class RelationsDetector(EquipmentDetector):
             refresh=rows_for(100.0, equipment),
             warmup=rows_for(7200.0, equipment),
             regime=equipment.regime_signal or "",
-            settle=rows_for(2700.0, equipment),
+            regime_halflife=float(rows_for(300.0, equipment)),
+            settle=rows_for(3 * 3600.0, equipment),
         )
 
     def _row(self, x: Mapping[str, float]) -> Array | None:
@@ -193,14 +199,20 @@ class RelationsDetector(EquipmentDetector):
     def _ready(self) -> bool:
         return self.n >= self.warmup and self.components.shape[1] > 0
 
-    def _off(self, x: Mapping[str, float]) -> bool:
-        level = x.get(self.regime) if self.regime else None
-        return level is not None and abs(level) < self.off_fraction * self.peak
+    def _unsteady(self, x: Mapping[str, float]) -> bool:
+        """Off, or away from its recent load: starting, stopping, changing load."""
+        value = x.get(self.regime) if self.regime else None
+        if value is None or self.peak <= 0.0:
+            return False
+        value = abs(value)
+        return value < self.off_fraction * self.peak or abs(value - self.level) > self.change * max(
+            self.level, self.off_fraction * self.peak
+        )
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
         reject_non_finite_row(self, x)
         values = self._row(x)
-        if values is None or not self._ready or self.settling or self._off(x):
+        if values is None or not self._ready or self.settling or self._unsteady(x):
             return 0.0
         _, _, _, q = self._step(values)
         return one_sided_score(self._q_z(q))
@@ -213,9 +225,13 @@ class RelationsDetector(EquipmentDetector):
         smoothed, z, residual, q = self._step(values)
         departed = self._ready and self._q_z(q) > self.clip
         self.smoothed, self.residual, self.q = smoothed, residual, q
+        unsteady = self._unsteady(x)
         if self.regime in x:
-            self.peak = max(self.peak, abs(x[self.regime]))
-        if self._off(x):
+            value = abs(x[self.regime])
+            self.peak = max(self.peak, value)
+            self.level = value if self.n == 0 and not self.level else self.level
+            self.level += _alpha(self.regime_halflife) * (value - self.level)
+        if unsteady:
             self.settling = self.settle
             return
         if self.settling:
