@@ -40,8 +40,23 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
     )
 }
 
-DEFAULT: tuple[str, ...] = ("limits", "ewma_drift")
-"""The default ensemble: what every equipment and signal gets when nothing names detectors."""
+DEFAULT: tuple[str, ...] = (
+    "limits",
+    "ewma_drift",
+    "stale",
+    "flatline",
+    "physical_range",
+    "relations",
+)
+"""The default ensemble: what every equipment and signal gets when nothing names detectors.
+
+Chosen on the simulators' fault library and healthy fleets (BENCHMARKS.md): limits and slow drift
+per signal, the sensor-health checks that raised nothing on healthy machines, and the relations
+between an equipment's signals. Left out by default, for plant files to name where they fit:
+`zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
+shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in
+data without start/stop cycles; the best on NAB), `regime_baseline` (a day of learning per load
+band) and `half_space_trees`."""
 
 
 def detector_class(name: str) -> type[Detector] | type[EquipmentDetector]:
