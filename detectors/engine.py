@@ -123,7 +123,6 @@ class Engine:
         default = tuple(DetectorConfig(name) for name in (detectors or DEFAULT))
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._units: dict[str, _Unit] = {}
-        self._bank = UnivariateBank(FAMILY)
         banked: list[dict[str, Detector]] = []
         for equipment in plant:
             try:
@@ -151,16 +150,19 @@ class Engine:
                         for d in detectors_of_signal
                         if d.name not in FAMILY
                     ],
-                    bank_checks=[
-                        _BankCheck(FAMILY.index(name), d, _decision_for(d))
-                        for name, d in in_bank.items()
-                    ],
+                    bank_checks=[_BankCheck(-1, d, _decision_for(d)) for d in in_bank.values()],
                     unit=unit,
                 )
                 banked.append(in_bank)
                 self._streams[(equipment.id, signal.name)] = stream
+        # Only the detectors some stream has: each costs a pass over every batch.
+        names = tuple(name for name in FAMILY if any(name in b for b in banked))
+        for stream in self._streams.values():
+            for bank_check in stream.bank_checks:
+                bank_check.column = names.index(bank_check.prototype.name)
+        self._bank = UnivariateBank(names)
         self._bank.add_streams(banked)
-        self._on = np.array([REGISTRY[name].on_threshold for name in FAMILY])
+        self._on = np.array([REGISTRY[name].on_threshold for name in names])
         self._watch_silence = [
             (stream, check)
             for stream in self._streams.values()
@@ -210,7 +212,7 @@ class Engine:
                 np.fromiter((a[3] for a in accepted), np.bool_, len(accepted)),
             )
             hot: list[bool] = np.any(banked >= self._on, axis=1).tolist()
-            tops: list[float] = np.max(banked, axis=1).tolist()
+            tops: list[float] = np.max(banked, axis=1, initial=0.0).tolist()
             for k, (stream, value, ts, learn) in enumerate(accepted):
                 deciding = not train and (hot[k] or stream.deciding)
                 top = self._accept(
@@ -460,7 +462,7 @@ class Engine:
                 continue
             _restore_checks(unit.checks, saved["checks"])
             unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
-        self._bank = UnivariateBank(FAMILY)
+        self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
         return restored
 
