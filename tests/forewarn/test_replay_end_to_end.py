@@ -50,7 +50,7 @@ def replayed(mosquitto: Mosquitto) -> tuple[ReplayResult, list[ReplayProgress]]:
     return result, progress
 
 
-def test_the_fault_is_caught_early_and_nothing_else_gets_an_order(
+def test_both_faults_are_caught_early_and_nothing_else_gets_an_order(
     replayed: tuple[ReplayResult, list[ReplayProgress]],
 ) -> None:
     result, progress = replayed
@@ -66,9 +66,12 @@ def test_the_fault_is_caught_early_and_nothing_else_gets_an_order(
     assert bearing.lead_to_alarm is not None
     assert bearing.lead_to_alarm > 6 * 3600
     assert bearing.order_number is not None
+    (stuck_score,) = result.score.sensor_faults
+    assert stuck_score.outcome is Outcome.DETECTED
+    assert (stuck_score.detector, stuck_score.failure_mode) == ("flatline", "AIR")
     orders = result.score.orders
-    assert [o.equipment_id for o in orders] == ["P-103"]
-    assert not orders[0].false
+    assert sorted(o.equipment_id for o in orders) == ["P-103", "P-105"]
+    assert not any(o.false for o in orders)
     totals = result.score.totals
     assert totals.false_orders == 0
     assert totals.false_orders_per_machine_day == 0.0
