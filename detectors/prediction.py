@@ -88,13 +88,6 @@ def forecast(
     return Forecast(seconds, min(earliest, seconds), max(latest, seconds), slope, limit)
 
 
-def time_to_limit(points: Sequence[Point], limits: Limits, *, min_points: int = 30) -> float | None:
-    """Seconds after the last point until the trend of `points` reaches an alarm limit (see
-    `forecast`): 0.0 if already past it, None when there is nothing to forecast."""
-    result = forecast(points, limits, min_points=min_points)
-    return None if result is None else result.seconds
-
-
 def _slope_interval(
     slopes: npt.NDArray[np.float64], n: int, z: float
 ) -> tuple[float, float, float]:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from detectors.prediction import Forecast, forecast, time_to_limit
+from detectors.prediction import Forecast, forecast
 from devices import Limits, Point
 
 LIMITS = Limits(warn_high=4.5, alarm_high=7.1, alarm_low=0.5)
@@ -37,7 +37,6 @@ def test_a_noisy_ramp_crosses_when_expected_within_its_range() -> None:
     assert got.seconds == pytest.approx(expected, rel=0.05)
     assert got.earliest <= expected <= got.latest
     assert got.earliest < got.seconds < got.latest < math.inf
-    assert time_to_limit(points, LIMITS) == got.seconds
 
 
 def test_a_falling_trend_heads_for_the_low_limit() -> None:
