@@ -67,12 +67,14 @@ def run(plant: Plant, fault: Fault | None, end: float) -> tuple[list[Finding], F
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days-to-failure", type=float, default=3.0)
+    parser.add_argument("--fault", action="append", help="Only these faults (class names).")
     args = parser.parse_args()
     onset, ttf = DAY, args.days_to_failure * DAY
     end = onset + ttf
     cases = [
         (fault_cls, machine_type)
         for fault_cls in FAULTS
+        if not args.fault or fault_cls.__name__ in args.fault
         for machine_type, model in sorted(MACHINE_MODELS.items())
         if fault_cls.mechanism in model.mechanisms
     ]

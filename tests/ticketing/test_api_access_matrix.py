@@ -292,3 +292,17 @@ def test_revoked_and_expired_tokens_are_refused(world: tuple[World, TestClient])
         client.get(f"{API}/me", headers={"Authorization": f"Bearer {expired.secret}"}).status_code
         == 401
     )
+
+
+@pytest.mark.parametrize("step", ["5e-324", "0.01"])
+def test_a_backlog_of_too_many_instants_is_refused_with_a_reason(
+    world: tuple[World, TestClient], step: str
+) -> None:
+    w, client = world
+    response = client.get(
+        f"{API}/analytics/backlog?since=2026-01-01T00:00:00Z&until=2026-01-10T00:00:00Z"
+        f"&step={step}",
+        headers={"Authorization": f"Bearer {w.secrets['planner']}"},
+    )
+    assert response.status_code in (400, 422), response.text
+    assert "widen the step or shorten the period" in response.text

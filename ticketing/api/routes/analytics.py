@@ -55,11 +55,12 @@ async def backlog(
 ) -> list[BacklogOut]:
     if until < since:
         raise InvalidRequest("`until` must not be before `since`")
-    count = int((until - since).total_seconds() // step) + 1
-    if count > MAX_BUCKETS:
+    steps = (until - since).total_seconds() / step  # infinite for a step too small to count
+    if not steps < MAX_BUCKETS:
         raise InvalidRequest(
-            f"{count} instants asked; at most {MAX_BUCKETS}: widen the step or shorten the period"
+            f"more than {MAX_BUCKETS} instants asked: widen the step or shorten the period"
         )
+    count = int(steps) + 1
     instants: list[datetime] = [since + timedelta(seconds=step * k) for k in range(count)]
     rows = await asyncio.to_thread(store.backlog, instants)
     return [BacklogOut.model_validate(r) for r in rows]
