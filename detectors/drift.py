@@ -7,11 +7,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from detectors.base import Detector, reject_non_finite, surprise_score
+from detectors.ewma import halflife_rate
 from devices import FindingKind, Signal
-
-
-def _alpha(halflife: float) -> float:
-    return float(1.0 - 0.5 ** (1.0 / halflife))
 
 
 @dataclass
@@ -50,7 +47,9 @@ class EwmaDrift(Detector):
         return cls()
 
     def _z(self, value: float) -> float:
-        fast = self.fast + _alpha(self.fast_halflife) * (value - self.fast) if self.n else value
+        fast = (
+            self.fast + halflife_rate(self.fast_halflife) * (value - self.fast) if self.n else value
+        )
         floor = self.min_relative_std * abs(self.slow)
         std = max(math.sqrt(self.spread_var), floor, 1e-12)
         return (fast - self.slow) / std
@@ -67,13 +66,13 @@ class EwmaDrift(Detector):
         if self.n == 1:
             self.fast = self.slow = value
             return
-        self.fast += _alpha(self.fast_halflife) * (value - self.fast)
+        self.fast += halflife_rate(self.fast_halflife) * (value - self.fast)
         # Until the half-life is reached, the baseline is a plain running mean.
-        self.slow += max(_alpha(self.slow_halflife), 1.0 / self.n) * (value - self.slow)
+        self.slow += max(halflife_rate(self.slow_halflife), 1.0 / self.n) * (value - self.slow)
         spread_sq = (self.fast - self.slow) ** 2
         if self.n > self.warmup and spread_sq > self.clip**2 * self.spread_var:
             return  # a departure is evidence of a fault, not of how much the signal moves
-        rate = max(_alpha(self.slow_halflife * self.variance_lag), 1.0 / self.n)
+        rate = max(halflife_rate(self.slow_halflife * self.variance_lag), 1.0 / self.n)
         self.spread_var += rate * (spread_sq - self.spread_var)
 
     def describe(self, signal: Signal, value: float, score: float) -> str:

@@ -13,11 +13,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from detectors.base import Detector, reject_non_finite
+from detectors.ewma import halflife_rate
 from devices import FindingKind, Signal
-
-
-def _alpha(halflife: float) -> float:
-    return float(1.0 - 0.5 ** (1.0 / halflife))
 
 
 def _median(values: list[float]) -> float:
@@ -87,7 +84,7 @@ class StaleSensor(Detector):
             gap = ts - self.last_ts
             if 0.0 < gap <= self.allowed_silence():
                 self.gaps += 1
-                rate = max(_alpha(self.gap_halflife), 1.0 / self.gaps)
+                rate = max(halflife_rate(self.gap_halflife), 1.0 / self.gaps)
                 self.typical_gap += rate * (gap - self.typical_gap)
         self.last_ts = ts
 
@@ -181,7 +178,7 @@ class Flatline(Detector):
         self.previous = value
         if step > 0.0 and not same:
             self.moving_steps += 1
-            rate = max(_alpha(1000.0), 1.0 / self.moving_steps)
+            rate = max(halflife_rate(1000.0), 1.0 / self.moving_steps)
             self.movement += rate * (step - self.movement)
         forget = 0.5 ** (1.0 / self.memory)
         self.repeats *= forget
@@ -297,7 +294,7 @@ class Spikes(Detector):
             residual = abs(value - level)
             if self.mean_abs > 0.0:
                 residual = min(residual, self.cap * self._scale(level))
-            rate = max(_alpha(self.scale_halflife), 1.0 / (self.n - self.window))
+            rate = max(halflife_rate(self.scale_halflife), 1.0 / (self.n - self.window))
             self.mean_abs += rate * (residual - self.mean_abs)
         self.recent.append(value)
         if len(self.recent) > self.window:
@@ -408,7 +405,7 @@ class PhysicalRange(Detector):
         if self._outside(value):
             return
         self.n += 1
-        rate = max(_alpha(self.magnitude_halflife), 1.0 / self.n)
+        rate = max(halflife_rate(self.magnitude_halflife), 1.0 / self.n)
         self.magnitude += rate * (abs(value) - self.magnitude)
 
     def describe(self, signal: Signal, value: float, score: float) -> str:

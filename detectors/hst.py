@@ -22,11 +22,8 @@ from river import anomaly
 from detectors.base import EquipmentDetector, reject_non_finite_row
 from detectors.calibration import TailCalibrator
 from detectors.errors import SnapshotError
+from detectors.ewma import halflife_rate
 from devices import Equipment
-
-
-def _alpha(halflife: float) -> float:
-    return float(1.0 - 0.5 ** (1.0 / halflife))
 
 
 @dataclass
@@ -101,7 +98,7 @@ class HalfSpaceTreesDetector(EquipmentDetector):
 
     def _raw(self, values: list[float]) -> float:
         raw = float(self.model.score_one(self._features(values)))  # type: ignore[no-untyped-call]
-        return self.smoothed + _alpha(self.smooth_halflife) * (raw - self.smoothed)
+        return self.smoothed + halflife_rate(self.smooth_halflife) * (raw - self.smoothed)
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
         reject_non_finite_row(self, x)
@@ -142,7 +139,7 @@ class HalfSpaceTreesDetector(EquipmentDetector):
         if not self.level:
             self.level, self.spread = list(values), [0.0] * len(values)
             return
-        a = max(_alpha(self.level_halflife), 1.0 / self.n)
+        a = max(halflife_rate(self.level_halflife), 1.0 / self.n)
         for i, v in enumerate(values):
             d = v - self.level[i]
             self.level[i] += a * d

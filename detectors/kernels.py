@@ -20,7 +20,7 @@ import numpy as np
 
 from detectors.base import Detector
 from detectors.cusum import MAX_AUTOCORRELATION, Cusum
-from detectors.drift import EwmaDrift, _alpha
+from detectors.drift import EwmaDrift
 from detectors.ewma import halflife_rate
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
@@ -70,9 +70,9 @@ def _below(x: FloatArray, limit: FloatArray, deadband: FloatArray) -> FloatArray
 
 def _drift_derive(p: Mapping[str, float]) -> dict[str, float]:
     return {
-        "alpha_fast": _alpha(p["fast_halflife"]),
-        "alpha_slow": _alpha(p["slow_halflife"]),
-        "alpha_var": _alpha(p["slow_halflife"] * p["variance_lag"]),
+        "alpha_fast": halflife_rate(p["fast_halflife"]),
+        "alpha_slow": halflife_rate(p["slow_halflife"]),
+        "alpha_var": halflife_rate(p["slow_halflife"] * p["variance_lag"]),
         "clip_sq": p["clip"] ** 2,
     }
 

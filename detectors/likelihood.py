@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from detectors.base import Detector, reject_non_finite, surprise_score
+from detectors.ewma import halflife_rate
 from devices import FindingKind, Signal
 
 DAY = 86_400.0
@@ -26,10 +27,6 @@ that a signal predicted perfectly so far (constant, or a clean ramp) does not sc
 tiny error as a certainty."""
 MAE_TO_STD = math.sqrt(math.pi / 2.0)
 """The standard deviation of normal errors over their mean absolute value."""
-
-
-def _alpha(halflife: float) -> float:
-    return float(1.0 - 0.5 ** (1.0 / halflife))
 
 
 def _upper_tail_log10(z: float) -> float:
@@ -135,23 +132,25 @@ class AnomalyLikelihood(Detector):
         if self.n > self.warmup:
             last_error = min(last_error, self.clip * self.last_scale)
             level_error = min(level_error, self.clip * self.level_scale)
-        rate = max(_alpha(self.scale_halflife), 1.0 / (self.n - 1))
+        rate = max(halflife_rate(self.scale_halflife), 1.0 / (self.n - 1))
         self.last_scale += rate * (last_error - self.last_scale)
         self.level_scale += rate * (level_error - self.level_scale)
         self._learn_profile(value, ts)
         self.last, self.last_ts = value, ts
-        self.level += _alpha(self.level_halflife) * (value - self.level)
+        self.level += halflife_rate(self.level_halflife) * (value - self.level)
         self.average = average
         normalised = _normalised(average)
         if self.n > self.warmup:
             normalised = min(normalised, self.mean + self.clip * math.sqrt(self.var))
-        rate = max(_alpha(self.long_halflife), 1.0 / (self.n - 1))
+        rate = max(halflife_rate(self.long_halflife), 1.0 / (self.n - 1))
         deviation = normalised - self.mean
         self.mean += rate * deviation
         self.var = (1.0 - rate) * (self.var + rate * deviation**2)
 
     def _average(self, value: float, ts: float) -> float:
-        return self.average + _alpha(self.short_halflife) * (self._raw(value, ts) - self.average)
+        return self.average + halflife_rate(self.short_halflife) * (
+            self._raw(value, ts) - self.average
+        )
 
     def _raw(self, value: float, ts: float) -> float:
         floor = max(self.min_relative_scale * abs(self.level), 1e-12)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from detectors.base import EquipmentDetector, reject_non_finite_row
+from detectors.ewma import halflife_rate
 from detectors.relations import bonferroni_score, rows_for
 from devices import Equipment
 
@@ -38,10 +39,6 @@ def regime_signal_of(equipment: Equipment) -> str | None:
         if any(word in name.lower() for word in _REGIME_WORDS):
             return name
     return None
-
-
-def _alpha(halflife: float) -> float:
-    return float(1.0 - 0.5 ** (1.0 / halflife))
 
 
 @dataclass
@@ -137,7 +134,7 @@ class RegimeBaseline(EquipmentDetector):
         v = float(x[self.regime])
         if self.n == 0:
             return v
-        return self.level + _alpha(self.regime_halflife) * (v - self.level)
+        return self.level + halflife_rate(self.regime_halflife) * (v - self.level)
 
     def _band(self, x: Mapping[str, float], current: str | None) -> str:
         if not self.regime:
@@ -188,7 +185,7 @@ class RegimeBaseline(EquipmentDetector):
         cell, coarse = self._baseline(band, self._hour(ts))
         if cell is None:
             return band, values, None, False
-        a = _alpha(self.smooth_halflife)
+        a = halflife_rate(self.smooth_halflife)
         z = self._z(values, cell)
         smoothed = [s + a * (zi - s) for s, zi in zip(self.smoothed, z, strict=True)]
         return band, values, smoothed, coarse
@@ -229,7 +226,9 @@ class RegimeBaseline(EquipmentDetector):
         if smoothed is not None:
             self.smoothed, self.coarse = smoothed, coarse
             self.scored_rows += 1
-            rate = max(_alpha(self.spread_halflife), 1.0 / (self.scored_rows + self.spread_prior))
+            rate = max(
+                halflife_rate(self.spread_halflife), 1.0 / (self.scored_rows + self.spread_prior)
+            )
             z = self._standardised(smoothed, coarse)
             for i, s in enumerate(smoothed):
                 departed[i] = abs(z[i]) > self.clip
@@ -246,7 +245,7 @@ class RegimeBaseline(EquipmentDetector):
             self.cells[key] = [1.0, *values, *([0.0] * k)]
             return
         cell[0] += 1.0
-        rate = max(_alpha(self.halflife), 1.0 / cell[0])
+        rate = max(halflife_rate(self.halflife), 1.0 / cell[0])
         warm = cell[0] > self.cell_warmup
         for i, v in enumerate(values):
             d = v - cell[1 + i]

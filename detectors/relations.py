@@ -31,15 +31,12 @@ import numpy.typing as npt
 
 from detectors.base import EquipmentDetector, reject_non_finite_row
 from detectors.errors import SnapshotError
+from detectors.ewma import halflife_rate
 from devices import Equipment
 
 Array = npt.NDArray[np.float64]
 DAY = 86_400.0
 _ARRAYS = ("smoothed", "mean", "var", "cov", "components", "residual")
-
-
-def _alpha(halflife: float) -> float:
-    return float(1.0 - 0.5 ** (1.0 / halflife))
 
 
 def rows_for(seconds: float, equipment: Equipment) -> int:
@@ -183,12 +180,14 @@ class RelationsDetector(EquipmentDetector):
             return values, np.zeros_like(values), np.zeros_like(values), 0.0
         if self.components.shape[1] == 0:
             z = (values - self.mean) / self._scale()
-            smoothed = self.smoothed + _alpha(self.smooth_halflife) * (values - self.smoothed)
+            smoothed = self.smoothed + halflife_rate(self.smooth_halflife) * (
+                values - self.smoothed
+            )
             return smoothed, (smoothed - self.mean) / self._scale(), np.zeros_like(z), 0.0
-        smoothed = self.smoothed + _alpha(self.smooth_halflife) * (values - self.smoothed)
+        smoothed = self.smoothed + halflife_rate(self.smooth_halflife) * (values - self.smoothed)
         z = (smoothed - self.mean) / self._scale()
         residual = z - self.components @ (self.components.T @ z)
-        q = self.q + _alpha(self.q_smooth_halflife) * (float(residual @ residual) - self.q)
+        q = self.q + halflife_rate(self.q_smooth_halflife) * (float(residual @ residual) - self.q)
         return smoothed, z, residual, q
 
     def _q_z(self, q: float) -> float:
@@ -230,7 +229,7 @@ class RelationsDetector(EquipmentDetector):
             value = abs(x[self.regime])
             self.peak = max(self.peak, value)
             self.level = value if self.n == 0 and not self.level else self.level
-            self.level += _alpha(self.regime_halflife) * (value - self.level)
+            self.level += halflife_rate(self.regime_halflife) * (value - self.level)
         if unsteady:
             self.settling = self.settle
             return
@@ -253,7 +252,7 @@ class RelationsDetector(EquipmentDetector):
         if self.n == 1:
             self.mean = smoothed.copy()
             return
-        a = max(_alpha(self.scale_halflife), 1.0 / self.n)
+        a = max(halflife_rate(self.scale_halflife), 1.0 / self.n)
         d = smoothed - self.mean
         self.mean = self.mean + a * d
         self.var = (1.0 - a) * (self.var + a * d * d)
@@ -261,12 +260,12 @@ class RelationsDetector(EquipmentDetector):
     def _learn_cov(self, z: Array) -> None:
         if self.n == 1:
             return
-        a = max(_alpha(self.cov_halflife), 1.0 / (self.n - 1))
+        a = max(halflife_rate(self.cov_halflife), 1.0 / (self.n - 1))
         self.cov = self.cov + a * (np.outer(z, z) - self.cov)
 
     def _learn_q(self, q: float) -> None:
         self.q_rows += 1
-        a = max(_alpha(self.q_halflife), 1.0 / self.q_rows)
+        a = max(halflife_rate(self.q_halflife), 1.0 / self.q_rows)
         d = q - self.q_mean
         self.q_mean += a * d
         self.q_var = (1.0 - a) * (self.q_var + a * d * d)
