@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -134,6 +135,9 @@ def test_simulate_publishes_json_and_writes_the_truth(mosquitto: Mosquitto, tmp_
             ],
         )
         assert result.exit_code == 0, result.output
+        # The broker has them all when simulate returns; the subscriber may still be receiving.
+        asyncio.run(sub.wait_until(lambda got: len(got) >= 10 * 60 // 12))
+        time.sleep(0.2)  # and nothing more comes
         messages = sub.snapshot()
     assert "publishing JSON to" in result.output
     assert len(messages) == 10 * 60 // 12
