@@ -186,7 +186,7 @@ def _samples(
             continue
         if len(row) <= time_index:
             raise CsvError(f"{path}: row {row_number} has no {time_name!r} value")
-        ts = _timestamp(row[time_index])
+        ts = parse_timestamp(row[time_index])
         if ts is None:
             raise CsvError(
                 f"{path}: row {row_number}, column {time_name!r}: {row[time_index]!r} is not "
@@ -208,7 +208,9 @@ def _samples(
         yield Sample(equipment_id, ts, values)
 
 
-def _timestamp(text: str) -> float | None:
+def parse_timestamp(text: str) -> float | None:
+    """Epoch seconds of an ISO 8601 time (UTC if naive) or of epoch seconds or milliseconds;
+    None if `text` is neither."""
     text = text.strip()
     try:
         number = float(text)

@@ -9,20 +9,18 @@ names the file, the line and the column.
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from forewarn.errors import ForewarnError
+from simulators.csv_replay import parse_timestamp
 
 TIME_COLUMNS = ("timestamp", "time", "datetime", "ts")
 """Column names taken as the time column when none is given (else the first column is)."""
-_EPOCH_MS = 1e11
 """Epoch numbers above this are milliseconds (1e11 s is the year 5138)."""
 
 
@@ -104,7 +102,7 @@ def read_table(
     values = np.full((len(body), len(columns)), np.nan)
     for r, (line, row) in enumerate(body):
         cell = _cell(row, time_index)
-        moment = _timestamp(cell)
+        moment = parse_timestamp(cell)
         if moment is None:
             raise TableError(
                 f"{path}, line {line}, column {time_name!r}: {cell!r} is not a time "
@@ -180,18 +178,3 @@ def _number(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
-
-
-def _timestamp(text: str) -> float | None:
-    number = _number(text)
-    if number is None:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.timestamp()
-    if not math.isfinite(number) or number < 0:
-        return None
-    return number / 1000.0 if number > _EPOCH_MS else number
