@@ -48,6 +48,14 @@ def reject_non_finite_row(detector: object, x: Mapping[str, float]) -> None:
         reject_non_finite(detector, value)
 
 
+def row_values(x: Mapping[str, float], signals: tuple[str, ...]) -> list[float] | None:
+    """The values of `signals` in `x`, in that order; None if one is missing."""
+    try:
+        return [float(x[s]) for s in signals]
+    except KeyError:
+        return None
+
+
 class _Stateful:
     """Snapshot and restore for dataclass detectors: init fields are parameters, others state."""
 

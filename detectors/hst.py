@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self
 
 from river import anomaly
 
-from detectors.base import EquipmentDetector, reject_non_finite_row
+from detectors.base import EquipmentDetector, reject_non_finite_row, row_values
 from detectors.calibration import TailCalibrator
 from detectors.errors import SnapshotError
 from detectors.ewma import halflife_rate
@@ -79,13 +79,6 @@ class HalfSpaceTreesDetector(EquipmentDetector):
             return None
         return cls(signals=tuple(sorted(equipment.signals)))
 
-    def _row(self, x: Mapping[str, float]) -> list[float] | None:
-        try:
-            values = [float(x[s]) for s in self.signals]
-        except KeyError:
-            return None
-        return values if all(math.isfinite(v) for v in values) else None
-
     def _features(self, values: list[float]) -> dict[str, float]:
         features = {}
         for name, v, lo, hi in zip(self.signals, values, self.lo, self.hi, strict=True):
@@ -102,14 +95,14 @@ class HalfSpaceTreesDetector(EquipmentDetector):
 
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
         reject_non_finite_row(self, x)
-        values = self._row(x)
+        values = row_values(x, self.signals)
         if values is None or not self._trees_ready:
             return 0.0
         return self.calibrator.score_one(self._raw(values))
 
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
         reject_non_finite_row(self, x)
-        values = self._row(x)
+        values = row_values(x, self.signals)
         if values is None:
             return
         self.n += 1

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from detectors.base import EquipmentDetector, reject_non_finite_row
+from detectors.base import EquipmentDetector, reject_non_finite_row, row_values
 from detectors.ewma import halflife_rate
 from detectors.relations import bonferroni_score, rows_for
 from devices import Equipment
@@ -123,13 +123,6 @@ class RegimeBaseline(EquipmentDetector):
             spread_halflife=float(rows_for(6 * 3600.0, equipment)),
         )
 
-    def _row(self, x: Mapping[str, float]) -> list[float] | None:
-        try:
-            values = [float(x[s]) for s in self.signals]
-        except KeyError:
-            return None
-        return values if all(math.isfinite(v) for v in values) else None
-
     def _level(self, x: Mapping[str, float]) -> float:
         v = float(x[self.regime])
         if self.n == 0:
@@ -176,7 +169,7 @@ class RegimeBaseline(EquipmentDetector):
     ) -> tuple[str, list[float], list[float] | None, bool]:
         """Band, values, smoothed z (None: not judged) and whether the baseline is all-day."""
         band = self._band(x, self.band)
-        values = self._row(x)
+        values = row_values(x, self.signals)
         if values is None:
             return band, [], None, False
         settling = band != self.band or self.since_change < self.settle
