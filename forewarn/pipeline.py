@@ -78,7 +78,7 @@ class Pipeline:
     async def _record(self, finding: Finding) -> None:
         self.stats.findings += 1
         equipment = self.plant.equipment[finding.equipment_id]
-        recorded = await asyncio.to_thread(self.store.record, finding, equipment)
+        recorded = await asyncio.to_thread(self.store.orders.record, finding, equipment)
         if recorded is None:
             return
         if recorded.created:

@@ -1,78 +1,39 @@
-"""The work-order store: findings in, one active work order per equipment and failure mode out,
-and everything people and integrations do with them.
+"""The work-order store: its storage (the engine and the transactions) and the parts named for
+what they hold, each in its own module:
+
+- `orders` (`store_orders`): findings and reports in, work orders and their workflow out;
+- `alarms` (`store_alarms`): condition episodes and equipment health;
+- `planning` (`store_planning`): maintenance windows and shelves;
+- `access` (`store_access`): API tokens, webhooks and the audit trail;
+- `analytics` (`store_analytics`): MTTA, MTTR, backlog, failure modes, precision, gauges;
+- `outbox` (`store_outbox`): deliveries to webhooks and automatic actions.
 
 Synchronous (the async pipeline and workers call it through `asyncio.to_thread`); every method is
 one transaction on its own connection, so one store may be shared by threads, and several stores
 (processes, workers on other machines) may share one database. The rules live in modules named
 for them (`recording`, `workflow`, `escalation`, `outbox`, `suppression`, `access`,
-`analytics`); this class opens the transactions and hands out frozen records.
+`analytics`); the parts open the transactions and hand out frozen records.
 """
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, or_, select
-
-from devices import Equipment, Finding, Severity
-from ticketing import escalation, outbox, recording, views, workflow
-from ticketing.base import (
-    SYSTEM,
-    AuditEvent,
-    Comment,
-    FindingView,
-    Outcome,
-    Principal,
-    Recorded,
-    WorkOrderType,
-    WorkOrderView,
-)
-from ticketing.errors import (
-    InvalidRequest,
-    TicketingError,
-)
-from ticketing.lifecycle import Status
-from ticketing.models import (
-    AuditRow,
-    CommentRow,
-    FindingRow,
-    OutboxRow,
-    WorkOrderRow,
-)
-from ticketing.priority import Priority
-from ticketing.recording import Report, order_number
-from ticketing.store_access import AccessStore
-from ticketing.store_base import (
-    _ACTIVE_STATUSES,
-    EVENT_LOOKBACK,
-    Actor,
-    _finite_ts,
-    _principal,
-    _visible,
-)
-from ticketing.store_planning import PlanningStore
-from ticketing.tx import Tx
+from devices import Organisation, Plant
+from ticketing.recording import order_number
+from ticketing.store_access import Access
+from ticketing.store_alarms import Alarms
+from ticketing.store_analytics import Analytics
+from ticketing.store_base import EVENT_LOOKBACK, Storage
+from ticketing.store_orders import SORTS, Orders
+from ticketing.store_outbox import Outbox
+from ticketing.store_planning import Planning
 
 __all__ = ["EVENT_LOOKBACK", "SORTS", "WorkOrderStore", "order_number"]
 
-SORTS = {
-    "created_at": WorkOrderRow.id,
-    "updated_at": WorkOrderRow.updated_at,
-    "due_at": WorkOrderRow.due_at,
-    "priority": case({p.value: p.rank for p in Priority}, value=WorkOrderRow.priority),
-    "status": WorkOrderRow.status,
-    "number": WorkOrderRow.id,
-    "equipment": WorkOrderRow.equipment_id,
-    "severity": case(
-        {"warning": 1, "alarm": 2, "critical": 3}, value=WorkOrderRow.severity, else_=0
-    ),
-}
-"""What `list(sort=...)` orders by; a leading '-' reverses."""
 
-
-class WorkOrderStore(PlanningStore, AccessStore):
+class WorkOrderStore(Storage):
     """Work orders in SQLite (a file) or PostgreSQL; the schema is migrated to head on open.
 
     `url` is a SQLAlchemy URL: `sqlite:///path/to/orders.db` or
@@ -81,310 +42,18 @@ class WorkOrderStore(PlanningStore, AccessStore):
     `clock` returns the current time (UTC) and exists for tests of deadlines.
     """
 
-    # Findings and reports --------------------------------------------------------------------
-
-    def record(self, finding: Finding, equipment: Equipment) -> Recorded | None:
-        """Record a finding: raise, update or clear its alarm; open a work order for an active
-        finding (unless a maintenance window, a shelf or feedback suppresses it), or update the
-        active one of its equipment and failure mode; for a cleared finding, mark that order's
-        condition inactive (and close it if the failure mode resolves by itself).
-
-        Returns None when no order was opened or touched (suppressed, or a cleared finding
-        without an active order).
-        """
-        if finding.equipment_id != equipment.id:
-            raise TicketingError(
-                f"a finding about {finding.equipment_id!r} was recorded against equipment "
-                f"{equipment.id!r}; pass the equipment the finding is about"
-            )
-        if not _finite_ts(finding.ts):
-            raise TicketingError(
-                f"a finding about {equipment.id!r} has no valid source time ({finding.ts})"
-            )
-        with self._write("record a finding") as tx:
-            return recording.record_finding(tx, finding, equipment)
-
-    def report(
+    def __init__(
         self,
-        equipment_id: str,
+        url: str,
         *,
-        description: str,
-        by: Actor,
-        failure_mode: str | None = None,
-        severity: Severity = Severity.WARNING,
-    ) -> Recorded:
-        """A corrective order a person reports (e.g. after scanning a machine's label): the same
-        dedup (a report on an active order of that equipment and failure mode updates it),
-        assignment and escalation as a detector's."""
-        equipment = self._equipment(equipment_id)
-        description = description.strip()
-        if not description:
-            raise InvalidRequest("describe the problem: what did you see, hear or measure?")
-        mode = next((m for m in equipment.failure_modes if m.code == failure_mode), None)
-        if failure_mode is None:
-            from devices.plant import OTHER
-
-            mode = OTHER
-        elif mode is None:
-            known = ", ".join(m.code for m in equipment.failure_modes) or "none"
-            raise InvalidRequest(
-                f"{equipment_id} ({equipment.type}) has no failure mode {failure_mode!r}; "
-                f"its failure modes: {known} (or leave it out for 'other')"
-            )
-        problem = Report(description, severity, _principal(by))
-        with self._write(f"report a problem on {equipment_id}") as tx:
-            return recording.report(tx, equipment, mode, problem)
-
-    # Work orders ----------------------------------------------------------------------------
-
-    def list(
-        self,
-        *,
-        status: Status | Iterable[Status] | None = None,
-        equipment_id: str | None = None,
-        team: str | None = None,
-        assignee: str | None = None,
-        priority: Priority | Iterable[Priority] | None = None,
-        type: WorkOrderType | None = None,
-        failure_mode: str | None = None,
-        active: bool | None = None,
-        text: str | None = None,
-        sort: str = "-created_at",
-        limit: int = 100,
-        offset: int = 0,
-        principal: Principal = SYSTEM,
-    ) -> builtins.list[WorkOrderView]:
-        """Work orders, newest first unless `sort` says otherwise (a field of `SORTS`, '-' for
-        descending), filtered; a technician sees only their own and their team's."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        if offset < 0:
-            raise ValueError(f"offset must be 0 or more, got {offset}")
-        descending = sort.startswith("-")
-        key = SORTS.get(sort.lstrip("-"))
-        if key is None:
-            raise InvalidRequest(
-                f"cannot sort by {sort!r}; sort by one of {', '.join(SORTS)} ('-' first to reverse)"
-            )
-        where = _filters(
-            status, equipment_id, team, assignee, priority, type, failure_mode, active, text
-        )
-        where += _visible(principal)
-        order = key.desc() if descending else key.asc()
-        tiebreak = WorkOrderRow.id.desc() if descending else WorkOrderRow.id.asc()
-        query = select(WorkOrderRow).where(*where).order_by(order, tiebreak)
-        with self._read("list work orders") as tx:
-            rows = tx.session.scalars(query.limit(limit).offset(offset))
-            return [views.order(row) for row in rows]
-
-    def count(
-        self,
-        *,
-        status: Status | Iterable[Status] | None = None,
-        equipment_id: str | None = None,
-        team: str | None = None,
-        assignee: str | None = None,
-        priority: Priority | Iterable[Priority] | None = None,
-        type: WorkOrderType | None = None,
-        failure_mode: str | None = None,
-        active: bool | None = None,
-        text: str | None = None,
-        principal: Principal = SYSTEM,
-    ) -> int:
-        """How many orders `list` with the same filters would page through."""
-        where = _filters(
-            status, equipment_id, team, assignee, priority, type, failure_mode, active, text
-        )
-        where += _visible(principal)
-        with self._read("count work orders") as tx:
-            return int(tx.session.scalar(select(func.count(WorkOrderRow.id)).where(*where)) or 0)
-
-    def get(self, number: str, *, principal: Principal = SYSTEM) -> WorkOrderView:
-        """The work order with this number; `WorkOrderNotFound` if there is none."""
-        with self._read(f"read {number}") as tx:
-            return views.order(workflow.load(tx, principal, number))
-
-    def comments(self, number: str, *, principal: Principal = SYSTEM) -> builtins.list[Comment]:
-        with self._read(f"read the comments of {number}") as tx:
-            row = workflow.load(tx, principal, number)
-            query = select(CommentRow).where(CommentRow.work_order_id == row.id)
-            return [
-                views.comment(c, number) for c in tx.session.scalars(query.order_by(CommentRow.id))
-            ]
-
-    def history(self, number: str, *, principal: Principal = SYSTEM) -> builtins.list[AuditEvent]:
-        """The audit trail of one order, oldest first."""
-        with self._read(f"read the history of {number}") as tx:
-            row = workflow.load(tx, principal, number)
-            query = select(AuditRow).where(AuditRow.work_order_id == row.id)
-            return [
-                views.audit_event(a, number)
-                for a in tx.session.scalars(query.order_by(AuditRow.id))
-            ]
-
-    def findings(self, number: str, *, principal: Principal = SYSTEM) -> builtins.list[FindingView]:
-        """The findings recorded on one order, oldest first."""
-        with self._read(f"read the findings of {number}") as tx:
-            row = workflow.load(tx, principal, number)
-            query = select(FindingRow).where(FindingRow.work_order_id == row.id)
-            return [views.finding(f) for f in tx.session.scalars(query.order_by(FindingRow.id))]
-
-    def acknowledge(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
-        """Mark the order seen (escalation stops); `InvalidTransition` unless it is open."""
-        return self._act(
-            number, "acknowledge", lambda tx, p: workflow.acknowledge(tx, p, number, note), by
-        )
-
-    def assign(
-        self, number: str, *, assignee: str | None, by: Actor, team: str | None = None
-    ) -> WorkOrderView:
-        """Give the order to `assignee` (None: to the team), optionally moving it to `team`."""
-        return self._act(
-            number,
-            "assign",
-            lambda tx, p: workflow.assign(tx, p, number, assignee=assignee, team=team),
-            by,
-        )
-
-    def start(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
-        return self._act(number, "start", lambda tx, p: workflow.start(tx, p, number, note), by)
-
-    def hold(self, number: str, *, by: Actor, reason: str) -> WorkOrderView:
-        return self._act(
-            number, "put on hold", lambda tx, p: workflow.hold(tx, p, number, reason), by
-        )
-
-    def done(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
-        return self._act(number, "finish", lambda tx, p: workflow.done(tx, p, number, note), by)
-
-    def close_order(
-        self,
-        number: str,
-        *,
-        by: Actor,
-        outcome: Outcome | None = None,
-        failure_mode: str | None = None,
-        mechanism: str | None = None,
-        cause: str | None = None,
-        note: str = "",
-    ) -> WorkOrderView:
-        """Close from any active status, with the failure mode, mechanism and cause found and
-        whether the finding was confirmed or a false alarm."""
-        return self._act(
-            number,
-            "close",
-            lambda tx, p: workflow.close(
-                tx,
-                p,
-                number,
-                outcome=outcome,
-                failure_mode=failure_mode,
-                mechanism=mechanism,
-                cause=cause,
-                note=note,
-            ),
-            by,
-        )
-
-    def resolve(self, number: str, *, by: Actor, note: str = "") -> WorkOrderView:
-        """Close the order from any active status; `InvalidTransition` if it is closed or
-        cancelled already."""
-        return self.close_order(number, by=by, note=note)
-
-    def cancel(self, number: str, *, by: Actor, reason: str) -> WorkOrderView:
-        return self._act(number, "cancel", lambda tx, p: workflow.cancel(tx, p, number, reason), by)
-
-    def comment(self, number: str, *, by: Actor, body: str) -> Comment:
-        with self._write(f"comment on {number}") as tx:
-            return views.comment(workflow.comment(tx, _principal(by), number, body), number)
-
-    def _act(
-        self,
-        number: str,
-        doing: str,
-        action: Callable[[Tx, Principal], WorkOrderRow],
-        by: Actor,
-    ) -> WorkOrderView:
-        with self._write(f"{doing} {number}") as tx:
-            return views.order(action(tx, _principal(by)))
-
-    # Workers --------------------------------------------------------------------------------
-
-    def fire_due_timers(self) -> int:
-        """Act on every stored deadline that has passed (escalations, missed starts)."""
-        with self._write("fire escalation timers") as tx:
-            return escalation.fire_due(tx)
-
-    def next_timer(self) -> datetime | None:
-        """The earliest stored deadline of an active order."""
-        with self._read("read timers") as tx:
-            return tx.session.scalar(
-                select(func.min(WorkOrderRow.next_timer_at)).where(
-                    WorkOrderRow.status.in_(_ACTIVE_STATUSES)
-                )
-            )
-
-    def claim_deliveries(self, *, limit: int = 50) -> builtins.list[outbox.Job]:
-        with self._write("claim deliveries") as tx:
-            return outbox.claim(tx, limit=limit)
-
-    def finish_delivery(self, job: outbox.Job, result: outbox.Outcome) -> None:
-        with self._write(f"record delivery {job.id}") as tx:
-            outbox.finish(tx, job, result)
-
-    def next_delivery(self) -> datetime | None:
-        """When the earliest pending delivery is due."""
-        from ticketing.base import DeliveryState
-
-        with self._read("read the outbox") as tx:
-            return tx.session.scalar(
-                select(func.min(OutboxRow.next_attempt_at)).where(
-                    OutboxRow.state == DeliveryState.PENDING
-                )
-            )
-
-
-def _filters(
-    status: Status | Iterable[Status] | None,
-    equipment_id: str | None,
-    team: str | None,
-    assignee: str | None,
-    priority: Priority | Iterable[Priority] | None,
-    type_: WorkOrderType | None,
-    failure_mode: str | None,
-    active: bool | None,
-    text: str | None,
-) -> builtins.list[ColumnElement[bool]]:
-    where: builtins.list[ColumnElement[bool]] = []
-    if status is not None:
-        statuses = [status] if isinstance(status, Status) else builtins.list(status)
-        if statuses:
-            where.append(WorkOrderRow.status.in_(statuses))
-    if priority is not None:
-        priorities = [priority] if isinstance(priority, Priority) else builtins.list(priority)
-        if priorities:
-            where.append(WorkOrderRow.priority.in_(priorities))
-    if equipment_id is not None:
-        where.append(WorkOrderRow.equipment_id == equipment_id)
-    if team is not None:
-        where.append(WorkOrderRow.team == team)
-    if assignee is not None:
-        where.append(WorkOrderRow.assignee == assignee)
-    if type_ is not None:
-        where.append(WorkOrderRow.type == type_)
-    if failure_mode is not None:
-        where.append(WorkOrderRow.failure_mode_code == failure_mode)
-    if active is not None:
-        in_active = WorkOrderRow.status.in_(_ACTIVE_STATUSES)
-        where.append(in_active if active else ~in_active)
-    if text:
-        pattern = f"%{text.lower()}%"
-        where.append(
-            or_(
-                func.lower(WorkOrderRow.number).like(pattern),
-                func.lower(WorkOrderRow.title).like(pattern),
-                func.lower(WorkOrderRow.equipment_path).like(pattern),
-                func.lower(WorkOrderRow.description).like(pattern),
-            )
-        )
-    return where
+        plant: Plant | None = None,
+        organisation: Organisation | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(url, plant=plant, organisation=organisation, clock=clock)
+        self.orders = Orders(self)
+        self.alarms = Alarms(self)
+        self.planning = Planning(self)
+        self.access = Access(self)
+        self.analytics = Analytics(self)
+        self.outbox = Outbox(self)

@@ -1,5 +1,4 @@
-"""The access side of the store: the audit trail and its event feed, API tokens, webhooks and
-their deliveries."""
+"""The access part of the store: the audit trail and its event feed, API tokens, webhooks."""
 
 from __future__ import annotations
 
@@ -10,12 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ticketing import access, outbox, views, workflow
+from ticketing import access, views
 from ticketing.audit import record as audit_record
 from ticketing.base import (
     SYSTEM,
     AuditEvent,
-    DeliveryView,
     Event,
     IssuedToken,
     Principal,
@@ -24,23 +22,21 @@ from ticketing.base import (
     WebhookView,
     WorkOrderView,
 )
-from ticketing.errors import (
-    InvalidRequest,
-    NotAuthenticated,
-    NotFound,
-)
+from ticketing.errors import InvalidRequest, NotAuthenticated, NotFound
 from ticketing.models import (
     AuditRow,
-    OutboxRow,
     TokenRow,
     WebhookRow,
     WorkOrderRow,
 )
-from ticketing.store_base import Actor, StoreBase, _principal, _visible
+from ticketing.store_base import Actor, Storage, as_principal, visible_to
 
 
-class AccessStore(StoreBase):
-    # Audit and events -----------------------------------------------------------------------
+class Access:
+    """Who may do what and what they did: API tokens, webhooks, the audit trail."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
 
     def audit_log(
         self,
@@ -62,7 +58,7 @@ class AccessStore(StoreBase):
         if after_id:
             query = query.where(AuditRow.id > after_id)
         query = query.order_by(AuditRow.id.desc() if descending else AuditRow.id).limit(limit)
-        with self._read("read the audit trail") as tx:
+        with self._storage.read("read the audit trail") as tx:
             return [views.audit_event(row, n) for row, n in tx.session.execute(query)]
 
     def events_after(
@@ -82,11 +78,11 @@ class AccessStore(StoreBase):
         query = (
             select(AuditRow, WorkOrderRow)
             .join(WorkOrderRow, WorkOrderRow.id == AuditRow.work_order_id)
-            .where(AuditRow.id > after_id, *_visible(principal))
+            .where(AuditRow.id > after_id, *visible_to(principal))
             .order_by(AuditRow.id)
             .limit(limit + len(exclude))
         )
-        with self._read("read work-order events") as tx:
+        with self._storage.read("read work-order events") as tx:
             rows = tx.session.execute(query)
             out = [
                 (views.audit_event(event, row.number), views.order(row))
@@ -96,10 +92,8 @@ class AccessStore(StoreBase):
             return out[:limit]
 
     def last_event_id(self) -> int:
-        with self._read("read the audit trail") as tx:
+        with self._storage.read("read the audit trail") as tx:
             return int(tx.session.scalar(select(func.max(AuditRow.id))) or 0)
-
-    # Tokens ---------------------------------------------------------------------------------
 
     def create_token(
         self,
@@ -111,14 +105,14 @@ class AccessStore(StoreBase):
         by: Actor = "cli",
     ) -> IssuedToken:
         """A new API token; its secret is in the result and nowhere else."""
-        principal = _principal(by)
+        principal = as_principal(by)
         access.require(principal, Role.ADMIN, "create tokens")
         name = name.strip()
         if not name:
             raise InvalidRequest("name who the token is for (a technician's id, a person)")
-        team = access.token_team(self.organisation, name, role, team)
+        team = access.token_team(self._storage.organisation, name, role, team)
         secret = access.new_secret()
-        with self._write("create a token") as tx:
+        with self._storage.write("create a token") as tx:
             if expires_at is not None and expires_at <= tx.now:
                 raise InvalidRequest("the token would be expired already; give a future expiry")
             row = TokenRow(
@@ -151,7 +145,7 @@ class AccessStore(StoreBase):
                 f"not a forewarn token (they start with {access.TOKEN_PREFIX}); "
                 "create one with `forewarn tokens create`"
             )
-        with self._read("check a token") as tx:
+        with self._storage.read("check a token") as tx:
             row = access.find_token(tx.session, secret)
             if row is None:
                 raise NotAuthenticated("unknown token; create one with `forewarn tokens create`")
@@ -161,14 +155,14 @@ class AccessStore(StoreBase):
                 or (tx.now - row.last_used_at).total_seconds() > access.LAST_USED_RESOLUTION
             )
         if stale:
-            with self._write("note a token's use") as tx:
+            with self._storage.write("note a token's use") as tx:
                 used = tx.session.get(TokenRow, row.id)
                 if used is not None:
                     used.last_used_at = tx.now
         return principal
 
     def tokens(self) -> builtins.list[TokenView]:
-        with self._read("list tokens") as tx:
+        with self._storage.read("list tokens") as tx:
             return [
                 views.token(row)
                 for row in tx.session.scalars(select(TokenRow).order_by(TokenRow.id))
@@ -176,9 +170,9 @@ class AccessStore(StoreBase):
 
     def revoke_token(self, token: int | str, *, by: Actor = "cli") -> TokenView:
         """Revoke a token by id or by the prefix shown when it was listed."""
-        principal = _principal(by)
+        principal = as_principal(by)
         access.require(principal, Role.ADMIN, "revoke tokens")
-        with self._write(f"revoke token {token}") as tx:
+        with self._storage.write(f"revoke token {token}") as tx:
             if isinstance(token, int):
                 row = tx.session.get(TokenRow, token, with_for_update=True)
             else:
@@ -202,8 +196,6 @@ class AccessStore(StoreBase):
                 )
             return views.token(row)
 
-    # Webhooks and deliveries ----------------------------------------------------------------
-
     def add_webhook(
         self,
         name: str,
@@ -215,7 +207,7 @@ class AccessStore(StoreBase):
     ) -> tuple[WebhookView, str]:
         """Send work-order events to `url`, signed with `secret` (generated when not given);
         returns the webhook and the secret, shown this once."""
-        principal = _principal(by)
+        principal = as_principal(by)
         access.require(principal, Role.ADMIN, "configure webhooks")
         secret = secret or access.new_secret().removeprefix(access.TOKEN_PREFIX)
         chosen = sorted({Event(e).value for e in events})
@@ -223,7 +215,7 @@ class AccessStore(StoreBase):
             raise InvalidRequest(
                 f"subscribe to at least one event: {', '.join(e.value for e in Event)}"
             )
-        with self._write(f"add webhook {name}") as tx:
+        with self._storage.write(f"add webhook {name}") as tx:
             row = WebhookRow(
                 name=name,
                 url=url,
@@ -252,7 +244,7 @@ class AccessStore(StoreBase):
             return views.webhook(row), secret
 
     def webhooks(self) -> builtins.list[WebhookView]:
-        with self._read("list webhooks") as tx:
+        with self._storage.read("list webhooks") as tx:
             return [
                 views.webhook(r)
                 for r in tx.session.scalars(select(WebhookRow).order_by(WebhookRow.id))
@@ -260,9 +252,9 @@ class AccessStore(StoreBase):
 
     def remove_webhook(self, webhook_id: int, *, by: Actor) -> WebhookView:
         """Stop sending to a webhook (its pending deliveries wait until it is re-added)."""
-        principal = _principal(by)
+        principal = as_principal(by)
         access.require(principal, Role.ADMIN, "configure webhooks")
-        with self._write(f"remove webhook {webhook_id}") as tx:
+        with self._storage.write(f"remove webhook {webhook_id}") as tx:
             row = tx.session.get(WebhookRow, webhook_id, with_for_update=True)
             if row is None:
                 raise NotFound("webhook", webhook_id)
@@ -278,38 +270,3 @@ class AccessStore(StoreBase):
                     after={"active": False},
                 )
             return views.webhook(row)
-
-    def deliveries(
-        self, *, state: str | None = None, work_order: str | None = None, limit: int = 100
-    ) -> builtins.list[DeliveryView]:
-        query = select(OutboxRow, WorkOrderRow.number).outerjoin(
-            WorkOrderRow, WorkOrderRow.id == OutboxRow.work_order_id
-        )
-        if state is not None:
-            query = query.where(OutboxRow.state == state)
-        if work_order is not None:
-            query = query.where(WorkOrderRow.number == work_order)
-        query = query.order_by(OutboxRow.id.desc()).limit(limit)
-        with self._read("list deliveries") as tx:
-            return [views.delivery(row, n) for row, n in tx.session.execute(query)]
-
-    def retry_delivery(self, delivery_id: int, *, by: Actor) -> None:
-        principal = _principal(by)
-        access.require(principal, Role.ADMIN, "retry deliveries")
-        with self._write(f"retry delivery {delivery_id}") as tx:
-            if not outbox.retry(tx, delivery_id):
-                raise NotFound("undelivered delivery", delivery_id)
-            audit_record(tx, principal, "retried", entity="delivery", entity_id=str(delivery_id))
-
-    def external_ids(self, number: str) -> dict[str, str]:
-        """The ids webhook receivers gave their own tickets for this order, by webhook name."""
-        from ticketing.models import ExternalRefRow
-
-        with self._read(f"read the external ids of {number}") as tx:
-            row = workflow.load(tx, SYSTEM, number)
-            query = (
-                select(WebhookRow.name, ExternalRefRow.external_id)
-                .join(WebhookRow, WebhookRow.id == ExternalRefRow.webhook_id)
-                .where(ExternalRefRow.work_order_id == row.id)
-            )
-            return dict(tx.session.execute(query).all())

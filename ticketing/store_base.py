@@ -1,5 +1,7 @@
 """The store's plumbing: the engine and its migrations, transactions (and who is told of them),
-and the helpers every part of the store shares. Use `ticketing.store.WorkOrderStore`."""
+and the helpers every part of the store shares. The parts (`store_orders`, `store_alarms`,
+`store_planning`, `store_access`, `store_analytics`, `store_outbox`) each take a `Storage`;
+`ticketing.store.WorkOrderStore` puts them together."""
 
 from __future__ import annotations
 
@@ -33,7 +35,6 @@ from ticketing.lifecycle import ACTIVE, Status
 from ticketing.models import (
     WorkOrderRow,
 )
-from ticketing.suppression import covers
 from ticketing.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ EVENT_LOOKBACK = 500
 one (possible on PostgreSQL) is still picked up."""
 
 
-class StoreBase:
+class Storage:
     """The engine (migrated to head on open), the transactions and their listeners."""
 
     def __init__(
@@ -122,12 +123,12 @@ class StoreBase:
 
     def ping(self) -> None:
         """Raise `StorageError` unless the database answers."""
-        with self._read("reach the database") as tx:
+        with self.read("reach the database") as tx:
             tx.session.execute(select(1))
 
     # Plumbing -------------------------------------------------------------------------------
 
-    def _equipment(self, equipment_id: str) -> Equipment:
+    def equipment(self, equipment_id: str) -> Equipment:
         if self.plant is None:
             raise InvalidRequest("this store was opened without a plant; it knows no equipment")
         equipment = self.plant.equipment.get(equipment_id)
@@ -135,22 +136,13 @@ class StoreBase:
             raise NotFound("equipment", equipment_id)
         return equipment
 
-    def _team_equipment(self, team: str | None) -> builtins.list[str]:
+    def team_equipment(self, team: str | None) -> builtins.list[str]:
         if self.plant is None or team is None:
             return []
         return [eq.id for eq in self.plant if eq.team == team]
 
-    def _check_target(self, target: str) -> None:
-        if not target:
-            raise InvalidRequest("name what the window covers: site/area/line/equipment (a prefix)")
-        if self.plant is not None and not any(covers(target, eq.path) for eq in self.plant):
-            raise InvalidRequest(
-                f"{target!r} covers no equipment; write an ISA-95 path prefix such as "
-                f"{next(iter(self.plant)).path}"
-            )
-
     @contextmanager
-    def _write(self, doing: str) -> Iterator[Tx]:
+    def write(self, doing: str) -> Iterator[Tx]:
         with self._storage(doing), self._writes.begin() as session:
             tx = Tx(session, self._clock(), self.organisation, self.plant)
             yield tx
@@ -158,7 +150,7 @@ class StoreBase:
             self._tell_listeners()
 
     @contextmanager
-    def _read(self, doing: str) -> Iterator[Tx]:
+    def read(self, doing: str) -> Iterator[Tx]:
         with self._storage(doing), self._reads.begin() as session:
             yield Tx(session, self._clock(), self.organisation, self.plant)
 
@@ -181,10 +173,10 @@ class StoreBase:
             ) from exc
 
 
-_ACTIVE_STATUSES = tuple(status for status in Status if status in ACTIVE)
+ACTIVE_STATUSES = tuple(status for status in Status if status in ACTIVE)
 
 
-def _visible(principal: Principal) -> builtins.list[ColumnElement[bool]]:
+def visible_to(principal: Principal) -> builtins.list[ColumnElement[bool]]:
     if principal.role is not Role.TECHNICIAN:
         return []
     mine = WorkOrderRow.assignee == principal.name
@@ -193,30 +185,13 @@ def _visible(principal: Principal) -> builtins.list[ColumnElement[bool]]:
     return [or_(mine, WorkOrderRow.team == principal.team)]
 
 
-def _principal(by: Actor) -> Principal:
+def as_principal(by: Actor) -> Principal:
     if isinstance(by, Principal):
         return by
     name = by.strip()
     if not name:
         raise InvalidRequest("say who does this: `by` must name a person or system")
     return Principal(name, None)
-
-
-def _check_zone(zone: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidRequest(
-            f"unknown time zone {zone!r}; use an IANA name such as Europe/Paris"
-        ) from exc
-
-
-def _finite_ts(ts: float) -> bool:
-    import math
-
-    return math.isfinite(ts)
 
 
 def _now() -> datetime:

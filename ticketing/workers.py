@@ -87,7 +87,7 @@ class Workers:
     async def _timers(self) -> None:
         while True:
             try:
-                fired = await _in_thread(self.store.fire_due_timers)
+                fired = await _in_thread(self.store.orders.fire_due_timers)
                 self.stats.timers_fired += fired
             except StorageError as exc:
                 log.warning("escalation timers: %s; retrying", exc)
@@ -97,7 +97,7 @@ class Workers:
         while True:
             self._wake.clear()
             try:
-                jobs = await _in_thread(self.store.claim_deliveries, limit=self._batch)
+                jobs = await _in_thread(self.store.outbox.claim, limit=self._batch)
             except StorageError as exc:
                 log.warning("outbox: %s; retrying", exc)
                 jobs = []
@@ -112,7 +112,7 @@ class Workers:
 
     async def _idle_time(self) -> float:
         try:
-            due = await _in_thread(self.store.next_delivery)
+            due = await _in_thread(self.store.outbox.next_due)
         except StorageError:
             return self._poll_interval
         if due is None:
@@ -134,7 +134,7 @@ class Workers:
                 outcome.error,
             )
         try:
-            await _in_thread(self.store.finish_delivery, job, outcome)
+            await _in_thread(self.store.outbox.finish, job, outcome)
         except StorageError as exc:
             log.warning("could not record delivery %s (its lease will expire): %s", job.id, exc)
 

@@ -63,7 +63,7 @@ def create(
     with _open(db, settings_file, config) as store:
         expires = datetime.now(UTC) + timedelta(days=days) if days is not None else None
         try:
-            issued = store.create_token(name, role, team=team, expires_at=expires, by="cli")
+            issued = store.access.create_token(name, role, team=team, expires_at=expires, by="cli")
         except TicketingError as exc:
             raise _fail(exc) from exc
     token = issued.token
@@ -79,7 +79,7 @@ def create(
 def list_tokens(db: Database = None, settings_file: SettingsFile = None) -> None:
     """List tokens (never their secrets)."""
     with _open(db, settings_file, None) as store:
-        tokens = store.tokens()
+        tokens = store.access.tokens()
     if not tokens:
         typer.echo("no tokens; create one with `forewarn tokens create`")
     for t in tokens:
@@ -103,7 +103,7 @@ def revoke(
     with _open(db, settings_file, None) as store:
         try:
             key: int | str = int(token) if token.isdigit() else token.rstrip("…")
-            revoked = store.revoke_token(key, by="cli")
+            revoked = store.access.revoke_token(key, by="cli")
         except TicketingError as exc:
             raise _fail(exc) from exc
     typer.echo(f"revoked token {revoked.id} of {revoked.name} ({revoked.role.value})")

@@ -147,7 +147,7 @@ async def _run(
             await running[0].source.connected()
         api = running[0].api_url
         issued = await asyncio.to_thread(
-            running[0].store.create_token, "demo planner", Role.PLANNER, by="forewarn demo"
+            running[0].store.access.create_token, "demo planner", Role.PLANNER, by="forewarn demo"
         )
         result.sign_in = f"{api}/#token={issued.secret}"
         console.print(

@@ -50,7 +50,7 @@ def test_demo_opens_the_orders_of_both_faults_and_summarises(tmp_path: Path) -> 
     link = re.search(r"Sign in as a planner: (http://127\.0\.0\.1:\d+/#token=(fwt_\S+))", out)
     assert link is not None, out
     with WorkOrderStore.sqlite(db) as store:
-        principal = store.authenticate(link.group(2))
+        principal = store.access.authenticate(link.group(2))
     assert (principal.name, principal.role) == ("demo planner", Role.PLANNER)
 
 

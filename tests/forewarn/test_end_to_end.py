@@ -57,7 +57,7 @@ async def test_bearing_wear_opens_exactly_one_order_visible_through_the_api(
         while running.pipeline.stats.readings < readings:
             await asyncio.sleep(0.1)
 
-    token = running.store.create_token("e2e planner", Role.PLANNER).secret
+    token = running.store.access.create_token("e2e planner", Role.PLANNER).secret
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=running.api_url, headers=headers) as http:
         response = await http.get("/api/v1/work-orders")

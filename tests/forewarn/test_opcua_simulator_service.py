@@ -95,7 +95,7 @@ async def test_a_wearing_bearing_read_over_opcua_opens_one_order(
                 f"OPC UA source: {opcua.stats}, rejected {dict(opcua.stats.dead_letters.counts)}"
             )
             await asyncio.sleep(0.1)
-        orders = await asyncio.to_thread(running.store.list)
+        orders = await asyncio.to_thread(running.store.orders.list)
         stop.set()
         await asyncio.wait_for(service, 60)
     assert [(o.equipment_id, o.failure_mode_code) for o in orders] == [("P-1", "VIB")]

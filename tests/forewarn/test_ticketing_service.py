@@ -96,11 +96,11 @@ async def test_an_urgent_order_notifies_within_three_seconds_and_runs_its_action
         topic, command = await asyncio.to_thread(commands.get, True, 20)
         assert topic == "demo/treatment/line-1/P-101/cmd"
         assert json.loads(command) == {"command": "reduce_load", "order": number}
-        history = running.store.history(number)
+        history = running.store.orders.history(number)
         async with asyncio.timeout(10):
             while not any(e.action == "action_delivered" for e in history):
                 await asyncio.sleep(0.05)
-                history = running.store.history(number)
+                history = running.store.orders.history(number)
     finally:
         stop.set()
         await asyncio.wait_for(service, 60)

@@ -37,7 +37,7 @@ def test_create_list_and_revoke(tmp_path: Path) -> None:
     header, secret = created.output.strip().splitlines()
     assert header.startswith("token 1 for bruno (technician, team mechanical, expires ")
     with WorkOrderStore(db) as store:
-        principal = store.authenticate(secret)
+        principal = store.access.authenticate(secret)
     assert (principal.name, principal.role, principal.team) == (
         "bruno",
         Role.TECHNICIAN,
@@ -54,7 +54,7 @@ def test_create_list_and_revoke(tmp_path: Path) -> None:
     assert revoked.exit_code == 0, revoked.output
     assert "revoked token 1 of bruno" in revoked.output
     with WorkOrderStore(db) as store, pytest.raises(NotAuthenticated, match="revoked"):
-        store.authenticate(secret)
+        store.access.authenticate(secret)
     assert "revoked" in runner.invoke(app, ["tokens", "list", "--db", db]).output
 
 

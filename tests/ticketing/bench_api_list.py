@@ -44,10 +44,10 @@ def fill(store: WorkOrderStore, orders: int) -> None:
     signals = itertools.cycle(["vibration", "flow"])
     for k in range(orders):
         pump = pumps[k % len(pumps)]
-        recorded = store.record(finding(pump.id, next(signals), ts=T0 + k), pump)
+        recorded = store.orders.record(finding(pump.id, next(signals), ts=T0 + k), pump)
         assert recorded is not None
         if k % 5 != 4:
-            store.resolve(recorded.order.number, by="bench")
+            store.orders.resolve(recorded.order.number, by="bench")
 
 
 async def load(url: str, token: str, clients: int, seconds: float) -> list[float]:
@@ -88,7 +88,7 @@ def main() -> None:
             started = time.perf_counter()
             fill(store, orders)
             print(f"{backend}: {orders} orders recorded in {time.perf_counter() - started:.1f} s")
-            token = store.create_token("bench", Role.PLANNER).secret
+            token = store.access.create_token("bench", Role.PLANNER).secret
             with serving(create_app(store)) as api:
                 latencies = asyncio.run(load(api, token, clients, seconds))
         q = statistics.quantiles(latencies, n=100)

@@ -33,27 +33,27 @@ def test_one_episode_is_one_alarm_raised_updated_cleared_then_acknowledged(
     record(plant_store, finding(ts=T0), pump)
     record(plant_store, finding(signal="bearing_temp", severity=Severity.ALARM, ts=T0 + 60), pump)
     record(plant_store, finding(ts=T0 + 120, active=False), pump)
-    [alarm] = plant_store.alarms()
+    [alarm] = plant_store.alarms.list()
     assert (alarm.active, alarm.acknowledged) == (False, False)
     assert alarm.signals == ("bearing_temp", "vibration")
     assert alarm.severity is Severity.ALARM
     assert alarm.finding_count == 3
     assert alarm.cleared_at == datetime.fromtimestamp(T0 + 120, UTC)
-    acked = plant_store.acknowledge_alarm(alarm.id, by="ann")
+    acked = plant_store.alarms.acknowledge(alarm.id, by="ann")
     assert (acked.acknowledged, acked.acknowledged_by) == (True, "ann")
     record(plant_store, finding(ts=T0 + 600), pump)  # a new episode is a new alarm
-    assert [a.active for a in plant_store.alarms()] == [True, False]
-    assert len(plant_store.findings(alarm.work_order or "")) == 4
+    assert [a.active for a in plant_store.alarms.list()] == [True, False]
+    assert len(plant_store.orders.findings(alarm.work_order or "")) == 4
     with pytest.raises(NotFound):
-        plant_store.acknowledge_alarm(999, by="ann")
+        plant_store.alarms.acknowledge(999, by="ann")
 
 
 def test_acknowledging_an_order_acknowledges_its_alarm(
     plant_store: WorkOrderStore, demo_plant: Plant
 ) -> None:
     order = record(plant_store, finding(), demo_plant.equipment["P-103"]).order
-    plant_store.acknowledge(order.number, by="ann")
-    [alarm] = plant_store.alarms()
+    plant_store.orders.acknowledge(order.number, by="ann")
+    [alarm] = plant_store.alarms.list()
     assert (alarm.acknowledged, alarm.acknowledged_by, alarm.work_order) == (
         True,
         "ann",
@@ -65,7 +65,7 @@ def test_a_person_reports_a_corrective_order_with_the_same_dedup(
     plant_store: WorkOrderStore, demo_plant: Plant
 ) -> None:
     bruno = Principal("bruno", Role.TECHNICIAN, "mechanical")
-    reported = plant_store.report(
+    reported = plant_store.orders.report(
         "P-102", description="Seal weeping at the gland", by=bruno, failure_mode="PDE"
     )
     assert reported.created
@@ -75,7 +75,7 @@ def test_a_person_reports_a_corrective_order_with_the_same_dedup(
     assert order.evidence is None
     assert order.priority.value == "high"  # warning on a high-criticality pump
     assert order.assignee in {"alice", "chen"}  # the hydraulics skill
-    again = plant_store.report(
+    again = plant_store.orders.report(
         "P-102", description="Now dripping", by="carl", failure_mode="PDE", severity=Severity.ALARM
     )
     assert not again.created
@@ -86,16 +86,16 @@ def test_a_person_reports_a_corrective_order_with_the_same_dedup(
     joined = record(plant_store, finding("P-102", "flow"), demo_plant.equipment["P-102"])
     assert joined.order.number == order.number
     assert joined.order.evidence is not None
-    assert [e.actor for e in plant_store.history(order.number)][:1] == ["bruno"]
-    other = plant_store.report("P-102", description="Strange smell", by=bruno)
+    assert [e.actor for e in plant_store.orders.history(order.number)][:1] == ["bruno"]
+    other = plant_store.orders.report("P-102", description="Strange smell", by=bruno)
     assert other.created
     assert other.order.failure_mode_code == "OTH"
     with pytest.raises(InvalidRequest, match="its failure modes: VIB, PDE, AIR"):
-        plant_store.report("P-102", description="x", by=bruno, failure_mode="XYZ")
+        plant_store.orders.report("P-102", description="x", by=bruno, failure_mode="XYZ")
     with pytest.raises(NotFound):
-        plant_store.report("P-999", description="x", by=bruno)
+        plant_store.orders.report("P-999", description="x", by=bruno)
     with pytest.raises(InvalidRequest, match="describe the problem"):
-        plant_store.report("P-102", description="  ", by=bruno)
+        plant_store.orders.report("P-102", description="  ", by=bruno)
 
 
 def test_assignment_prefers_shift_then_skills_then_load() -> None:
@@ -127,14 +127,14 @@ def test_assignment_spreads_the_load_and_a_planner_reassigns(
     ]
     # VIB needs vibration + bearings: alice and bruno have both; chen has neither
     assert sorted(assignees) == ["alice", "alice", "bruno", "bruno"]
-    order = plant_store.list(equipment_id="P-101")[0]
-    moved = plant_store.assign(order.number, assignee="erik", by="ann")
+    order = plant_store.orders.list(equipment_id="P-101")[0]
+    moved = plant_store.orders.assign(order.number, assignee="erik", by="ann")
     assert (moved.assignee, moved.team) == ("erik", "rotating-equipment")
     with pytest.raises(InvalidRequest, match="unknown person 'zed'"):
-        plant_store.assign(order.number, assignee="zed", by="ann")
-    plant_store.close_order(order.number, by="ann")
+        plant_store.orders.assign(order.number, assignee="zed", by="ann")
+    plant_store.orders.close_order(order.number, by="ann")
     with pytest.raises(InvalidRequest, match="only active orders"):
-        plant_store.assign(order.number, assignee="alice", by="ann")
+        plant_store.orders.assign(order.number, assignee="alice", by="ann")
 
 
 def test_analytics_over_known_data(
@@ -146,13 +146,13 @@ def test_analytics_over_known_data(
     # 80, closed at 120 min, confirmed
     a = record(plant_store, finding("P-101", severity=Severity.ALARM), pumps["P-101"]).order
     clock.advance(10 * 60)
-    plant_store.acknowledge(a.number, by="ann")
+    plant_store.orders.acknowledge(a.number, by="ann")
     clock.advance(10 * 60)
-    plant_store.start(a.number, by="ann")
+    plant_store.orders.start(a.number, by="ann")
     clock.advance(60 * 60)
-    plant_store.done(a.number, by="ann")
+    plant_store.orders.done(a.number, by="ann")
     clock.advance(40 * 60)
-    plant_store.close_order(a.number, by="ann", outcome=Outcome.CONFIRMED)
+    plant_store.orders.close_order(a.number, by="ann", outcome=Outcome.CONFIRMED)
     # order B: medium (warning on medium P-103), acknowledged after 30 min, a false alarm closed
     # 60 min after it opened; its finding came from the anomaly detector
     b = record(
@@ -161,36 +161,38 @@ def test_analytics_over_known_data(
         pumps["P-103"],
     ).order
     clock.advance(30 * 60)
-    plant_store.acknowledge(b.number, by="ann")
+    plant_store.orders.acknowledge(b.number, by="ann")
     clock.advance(30 * 60)
-    plant_store.close_order(b.number, by="ann", outcome=Outcome.FALSE_ALARM)
+    plant_store.orders.close_order(b.number, by="ann", outcome=Outcome.FALSE_ALARM)
     # order C: still open, never acknowledged; D: cancelled
     c = record(plant_store, finding("P-104", "flow", ts=T0 + 2), pumps["P-104"]).order
     d = record(plant_store, finding("P-105", ts=T0 + 3), pumps["P-105"]).order
-    plant_store.cancel(d.number, by="ann", reason="duplicate of a paper ticket")
+    plant_store.orders.cancel(d.number, by="ann", reason="duplicate of a paper ticket")
     end = clock.advance(60)
 
-    overall, *per_priority = plant_store.mtta()
+    overall, *per_priority = plant_store.analytics.mtta()
     assert (overall.priority, overall.orders) == (None, 2)
     assert overall.mean_seconds == pytest.approx((600 + 1800) / 2, abs=1)
     assert {(m.priority, m.orders, round(m.mean_seconds or 0)) for m in per_priority} == {
         ("urgent", 1, 600),
         ("medium", 1, 1800),
     }
-    resolved, *_ = plant_store.mttr()
+    resolved, *_ = plant_store.analytics.mttr()
     assert resolved.orders == 2  # closed ones; the cancelled one is not a repair
     assert resolved.mean_seconds == pytest.approx((120 * 60 + 60 * 60) / 2, abs=1)
     assert resolved.mean_repair_seconds == pytest.approx(60 * 60, abs=1)
 
-    points = plant_store.backlog([day0 - timedelta(minutes=1), a.created_at, b.created_at, end])
+    points = plant_store.analytics.backlog(
+        [day0 - timedelta(minutes=1), a.created_at, b.created_at, end]
+    )
     assert [p.active for p in points] == [0, 1, 1, 1]
     assert points[-1].at == end
-    top = plant_store.top_failure_modes()
+    top = plant_store.analytics.top_failure_modes()
     assert [(t.failure_mode_code, t.orders) for t in top] == [("VIB", 3), ("PDE", 1)]
-    precision = {p.detector: p for p in plant_store.detector_precision()}
+    precision = {p.detector: p for p in plant_store.analytics.detector_precision()}
     assert (precision["ewma_drift"].confirmed, precision["ewma_drift"].false_alarms) == (1, 0)
     assert precision["anomaly"].precision == 0.0
     assert precision["ewma_drift"].precision == 1.0
     assert set(precision) == {"ewma_drift", "anomaly"}
-    assert plant_store.get(c.number).status is Status.OPEN
-    assert plant_store.mtta(since=end) == [type(overall)(None, 0, None)]
+    assert plant_store.orders.get(c.number).status is Status.OPEN
+    assert plant_store.analytics.mtta(since=end) == [type(overall)(None, 0, None)]

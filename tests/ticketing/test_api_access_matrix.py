@@ -137,10 +137,10 @@ class World:
         self.store = store
         self.plant = plant
         self.secrets = {
-            "technician": store.create_token("alice", Role.TECHNICIAN).secret,
-            "other technician": store.create_token("erik", Role.TECHNICIAN).secret,
-            "planner": store.create_token("pat", Role.PLANNER).secret,
-            "admin": store.create_token("root", Role.ADMIN).secret,
+            "technician": store.access.create_token("alice", Role.TECHNICIAN).secret,
+            "other technician": store.access.create_token("erik", Role.TECHNICIAN).secret,
+            "planner": store.access.create_token("pat", Role.PLANNER).secret,
+            "admin": store.access.create_token("root", Role.ADMIN).secret,
             "bad token": "fwt_" + "x" * 43,
         }
         self._equipment = itertools.cycle(["P-103", "P-104", "P-105", "P-101", "P-102"])
@@ -157,15 +157,15 @@ class World:
             )
             if recorded.created:
                 return recorded.order.number
-            self.store.resolve(recorded.order.number, by="setup")
+            self.store.orders.resolve(recorded.order.number, by="setup")
 
     def fill(self, path: str) -> str:
         makers: dict[str, Callable[[], str]] = {
             "{order}": self.order,
-            "{started}": lambda: self.store.start(self.order(), by="setup").number,
+            "{started}": lambda: self.store.orders.start(self.order(), by="setup").number,
             "{alarm}": self._alarm,
             "{window}": lambda: str(
-                self.store.add_window(
+                self.store.planning.add_window(
                     "demo",
                     starts_at=datetime.now(UTC),
                     ends_at=datetime.now(UTC) + timedelta(hours=1),
@@ -174,16 +174,16 @@ class World:
                 ).id
             ),
             "{shelf}": lambda: str(
-                self.store.shelve(
+                self.store.planning.shelve(
                     "P-103",
                     reason="test",
                     expires_at=datetime.now(UTC) + timedelta(hours=1),
                     by="setup",
                 ).id
             ),
-            "{token}": lambda: str(self.store.create_token("temp", Role.PLANNER).token.id),
+            "{token}": lambda: str(self.store.access.create_token("temp", Role.PLANNER).token.id),
             "{webhook}": lambda: str(
-                self.store.add_webhook(
+                self.store.access.add_webhook(
                     f"hook-{next(self._ts)}", "http://127.0.0.1:9/x", by="setup"
                 )[0].id
             ),
@@ -196,12 +196,12 @@ class World:
 
     def _alarm(self) -> str:
         number = self.order()
-        return str(next(a.id for a in self.store.alarms() if a.work_order == number))
+        return str(next(a.id for a in self.store.alarms.list() if a.work_order == number))
 
     def _delivery(self) -> str:
-        self.store.add_webhook(f"hook-{next(self._ts)}", "http://127.0.0.1:9/x", by="setup")
+        self.store.access.add_webhook(f"hook-{next(self._ts)}", "http://127.0.0.1:9/x", by="setup")
         self.order()
-        return str(self.store.deliveries(limit=1)[0].id)
+        return str(self.store.outbox.list(limit=1)[0].id)
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ def test_every_role_on_every_endpoint(world: tuple[World, TestClient], case: Cas
     team_scoped = any(p in case.path for p in TEAM_SCOPED)
     for who in PRINCIPALS:
         path = w.fill(case.path)
-        before = w.store.last_event_id()
+        before = w.store.access.last_event_id()
         response = _call(client, w, who, case, path)
         allowed = case.allowed == EVERYONE or (
             ROLE[who] in case.allowed and not (team_scoped and who == "other technician")
@@ -236,7 +236,7 @@ def test_every_role_on_every_endpoint(world: tuple[World, TestClient], case: Cas
         expected = 401 if ROLE[who] is None else 403
         assert response.status_code == expected, (who, response.text)
         assert response.json()["detail"], who
-        assert w.store.last_event_id() == before, f"{who}'s denied request changed something"
+        assert w.store.access.last_event_id() == before, f"{who}'s denied request changed something"
         if expected == 401:
             assert response.headers["WWW-Authenticate"] == "Bearer"
 
@@ -249,7 +249,7 @@ def test_a_technician_lists_only_their_own_and_their_team_s_orders(
     recorded = record(w.store, finding("P-204", "flow", ts=T0 + 500), w.plant.equipment["P-204"])
     rotating = recorded.order.number
     assigned_across = w.order()
-    w.store.assign(assigned_across, assignee="erik", team="mechanical", by="setup")
+    w.store.orders.assign(assigned_across, assignee="erik", team="mechanical", by="setup")
 
     def listed(who: str) -> set[str]:
         response = client.get(
@@ -269,25 +269,25 @@ def test_a_technician_lists_only_their_own_and_their_team_s_orders(
 
 def test_revoked_and_expired_tokens_are_refused(world: tuple[World, TestClient]) -> None:
     w, client = world
-    issued = w.store.create_token("temp", Role.PLANNER)
+    issued = w.store.access.create_token("temp", Role.PLANNER)
     headers = {"Authorization": f"Bearer {issued.secret}"}
     assert client.get(f"{API}/me", headers=headers).json() == {
         "name": "temp",
         "role": "planner",
         "team": None,
     }
-    w.store.revoke_token(issued.token.id)
+    w.store.access.revoke_token(issued.token.id)
     refused = client.get(f"{API}/me", headers=headers)
     assert refused.status_code == 401
     assert "revoked" in refused.json()["detail"]
-    assert w.store.tokens()[-1].revoked_at is not None
-    assert issued.secret not in str(w.store.tokens()), "secrets are never listed"
+    assert w.store.access.tokens()[-1].revoked_at is not None
+    assert issued.secret not in str(w.store.access.tokens()), "secrets are never listed"
     listed = client.get(f"{API}/tokens", headers={"Authorization": f"Bearer {w.secrets['admin']}"})
     assert issued.secret not in listed.text
-    expired = w.store.create_token(
+    expired = w.store.access.create_token(
         "brief", Role.PLANNER, expires_at=datetime.now(UTC) + timedelta(seconds=1)
     )
-    w.store.revoke_token(expired.token.id)
+    w.store.access.revoke_token(expired.token.id)
     assert (
         client.get(f"{API}/me", headers={"Authorization": f"Bearer {expired.secret}"}).status_code
         == 401

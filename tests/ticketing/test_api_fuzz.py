@@ -21,9 +21,9 @@ _dir = Path(tempfile.mkdtemp(prefix="ticketing-fuzz-"))
 _plant = load_plant(DEMO_PLANT)
 _store = WorkOrderStore.sqlite(_dir / "orders.db", plant=_plant)
 for _k, _pump in enumerate(("P-101", "P-103", "P-204")):
-    _store.record(finding(_pump, ts=T0 + _k), _plant.equipment[_pump])
-_store.add_webhook("fuzz", "http://127.0.0.1:9/hook", by="setup")
-_token = _store.create_token("fuzzer", Role.ADMIN).secret
+    _store.orders.record(finding(_pump, ts=T0 + _k), _plant.equipment[_pump])
+_store.access.add_webhook("fuzz", "http://127.0.0.1:9/hook", by="setup")
+_token = _store.access.create_token("fuzzer", Role.ADMIN).secret
 _app = create_app(_store)
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 

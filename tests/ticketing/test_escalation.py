@@ -19,7 +19,7 @@ MINUTE = 60.0
 def _escalations(store: WorkOrderStore, number: str) -> list[tuple[str, str]]:
     return [
         (e.action, e.note)
-        for e in store.history(number)
+        for e in store.orders.history(number)
         if e.action in {"escalated", "start_overdue"}
     ]
 
@@ -37,27 +37,27 @@ def test_levels_fire_at_multiples_of_the_time_to_acknowledge_until_acknowledged(
     assert order.ack_due_at == order.created_at + timedelta(minutes=15)
     assert order.start_due_at == order.created_at + timedelta(hours=1)
     clock.advance(14 * MINUTE)
-    assert plant_store.fire_due_timers() == 0
+    assert plant_store.orders.fire_due_timers() == 0
     clock.advance(2 * MINUTE)
-    assert plant_store.fire_due_timers() == 1
-    first = plant_store.get(order.number)
+    assert plant_store.orders.fire_due_timers() == 1
+    first = plant_store.orders.get(order.number)
     assert first.escalation_level == 1
     assert "level 1: team lead (Alice Martin)" in _escalations(plant_store, order.number)[0][1]
     clock.advance(15 * MINUTE)  # 31 min: level 2, the maintenance manager
-    assert plant_store.fire_due_timers() == 1
-    assert plant_store.get(order.number).escalation_level == 2
-    plant_store.acknowledge(order.number, by="ann")
+    assert plant_store.orders.fire_due_timers() == 1
+    assert plant_store.orders.get(order.number).escalation_level == 2
+    plant_store.orders.acknowledge(order.number, by="ann")
     clock.advance(20 * MINUTE)  # 51 min: level 3 would be due at 45 min, but it was acknowledged
-    assert plant_store.fire_due_timers() == 0
+    assert plant_store.orders.fire_due_timers() == 0
     clock.advance(10 * MINUTE)  # 61 min: the start is overdue, the team lead is told once
-    assert plant_store.fire_due_timers() == 1
+    assert plant_store.orders.fire_due_timers() == 1
     clock.advance(60 * MINUTE)
-    assert plant_store.fire_due_timers() == 0
+    assert plant_store.orders.fire_due_timers() == 0
     actions = [a for a, _ in _escalations(plant_store, order.number)]
     assert actions == ["escalated", "escalated", "start_overdue"]
     notes = [n for _, n in _escalations(plant_store, order.number)]
     assert "maintenance manager (Mona Schmidt)" in notes[1]
-    final = plant_store.get(order.number)
+    final = plant_store.orders.get(order.number)
     assert final.escalation_level == 2
     assert final.start_overdue_at is not None
     assert final.status is Status.ACKNOWLEDGED
@@ -72,10 +72,10 @@ def test_a_long_outage_fires_every_level_that_fell_due_once(
         demo_plant.equipment["P-101"],
     ).order
     clock.advance(5 * 3600)
-    assert plant_store.fire_due_timers() == 4  # three levels and the missed start
-    assert plant_store.fire_due_timers() == 0
-    assert plant_store.get(order.number).escalation_level == 3
-    assert plant_store.next_timer() is None
+    assert plant_store.orders.fire_due_timers() == 4  # three levels and the missed start
+    assert plant_store.orders.fire_due_timers() == 0
+    assert plant_store.orders.get(order.number).escalation_level == 3
+    assert plant_store.orders.next_timer() is None
 
 
 def test_deadlines_survive_a_restart(
@@ -89,9 +89,9 @@ def test_deadlines_survive_a_restart(
         ).order.number
     clock.advance(16 * MINUTE)  # the service was down when the deadline passed
     with WorkOrderStore(reused_database_url, plant=demo_plant, clock=clock) as after:
-        assert after.fire_due_timers() == 1
-        assert after.get(number).escalation_level == 1
-        escalated = [d for d in after.deliveries() if d.event == Event.ESCALATED.value]
+        assert after.orders.fire_due_timers() == 1
+        assert after.orders.get(number).escalation_level == 1
+        escalated = [d for d in after.outbox.list() if d.event == Event.ESCALATED.value]
         assert escalated == []  # no webhooks configured; the trail has it
         assert [a for a, _ in _escalations(after, number)] == ["escalated"]
 
@@ -109,14 +109,14 @@ def test_a_worsening_condition_raises_priority_and_brings_deadlines_forward(
     assert worse.severity is Severity.CRITICAL
     assert worse.priority is Priority.URGENT
     assert worse.ack_due_at == first.created_at + timedelta(minutes=15)
-    trail = plant_store.history(first.number)
+    trail = plant_store.orders.history(first.number)
     worsened = next(e for e in trail if e.action == "worsened")
     assert worsened.before is not None
     assert worsened.after is not None
     assert (worsened.before["priority"], worsened.after["priority"]) == ("medium", "urgent")
     assert (worsened.before["severity"], worsened.after["severity"]) == ("warning", "critical")
     clock.advance(6 * MINUTE)  # 16 min after creation: past the urgent time to acknowledge
-    assert plant_store.fire_due_timers() == 1
+    assert plant_store.orders.fire_due_timers() == 1
     # a later, milder finding never lowers anything
     calmer = record(plant_store, finding(severity=Severity.WARNING, ts=T0 + 900), pump).order
     assert (calmer.priority, calmer.severity) == (Priority.URGENT, Severity.CRITICAL)
@@ -130,9 +130,9 @@ def test_timers_of_closed_orders_never_fire(
         finding("P-101", "vibration", severity=Severity.ALARM),
         demo_plant.equipment["P-101"],
     ).order
-    plant_store.close_order(order.number, by="ann")
+    plant_store.orders.close_order(order.number, by="ann")
     clock.advance(10 * 3600)
-    assert plant_store.fire_due_timers() == 0
+    assert plant_store.orders.fire_due_timers() == 0
     assert _escalations(plant_store, order.number) == []
 
 
@@ -152,7 +152,7 @@ def test_two_schedulers_do_not_fire_the_same_deadline_twice(
         clock.advance(16 * MINUTE)
         fired: list[int] = []
         threads = [
-            threading.Thread(target=lambda s=s: fired.append(s.fire_due_timers()))
+            threading.Thread(target=lambda s=s: fired.append(s.orders.fire_due_timers()))
             for s in (one, two, one, two)
         ]
         for thread in threads:
@@ -160,4 +160,4 @@ def test_two_schedulers_do_not_fire_the_same_deadline_twice(
         for thread in threads:
             thread.join(timeout=60)
         assert sum(fired) == 4
-        assert all(o.escalation_level == 1 for o in one.list())
+        assert all(o.escalation_level == 1 for o in one.orders.list())

@@ -62,20 +62,20 @@ def test_changes_stream_live_and_resume_after_a_reconnect(
     served: tuple[WorkOrderStore, str], demo_plant: Plant
 ) -> None:
     store, url = served
-    token = store.create_token("pat", Role.PLANNER).secret
+    token = store.access.create_token("pat", Role.PLANNER).secret
     got: list[dict[str, Any]] = []
     reader = threading.Thread(target=lambda: got.extend(read_events(url, token, 3)))
     reader.start()
     time.sleep(0.5)  # the stream starts after the newest event
     order = record(store, finding(), demo_plant.equipment["P-103"]).order
-    store.acknowledge(order.number, by="ann")
+    store.orders.acknowledge(order.number, by="ann")
     reader.join(timeout=30)
     assert [e["data"]["change"]["action"] for e in got] == ["created", "assigned", "acknowledged"]
     assert got[-1]["data"]["work_order"]["status"] == "acknowledged"
     assert all(e["event"] == "work_order" for e in got)
     # missed while disconnected: delivered on reconnect with Last-Event-ID
-    store.comment(order.number, by="ann", body="parts ordered")
-    store.start(order.number, by="ann")
+    store.orders.comment(order.number, by="ann", body="parts ordered")
+    store.orders.start(order.number, by="ann")
     missed = read_events(url, token, 2, {"Last-Event-ID": str(got[-1]["id"])})
     assert [e["data"]["change"]["action"] for e in missed] == ["commented", "started"]
     assert missed[0]["data"]["change"]["note"] == "parts ordered"
@@ -85,7 +85,7 @@ def test_a_technician_s_stream_has_only_their_team_s_orders(
     served: tuple[WorkOrderStore, str], demo_plant: Plant
 ) -> None:
     store, url = served
-    token = store.create_token("erik", Role.TECHNICIAN).secret  # rotating-equipment
+    token = store.access.create_token("erik", Role.TECHNICIAN).secret  # rotating-equipment
     record(store, finding("P-103"), demo_plant.equipment["P-103"])  # mechanical
     record(store, finding("P-204", "flow", ts=T0 + 1), demo_plant.equipment["P-204"])
     events = read_events(url, token, 2, {"Last-Event-ID": "0"})

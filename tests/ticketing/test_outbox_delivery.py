@@ -54,16 +54,16 @@ async def test_webhooks_get_signed_ordered_events_and_the_external_id_is_kept(
 ) -> None:
     receiver.answer = {"/hook": {"external_id": "CMMS-77"}}
     with WorkOrderStore(reused_database_url, plant=demo_plant) as store:
-        store.add_webhook("cmms", receiver.url("/hook"), by="admin", secret=SECRET)
+        store.access.add_webhook("cmms", receiver.url("/hook"), by="admin", secret=SECRET)
         async with running(store):
             pump = demo_plant.equipment["P-103"]
             number = (await asyncio.to_thread(record, store, finding(), pump)).order.number
-            await asyncio.to_thread(store.acknowledge, number, by="ann")
+            await asyncio.to_thread(store.orders.acknowledge, number, by="ann")
             await asyncio.to_thread(
-                store.close_order, number, by="ann", outcome=Outcome.CONFIRMED, cause="wear"
+                store.orders.close_order, number, by="ann", outcome=Outcome.CONFIRMED, cause="wear"
             )
             await until(lambda: len(receiver.on("/hook")) == 3)
-            await until(lambda: not store.deliveries(state="pending"))
+            await until(lambda: not store.outbox.list(state="pending"))
         events = [r.json for r in receiver.on("/hook")]
         assert [e["event"] for e in events] == [
             Event.CREATED.value,
@@ -80,10 +80,10 @@ async def test_webhooks_get_signed_ordered_events_and_the_external_id_is_kept(
             assert delivery.headers["Idempotency-Key"]
         keys = {d.headers["Idempotency-Key"] for d in receiver.on("/hook")}
         assert len(keys) == 3
-        assert store.external_ids(number) == {"cmms": "CMMS-77"}
-        trail = store.history(number)
+        assert store.outbox.external_ids(number) == {"cmms": "CMMS-77"}
+        trail = store.orders.history(number)
         assert any(e.action == "external_id" and "CMMS-77" in e.note for e in trail)
-        assert {d.state for d in store.deliveries()} == {DeliveryState.DELIVERED}
+        assert {d.state for d in store.outbox.list()} == {DeliveryState.DELIVERED}
 
 
 async def test_a_receiver_that_is_down_loses_nothing(
@@ -91,22 +91,24 @@ async def test_a_receiver_that_is_down_loses_nothing(
 ) -> None:
     receiver = Receiver(free_port())  # not started: connection refused
     with WorkOrderStore(reused_database_url, plant=demo_plant) as store:
-        store.add_webhook("cmms", receiver.url("/hook"), by="admin", secret=SECRET)
+        store.access.add_webhook("cmms", receiver.url("/hook"), by="admin", secret=SECRET)
         try:
             async with running(store) as workers:
                 pump = demo_plant.equipment["P-103"]
                 number = (await asyncio.to_thread(record, store, finding(), pump)).order.number
-                await asyncio.to_thread(store.acknowledge, number, by="ann")
-                await asyncio.to_thread(store.comment, number, by="ann", body="on my way")
-                await until(lambda: max(d.attempts for d in store.deliveries(state="pending")) >= 2)
+                await asyncio.to_thread(store.orders.acknowledge, number, by="ann")
+                await asyncio.to_thread(store.orders.comment, number, by="ann", body="on my way")
+                await until(
+                    lambda: max(d.attempts for d in store.outbox.list(state="pending")) >= 2
+                )
                 assert workers.stats.failed_attempts >= 2
-                pending = store.deliveries(state="pending")
+                pending = store.outbox.list(state="pending")
                 assert len(pending) == 3
                 assert max(d.attempts for d in pending) >= 2
                 assert all("ConnectError" in (d.last_error or "") for d in pending if d.attempts)
                 receiver.start()
                 await until(lambda: len(receiver.on("/hook")) >= 3, within=30)
-                await until(lambda: not store.deliveries(state="pending"))
+                await until(lambda: not store.outbox.list(state="pending"))
         finally:
             receiver.stop()
         got = receiver.on("/hook")
@@ -116,7 +118,7 @@ async def test_a_receiver_that_is_down_loses_nothing(
             Event.UPDATED.value,
         ]
         assert [r.json["note"] for r in got][1:] == ["acknowledged", "comment by ann"]
-        attempts = {d.key: d.attempts for d in store.deliveries()}
+        attempts = {d.key: d.attempts for d in store.outbox.list()}
         assert {r.headers["Idempotency-Key"] for r in got} == set(attempts)
         assert attempts[got[0].headers["Idempotency-Key"]] >= 2  # retried, same key
 
@@ -219,7 +221,9 @@ async def test_automatic_actions_publish_and_call_and_are_audited(
             await until(lambda: workers.stats.failed_attempts >= 1)
             broker_up = True
             await until(lambda: bool(published))
-            await until(lambda: any(e.action == "action_delivered" for e in store.history(vib)))
+            await until(
+                lambda: any(e.action == "action_delivered" for e in store.orders.history(vib))
+            )
         [(topic, payload, qos, retain)] = published
         assert topic == "demo/treatment/line-1/P-103/cmd"
         assert json.loads(payload) == {"command": "reduce_load", "order": vib}
@@ -227,6 +231,6 @@ async def test_automatic_actions_publish_and_call_and_are_audited(
         called = receiver.on("/line-controller")[0].json
         assert (called["action"], called["work_order"]["number"]) == ("opened", pde)
         for number in (vib, pde):
-            actions = [e.action for e in store.history(number)]
+            actions = [e.action for e in store.orders.history(number)]
             assert "action_queued" in actions
             assert "action_delivered" in actions

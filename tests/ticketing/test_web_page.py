@@ -64,7 +64,7 @@ def test_a_planner_works_an_order_from_the_page(
             demo_plant.equipment["P-101"],
         ).order
         medium = record(store, finding("P-103", ts=T0 + 1), demo_plant.equipment["P-103"]).order
-        token = store.create_token("pat", Role.PLANNER).secret
+        token = store.access.create_token("pat", Role.PLANNER).secret
 
         page.goto(f"{url}/#token={token}")
         rows = page.locator("#orders tbody tr")
@@ -104,7 +104,7 @@ def test_a_planner_works_an_order_from_the_page(
         dialog.get_by_role("button", name="Close").click()
         expect(detail.locator("#status")).to_have_text("closed")
         page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
-        assert store.get(urgent.number).found_cause == "lubrication starved"
+        assert store.orders.get(urgent.number).found_cause == "lubrication starved"
 
         page.locator("a", has_text="all orders").click()
         page.select_option("select[name=active]", "true")
@@ -126,7 +126,7 @@ def test_a_technician_sees_their_team_and_no_planner_actions(
     ):
         mine = record(store, finding("P-103"), demo_plant.equipment["P-103"]).order
         record(store, finding("P-204", "flow", ts=T0 + 1), demo_plant.equipment["P-204"])
-        token = store.create_token("bruno", Role.TECHNICIAN).secret
+        token = store.access.create_token("bruno", Role.TECHNICIAN).secret
         page.goto(f"{url}/#token={token}")
         rows = page.locator("#orders tbody tr")
         expect(rows).to_have_count(1)

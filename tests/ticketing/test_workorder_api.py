@@ -35,7 +35,7 @@ def api_store(sqlite_dir: Path, demo_plant: Plant) -> Iterator[WorkOrderStore]:
 @pytest.fixture
 def client(api_store: WorkOrderStore) -> Iterator[TestClient]:
     counters = {"pipeline": {"findings": 3}, "status": "overridden?"}
-    secret = api_store.create_token("ann", Role.PLANNER).secret
+    secret = api_store.access.create_token("ann", Role.PLANNER).secret
     with TestClient(create_app(api_store, extra_status=lambda: counters)) as test_client:
         test_client.headers["Authorization"] = f"Bearer {secret}"
         yield test_client

@@ -30,17 +30,17 @@ def _assert_one_order_holding(
 ) -> None:
     """One active order (and, when every finding went through the store, one active alarm and
     every finding in the history) holding all `findings`."""
-    orders = store.list(equipment_id="P-103")
+    orders = store.orders.list(equipment_id="P-103")
     assert len(orders) == 1, orders
     [order] = orders
     assert order.status is Status.OPEN
     assert order.finding_count == findings
     if all_recorded:
-        [alarm] = store.alarms(equipment_id="P-103")
+        [alarm] = store.alarms.list(equipment_id="P-103")
         assert alarm.active
         assert alarm.finding_count == findings
         assert alarm.work_order == order.number
-        assert len(store.findings(order.number)) == findings
+        assert len(store.orders.findings(order.number)) == findings
 
 
 def test_threads_with_their_own_stores_open_one_order(database_url: str, demo_plant: Plant) -> None:

@@ -24,7 +24,7 @@ def test_opening_a_store_twice_keeps_the_orders_and_the_revision_at_head(
         assert first.revision == head_revision()
     with WorkOrderStore(database_url) as second:
         assert second.revision == head_revision()
-        assert [o.number for o in second.list()] == [number]
+        assert [o.number for o in second.orders.list()] == [number]
     engine = create_engine_for(database_url)
     try:
         with engine.connect() as connection:
@@ -89,7 +89,7 @@ def test_upgrading_a_0001_database_with_orders_keeps_them_working(
         engine.dispose()
     with WorkOrderStore(database_url, plant=demo_plant) as store:
         assert store.revision == head_revision()
-        old_open, old_closed = store.get("WO-000001"), store.get("WO-000002")
+        old_open, old_closed = store.orders.get("WO-000001"), store.orders.get("WO-000002")
         assert (old_open.status, old_closed.status) == (Status.OPEN, Status.CLOSED)
         assert (old_open.escalation_level, old_open.description, old_open.assignee) == (0, "", None)
         # a new finding updates the old open order (the partial unique index still holds)
@@ -100,5 +100,5 @@ def test_upgrading_a_0001_database_with_orders_keeps_them_working(
         reopened = record(store, finding("P-104", ts=T0 + 60), demo_plant.equipment["P-104"])
         assert reopened.created
         assert reopened.order.number == "WO-000003"
-        assert [a.work_order for a in store.alarms()] == ["WO-000003", "WO-000001"]
-        assert store.acknowledge("WO-000001", by="ann").status is Status.ACKNOWLEDGED
+        assert [a.work_order for a in store.alarms.list()] == ["WO-000003", "WO-000001"]
+        assert store.orders.acknowledge("WO-000001", by="ann").status is Status.ACKNOWLEDGED

@@ -71,7 +71,7 @@ def test_a_finding_opens_an_order_for_the_equipment_s_team_with_the_mode_s_check
     assert evidence.score == 0.7
     assert evidence.time_to_limit == 30 * HOUR
     assert evidence.points == {"vibration": ((T0 - 1.0, 4.0), (T0, 4.2))}
-    assert store.get(order.number) == order
+    assert store.orders.get(order.number) == order
 
 
 def test_repeated_findings_update_one_order(store: WorkOrderStore, demo_plant: Plant) -> None:
@@ -100,7 +100,7 @@ def test_repeated_findings_update_one_order(store: WorkOrderStore, demo_plant: P
     assert order.priority is Priority.URGENT  # never falls
     assert order.due_at == at(T0 + 60 + 10 * HOUR)  # the earliest prediction stands
     assert order.evidence.summary == "calm"  # the latest evidence
-    assert [o.number for o in store.list()] == [order.number]
+    assert [o.number for o in store.orders.list()] == [order.number]
 
 
 def test_an_older_finding_arriving_late_counts_but_keeps_the_latest_evidence(
@@ -129,7 +129,7 @@ def test_different_failure_modes_of_one_pump_open_separate_orders(
     assert flow.order.failure_mode_code == "PDE"
     assert flow.order.team == "rotating-equipment"
     assert again.order.number == vibration.order.number  # bearing temperature points to VIB too
-    assert {o.failure_mode_code for o in store.list(equipment_id="P-204")} == {"VIB", "PDE"}
+    assert {o.failure_mode_code for o in store.orders.list(equipment_id="P-204")} == {"VIB", "PDE"}
 
 
 def test_after_resolve_a_new_finding_opens_a_new_order(
@@ -137,7 +137,7 @@ def test_after_resolve_a_new_finding_opens_a_new_order(
 ) -> None:
     pump = demo_plant.equipment["P-103"]
     first = record(store, finding(ts=T0), pump)
-    closed = store.resolve(first.order.number, by="ann", note="replaced the bearing")
+    closed = store.orders.resolve(first.order.number, by="ann", note="replaced the bearing")
     assert closed.status is Status.CLOSED
     assert (closed.resolved_by, closed.resolution_note) == ("ann", "replaced the bearing")
     assert closed.resolved_at is not None
@@ -145,8 +145,8 @@ def test_after_resolve_a_new_finding_opens_a_new_order(
     assert again.created
     assert again.order.number != first.order.number
     assert again.order.finding_count == 1
-    assert store.get(first.order.number).status is Status.CLOSED
-    assert [o.number for o in store.list(status=Status.OPEN)] == [again.order.number]
+    assert store.orders.get(first.order.number).status is Status.CLOSED
+    assert [o.number for o in store.orders.list(status=Status.OPEN)] == [again.order.number]
 
 
 def test_a_cleared_sensor_fault_closes_its_order_by_itself(
@@ -184,8 +184,8 @@ def test_a_cleared_vibration_stays_open_until_someone_resolves_it(
 def test_a_cleared_finding_without_an_order_does_nothing(
     store: WorkOrderStore, demo_plant: Plant
 ) -> None:
-    assert store.record(finding(active=False), demo_plant.equipment["P-103"]) is None
-    assert store.list() == []
+    assert store.orders.record(finding(active=False), demo_plant.equipment["P-103"]) is None
+    assert store.orders.list() == []
 
 
 def test_list_filters_pages_and_puts_the_newest_first(
@@ -195,19 +195,21 @@ def test_list_filters_pages_and_puts_the_newest_first(
     for i, pump_id in enumerate(["P-101", "P-102", "P-103", "P-201"]):
         recorded = record(store, finding(pump_id, ts=T0 + i), demo_plant.equipment[pump_id])
         numbers.append(recorded.order.number)
-    store.acknowledge(numbers[1], by="ann")
+    store.orders.acknowledge(numbers[1], by="ann")
     newest_first = numbers[::-1]
-    assert [o.number for o in store.list()] == newest_first
-    assert [o.number for o in store.list(limit=2)] == newest_first[:2]
-    assert [o.number for o in store.list(limit=2, offset=2)] == newest_first[2:]
-    assert [o.number for o in store.list(offset=10)] == []
-    assert [o.number for o in store.list(status=Status.ACKNOWLEDGED)] == [numbers[1]]
-    assert [o.number for o in store.list(status=Status.OPEN, equipment_id="P-101")] == [numbers[0]]
-    assert store.list(equipment_id="P-999") == []
+    assert [o.number for o in store.orders.list()] == newest_first
+    assert [o.number for o in store.orders.list(limit=2)] == newest_first[:2]
+    assert [o.number for o in store.orders.list(limit=2, offset=2)] == newest_first[2:]
+    assert [o.number for o in store.orders.list(offset=10)] == []
+    assert [o.number for o in store.orders.list(status=Status.ACKNOWLEDGED)] == [numbers[1]]
+    assert [o.number for o in store.orders.list(status=Status.OPEN, equipment_id="P-101")] == [
+        numbers[0]
+    ]
+    assert store.orders.list(equipment_id="P-999") == []
     with pytest.raises(ValueError, match="limit"):
-        store.list(limit=0)
+        store.orders.list(limit=0)
     with pytest.raises(ValueError, match="offset"):
-        store.list(offset=-1)
+        store.orders.list(offset=-1)
 
 
 def test_acknowledge_records_who_and_refuses_a_second_time(
@@ -215,43 +217,43 @@ def test_acknowledge_records_who_and_refuses_a_second_time(
 ) -> None:
     recorded = record(store, finding(), demo_plant.equipment["P-103"])
     number = recorded.order.number
-    acknowledged = store.acknowledge(number, by="  ann  ")
+    acknowledged = store.orders.acknowledge(number, by="  ann  ")
     assert acknowledged.status is Status.ACKNOWLEDGED
     assert acknowledged.acknowledged_by == "ann"
     assert acknowledged.acknowledged_at is not None
     assert acknowledged.acknowledged_at - datetime.now(UTC) < timedelta(minutes=1)
-    assert store.get(number) == acknowledged
+    assert store.orders.get(number) == acknowledged
     with pytest.raises(InvalidTransition, match="in_progress, on_hold, closed, cancelled") as e:
-        store.acknowledge(number, by="bob")
+        store.orders.acknowledge(number, by="bob")
     assert number in str(e.value)
-    assert store.get(number).acknowledged_by == "ann"
+    assert store.orders.get(number).acknowledged_by == "ann"
     with pytest.raises(ValueError, match="who"):
-        store.acknowledge(number, by=" ")
+        store.orders.acknowledge(number, by=" ")
 
 
 def test_resolving_a_closed_order_is_refused(store: WorkOrderStore, demo_plant: Plant) -> None:
     recorded = record(store, finding(), demo_plant.equipment["P-103"])
-    store.resolve(recorded.order.number, by="ann")
+    store.orders.resolve(recorded.order.number, by="ann")
     with pytest.raises(InvalidTransition, match="closed is final"):
-        store.resolve(recorded.order.number, by="bob")
-    assert store.get(recorded.order.number).resolved_by == "ann"
+        store.orders.resolve(recorded.order.number, by="bob")
+    assert store.orders.get(recorded.order.number).resolved_by == "ann"
 
 
 @pytest.mark.parametrize("number", ["WO-999999", "wo-1", ""])
 def test_unknown_numbers_are_not_found(store: WorkOrderStore, number: str) -> None:
     with pytest.raises(WorkOrderNotFound, match="no work order"):
-        store.get(number)
+        store.orders.get(number)
     with pytest.raises(WorkOrderNotFound):
-        store.acknowledge(number, by="ann")
+        store.orders.acknowledge(number, by="ann")
     with pytest.raises(WorkOrderNotFound):
-        store.resolve(number, by="ann")
+        store.orders.resolve(number, by="ann")
 
 
 def test_a_finding_recorded_against_other_equipment_is_refused(
     store: WorkOrderStore, demo_plant: Plant
 ) -> None:
     with pytest.raises(TicketingError, match="pass the equipment the finding is about"):
-        store.record(finding("P-101"), demo_plant.equipment["P-103"])
+        store.orders.record(finding("P-101"), demo_plant.equipment["P-103"])
 
 
 def test_non_finite_numbers_in_evidence_are_stored_as_missing(
@@ -263,7 +265,7 @@ def test_non_finite_numbers_in_evidence_are_stored_as_missing(
         finding(score=nan, time_to_limit=inf, evidence={"vibration": ((T0, nan), (T0 + 1, 4.0))}),
         demo_plant.equipment["P-103"],
     )
-    order = store.get(recorded.order.number)
+    order = store.orders.get(recorded.order.number)
     # No usable prediction: due from the priority's service level (a week for medium).
     assert order.due_at == order.created_at + timedelta(days=7)
     assert order.evidence is not None

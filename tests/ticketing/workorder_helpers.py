@@ -55,7 +55,7 @@ def finding(
 
 def record(store: WorkOrderStore, finding: Finding, equipment: Equipment) -> Recorded:
     """Record an active finding (or one that clears an existing order): never None."""
-    recorded = store.record(finding, equipment)
+    recorded = store.orders.record(finding, equipment)
     assert recorded is not None, f"recording {finding} did nothing"
     return recorded
 
@@ -100,7 +100,7 @@ def record_in_process(
     outcomes = []
     with WorkOrderStore(url) as store:
         for k in range(count):
-            recorded = store.record(finding(ts=T0 + writer * 1000 + k), equipment)
+            recorded = store.orders.record(finding(ts=T0 + writer * 1000 + k), equipment)
             assert recorded is not None
             outcomes.append((recorded.order.number, recorded.created))
     results.put((writer, outcomes))

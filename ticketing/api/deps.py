@@ -1,5 +1,6 @@
-"""Dependencies of the endpoints, as `Annotated` aliases so signatures read like prose: the store,
-and the caller (a bearer token) with the least role an endpoint needs."""
+"""Dependencies of the endpoints, as `Annotated` aliases so signatures read like prose: the store
+or the part of it an endpoint uses, and the caller (a bearer token) with the least role an
+endpoint needs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from ticketing import access
 from ticketing.base import Principal, Role
 from ticketing.errors import NotAuthenticated
 from ticketing.store import WorkOrderStore
+from ticketing.store_access import Access
+from ticketing.store_alarms import Alarms
+from ticketing.store_analytics import Analytics
+from ticketing.store_orders import Orders
+from ticketing.store_outbox import Outbox
+from ticketing.store_planning import Planning
 
 ExtraStatus = Callable[[], Mapping[str, Any]]
 """Returns what the health endpoint reports besides the store (the pipeline's counters)."""
@@ -35,11 +42,44 @@ def get_extra_status(request: Request) -> ExtraStatus | None:
 
 
 StoreDep = Annotated[WorkOrderStore, Depends(get_store)]
+"""The whole store: its storage (ping, clock, organisation, listeners) and every part."""
+
+
+def get_orders(store: StoreDep) -> Orders:
+    return store.orders
+
+
+def get_alarms(store: StoreDep) -> Alarms:
+    return store.alarms
+
+
+def get_planning(store: StoreDep) -> Planning:
+    return store.planning
+
+
+def get_access(store: StoreDep) -> Access:
+    return store.access
+
+
+def get_analytics(store: StoreDep) -> Analytics:
+    return store.analytics
+
+
+def get_outbox(store: StoreDep) -> Outbox:
+    return store.outbox
+
+
+OrdersDep = Annotated[Orders, Depends(get_orders)]
+AlarmsDep = Annotated[Alarms, Depends(get_alarms)]
+PlanningDep = Annotated[Planning, Depends(get_planning)]
+AccessDep = Annotated[Access, Depends(get_access)]
+AnalyticsDep = Annotated[Analytics, Depends(get_analytics)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 ExtraStatusDep = Annotated[ExtraStatus | None, Depends(get_extra_status)]
 
 
 async def get_principal(
-    store: StoreDep,
+    access: AccessDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
@@ -47,7 +87,7 @@ async def get_principal(
             "send an API token as 'Authorization: Bearer <token>' "
             "(create one with `forewarn tokens create`)"
         )
-    return await asyncio.to_thread(store.authenticate, credentials.credentials)
+    return await asyncio.to_thread(access.authenticate, credentials.credentials)
 
 
 def _at_least(role: Role, doing: str) -> Callable[[Principal], Principal]:

@@ -24,7 +24,7 @@ class _StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            counts = self.store.counts()
+            counts = self.store.analytics.counts()
         except StorageError:
             up = GaugeMetricFamily("forewarn_ticketing_database_up", "Database answers.")
             up.add_metric([], 0)

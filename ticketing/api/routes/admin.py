@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ticketing.api.deps import Admin, AnyRole, Planner, StoreDep
+from ticketing.api.deps import AccessDep, Admin, AnyRole, OutboxDep, Planner
 from ticketing.api.routes.work_orders import DENIED, Answers
 from ticketing.api.schemas import (
     AuditOut,
@@ -35,8 +35,8 @@ async def me(principal: AnyRole) -> Me:
 
 
 @router.get("/tokens", summary="List API tokens (admins)", tags=["access"], responses=DENIED)
-async def list_tokens(store: StoreDep, principal: Admin) -> list[TokenOut]:
-    return [TokenOut.model_validate(t) for t in await asyncio.to_thread(store.tokens)]
+async def list_tokens(access: AccessDep, principal: Admin) -> list[TokenOut]:
+    return [TokenOut.model_validate(t) for t in await asyncio.to_thread(access.tokens)]
 
 
 @router.post(
@@ -46,9 +46,9 @@ async def list_tokens(store: StoreDep, principal: Admin) -> list[TokenOut]:
     tags=["access"],
     responses=DENIED,
 )
-async def create_token(store: StoreDep, principal: Admin, body: TokenIn) -> IssuedTokenOut:
+async def create_token(access: AccessDep, principal: Admin, body: TokenIn) -> IssuedTokenOut:
     issued = await asyncio.to_thread(
-        store.create_token,
+        access.create_token,
         body.name,
         body.role,
         team=body.team,
@@ -64,15 +64,15 @@ async def create_token(store: StoreDep, principal: Admin, body: TokenIn) -> Issu
     tags=["access"],
     responses={**DENIED, **NOT_FOUND},
 )
-async def revoke_token(store: StoreDep, principal: Admin, token_id: Id) -> TokenOut:
+async def revoke_token(access: AccessDep, principal: Admin, token_id: Id) -> TokenOut:
     return TokenOut.model_validate(
-        await asyncio.to_thread(store.revoke_token, token_id, by=principal)
+        await asyncio.to_thread(access.revoke_token, token_id, by=principal)
     )
 
 
 @router.get("/webhooks", summary="List webhooks (admins)", tags=["webhooks"], responses=DENIED)
-async def list_webhooks(store: StoreDep, principal: Admin) -> list[WebhookOut]:
-    return [WebhookOut.model_validate(w) for w in await asyncio.to_thread(store.webhooks)]
+async def list_webhooks(access: AccessDep, principal: Admin) -> list[WebhookOut]:
+    return [WebhookOut.model_validate(w) for w in await asyncio.to_thread(access.webhooks)]
 
 
 @router.post(
@@ -87,9 +87,14 @@ async def list_webhooks(store: StoreDep, principal: Admin) -> list[WebhookOut]:
     tags=["webhooks"],
     responses=DENIED,
 )
-async def add_webhook(store: StoreDep, principal: Admin, body: WebhookIn) -> CreatedWebhook:
+async def add_webhook(access: AccessDep, principal: Admin, body: WebhookIn) -> CreatedWebhook:
     webhook, secret = await asyncio.to_thread(
-        store.add_webhook, body.name, body.url, by=principal, events=body.events, secret=body.secret
+        access.add_webhook,
+        body.name,
+        body.url,
+        by=principal,
+        events=body.events,
+        secret=body.secret,
     )
     return CreatedWebhook(webhook=WebhookOut.model_validate(webhook), secret=secret)
 
@@ -100,9 +105,9 @@ async def add_webhook(store: StoreDep, principal: Admin, body: WebhookIn) -> Cre
     tags=["webhooks"],
     responses={**DENIED, **NOT_FOUND},
 )
-async def remove_webhook(store: StoreDep, principal: Admin, webhook_id: Id) -> WebhookOut:
+async def remove_webhook(access: AccessDep, principal: Admin, webhook_id: Id) -> WebhookOut:
     return WebhookOut.model_validate(
-        await asyncio.to_thread(store.remove_webhook, webhook_id, by=principal)
+        await asyncio.to_thread(access.remove_webhook, webhook_id, by=principal)
     )
 
 
@@ -113,15 +118,13 @@ async def remove_webhook(store: StoreDep, principal: Admin, webhook_id: Id) -> W
     responses=DENIED,
 )
 async def list_deliveries(
-    store: StoreDep,
+    outbox: OutboxDep,
     principal: Admin,
     state: Annotated[DeliveryState | None, Query()] = None,
     work_order: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
-    rows = await asyncio.to_thread(
-        store.deliveries, state=state, work_order=work_order, limit=limit
-    )
+    rows = await asyncio.to_thread(outbox.list, state=state, work_order=work_order, limit=limit)
     return [DeliveryOut.model_validate(d) for d in rows]
 
 
@@ -132,8 +135,8 @@ async def list_deliveries(
     tags=["webhooks"],
     responses={**DENIED, **NOT_FOUND},
 )
-async def retry_delivery(store: StoreDep, principal: Admin, delivery_id: Id) -> None:
-    await asyncio.to_thread(store.retry_delivery, delivery_id, by=principal)
+async def retry_delivery(outbox: OutboxDep, principal: Admin, delivery_id: Id) -> None:
+    await asyncio.to_thread(outbox.retry, delivery_id, by=principal)
 
 
 @router.get(
@@ -143,11 +146,11 @@ async def retry_delivery(store: StoreDep, principal: Admin, delivery_id: Id) -> 
     responses=DENIED,
 )
 async def audit_trail(
-    store: StoreDep,
+    access: AccessDep,
     principal: Planner,
     entity: Annotated[str | None, Query(max_length=30)] = None,
     action: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
-    events = await asyncio.to_thread(store.audit_log, entity=entity, action=action, limit=limit)
+    events = await asyncio.to_thread(access.audit_log, entity=entity, action=action, limit=limit)
     return [AuditOut.model_validate(e) for e in events]

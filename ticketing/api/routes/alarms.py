@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ticketing.api.deps import AnyRole, StoreDep
+from ticketing.api.deps import AlarmsDep, AnyRole
 from ticketing.api.routes.work_orders import DENIED
 from ticketing.api.schemas import AlarmOut, Problem
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/alarms", tags=["alarms"])
 
 @router.get("", summary="List alarms, newest first", responses=DENIED)
 async def list_alarms(
-    store: StoreDep,
+    alarms: AlarmsDep,
     principal: AnyRole,
     active: Annotated[bool | None, Query()] = None,
     acknowledged: Annotated[bool | None, Query()] = None,
@@ -25,8 +25,8 @@ async def list_alarms(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[AlarmOut]:
     """A technician sees the alarms of their team's equipment."""
-    alarms = await asyncio.to_thread(
-        store.alarms,
+    found = await asyncio.to_thread(
+        alarms.list,
         active=active,
         acknowledged=acknowledged,
         equipment_id=equipment,
@@ -34,7 +34,7 @@ async def list_alarms(
         offset=offset,
         principal=principal,
     )
-    return [AlarmOut.model_validate(a) for a in alarms]
+    return [AlarmOut.model_validate(a) for a in found]
 
 
 @router.post(
@@ -43,10 +43,10 @@ async def list_alarms(
     responses={**DENIED, 404: {"model": Problem, "description": "No such alarm."}},
 )
 async def acknowledge_alarm(
-    store: StoreDep,
+    alarms: AlarmsDep,
     principal: AnyRole,
     alarm_id: Annotated[int, Path(ge=1, le=2**62)],
 ) -> AlarmOut:
     return AlarmOut.model_validate(
-        await asyncio.to_thread(store.acknowledge_alarm, alarm_id, by=principal)
+        await asyncio.to_thread(alarms.acknowledge, alarm_id, by=principal)
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ticketing.analytics import MAX_BUCKETS
-from ticketing.api.deps import Planner, StoreDep
+from ticketing.api.deps import AnalyticsDep, Planner
 from ticketing.api.routes.work_orders import DENIED
 from ticketing.api.schemas import (
     AwareTime,
@@ -29,23 +29,23 @@ Until = Annotated[AwareTime | None, Query(description="Orders created before (IS
 
 @router.get("/mtta", summary="Mean time to acknowledge, overall and per priority", responses=DENIED)
 async def mtta(
-    store: StoreDep, principal: Planner, since: Since = None, until: Until = None
+    analytics: AnalyticsDep, principal: Planner, since: Since = None, until: Until = None
 ) -> list[MeanTimeOut]:
-    rows = await asyncio.to_thread(store.mtta, since, until)
+    rows = await asyncio.to_thread(analytics.mtta, since, until)
     return [MeanTimeOut.model_validate(r) for r in rows]
 
 
 @router.get("/mttr", summary="Mean time to resolve and to repair", responses=DENIED)
 async def mttr(
-    store: StoreDep, principal: Planner, since: Since = None, until: Until = None
+    analytics: AnalyticsDep, principal: Planner, since: Since = None, until: Until = None
 ) -> list[ResolutionOut]:
-    rows = await asyncio.to_thread(store.mttr, since, until)
+    rows = await asyncio.to_thread(analytics.mttr, since, until)
     return [ResolutionOut.model_validate(r) for r in rows]
 
 
 @router.get("/backlog", summary="Active orders over time", responses=DENIED)
 async def backlog(
-    store: StoreDep,
+    analytics: AnalyticsDep,
     principal: Planner,
     since: Annotated[AwareTime, Query(description="First instant.")],
     until: Annotated[AwareTime, Query(description="Last instant (included).")],
@@ -62,19 +62,19 @@ async def backlog(
         )
     count = int(steps) + 1
     instants: list[datetime] = [since + timedelta(seconds=step * k) for k in range(count)]
-    rows = await asyncio.to_thread(store.backlog, instants)
+    rows = await asyncio.to_thread(analytics.backlog, instants)
     return [BacklogOut.model_validate(r) for r in rows]
 
 
 @router.get("/top-failure-modes", summary="Failure modes opening the most orders", responses=DENIED)
 async def top_failure_modes(
-    store: StoreDep,
+    analytics: AnalyticsDep,
     principal: Planner,
     since: Since = None,
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> list[FailureModeCountOut]:
-    rows = await asyncio.to_thread(store.top_failure_modes, since, until, limit=limit)
+    rows = await asyncio.to_thread(analytics.top_failure_modes, since, until, limit=limit)
     return [FailureModeCountOut.model_validate(r) for r in rows]
 
 
@@ -84,7 +84,7 @@ async def top_failure_modes(
     responses=DENIED,
 )
 async def detector_precision(
-    store: StoreDep, principal: Planner, since: Since = None, until: Until = None
+    analytics: AnalyticsDep, principal: Planner, since: Since = None, until: Until = None
 ) -> list[PrecisionOut]:
-    rows = await asyncio.to_thread(store.detector_precision, since, until)
+    rows = await asyncio.to_thread(analytics.detector_precision, since, until)
     return [PrecisionOut.model_validate(r) for r in rows]

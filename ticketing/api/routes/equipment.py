@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from devices import Equipment, Plant
-from ticketing.api.deps import AnyRole, StoreDep
+from ticketing.api.deps import AlarmsDep, AnyRole, StoreDep
 from ticketing.api.routes.work_orders import DENIED
 from ticketing.api.schemas import (
     AreaOut,
@@ -56,9 +56,9 @@ def _equipment(eq: Equipment, health: dict[str, Any]) -> EquipmentOut:
 
 
 @router.get("/equipment", summary="The plant tree with each equipment's health", responses=DENIED)
-async def equipment_tree(store: StoreDep, principal: AnyRole, request: Request) -> PlantTree:
+async def equipment_tree(alarms: AlarmsDep, principal: AnyRole, request: Request) -> PlantTree:
     plant = _plant(request)
-    health = await asyncio.to_thread(store.equipment_health)
+    health = await asyncio.to_thread(alarms.equipment_health)
     areas: dict[str, dict[str, list[EquipmentOut]]] = {}
     for eq in plant:
         areas.setdefault(eq.area, {}).setdefault(eq.line, []).append(
@@ -79,7 +79,7 @@ async def equipment_tree(store: StoreDep, principal: AnyRole, request: Request) 
     responses={**DENIED, 404: {"model": Problem, "description": "No such equipment."}},
 )
 async def one_equipment(
-    store: StoreDep,
+    alarms: AlarmsDep,
     principal: AnyRole,
     request: Request,
     equipment_id: Annotated[str, Path(max_length=200)],
@@ -88,7 +88,7 @@ async def one_equipment(
     eq = plant.equipment.get(equipment_id)
     if eq is None:
         raise NotFound("equipment", equipment_id)
-    health = await asyncio.to_thread(store.equipment_health)
+    health = await asyncio.to_thread(alarms.equipment_health)
     return _equipment(eq, health.get(eq.id, {}))
 
 

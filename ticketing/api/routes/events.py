@@ -46,7 +46,7 @@ async def events(
 ) -> StreamingResponse:
     start = after if after is not None else last_event_id
     if start is None:
-        start = await asyncio.to_thread(store.last_event_id)
+        start = await asyncio.to_thread(store.access.last_event_id)
     return StreamingResponse(
         _stream(store, principal, request, start),
         media_type="text/event-stream",
@@ -75,7 +75,7 @@ async def _stream(
             since = max(floor, newest - EVENT_LOOKBACK)
             seen = {i for i in seen if i > since}
             batch = await asyncio.to_thread(
-                store.events_after, since, principal=principal, exclude=frozenset(seen)
+                store.access.events_after, since, principal=principal, exclude=frozenset(seen)
             )
             for event, order in batch:
                 seen.add(event.id)

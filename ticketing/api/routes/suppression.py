@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ticketing.api.deps import AnyRole, Planner, StoreDep
+from ticketing.api.deps import AnyRole, Planner, PlanningDep
 from ticketing.api.routes.work_orders import DENIED, Answers
 from ticketing.api.schemas import Problem, ShelfIn, ShelfOut, WindowIn, WindowOut
 
@@ -18,11 +18,11 @@ Id = Annotated[int, Path(ge=1, le=2**62)]
 
 @router.get("/maintenance-windows", summary="List maintenance windows", responses=DENIED)
 async def list_windows(
-    store: StoreDep,
+    planning: PlanningDep,
     principal: AnyRole,
     include_cancelled: Annotated[bool, Query()] = False,
 ) -> list[WindowOut]:
-    windows = await asyncio.to_thread(store.windows, include_cancelled=include_cancelled)
+    windows = await asyncio.to_thread(planning.windows, include_cancelled=include_cancelled)
     return [WindowOut.model_validate(w) for w in windows]
 
 
@@ -32,9 +32,9 @@ async def list_windows(
     status_code=201,
     responses=DENIED,
 )
-async def add_window(store: StoreDep, principal: Planner, body: WindowIn) -> WindowOut:
+async def add_window(planning: PlanningDep, principal: Planner, body: WindowIn) -> WindowOut:
     window = await asyncio.to_thread(
-        store.add_window,
+        planning.add_window,
         body.target,
         starts_at=body.starts_at,
         ends_at=body.ends_at,
@@ -52,17 +52,17 @@ async def add_window(store: StoreDep, principal: Planner, body: WindowIn) -> Win
     summary="Cancel a maintenance window (planners)",
     responses={**DENIED, **NOT_FOUND},
 )
-async def cancel_window(store: StoreDep, principal: Planner, window_id: Id) -> WindowOut:
+async def cancel_window(planning: PlanningDep, principal: Planner, window_id: Id) -> WindowOut:
     return WindowOut.model_validate(
-        await asyncio.to_thread(store.cancel_window, window_id, by=principal)
+        await asyncio.to_thread(planning.cancel_window, window_id, by=principal)
     )
 
 
 @router.get("/shelves", summary="List shelved alarms", responses=DENIED)
 async def list_shelves(
-    store: StoreDep, principal: AnyRole, include_expired: Annotated[bool, Query()] = False
+    planning: PlanningDep, principal: AnyRole, include_expired: Annotated[bool, Query()] = False
 ) -> list[ShelfOut]:
-    shelves = await asyncio.to_thread(store.shelves, include_expired=include_expired)
+    shelves = await asyncio.to_thread(planning.shelves, include_expired=include_expired)
     return [ShelfOut.model_validate(s) for s in shelves]
 
 
@@ -72,9 +72,9 @@ async def list_shelves(
     status_code=201,
     responses={**DENIED, **NOT_FOUND},
 )
-async def shelve(store: StoreDep, principal: Planner, body: ShelfIn) -> ShelfOut:
+async def shelve(planning: PlanningDep, principal: Planner, body: ShelfIn) -> ShelfOut:
     shelf = await asyncio.to_thread(
-        store.shelve,
+        planning.shelve,
         body.equipment_id,
         reason=body.reason,
         expires_at=body.expires_at,
@@ -87,5 +87,7 @@ async def shelve(store: StoreDep, principal: Planner, body: ShelfIn) -> ShelfOut
 @router.delete(
     "/shelves/{shelf_id}", summary="Unshelve (planners)", responses={**DENIED, **NOT_FOUND}
 )
-async def unshelve(store: StoreDep, principal: Planner, shelf_id: Id) -> ShelfOut:
-    return ShelfOut.model_validate(await asyncio.to_thread(store.unshelve, shelf_id, by=principal))
+async def unshelve(planning: PlanningDep, principal: Planner, shelf_id: Id) -> ShelfOut:
+    return ShelfOut.model_validate(
+        await asyncio.to_thread(planning.unshelve, shelf_id, by=principal)
+    )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from devices import Severity
-from ticketing.api.deps import AnyRole, Planner, StoreDep
+from ticketing.api.deps import AnyRole, OrdersDep, Planner
 from ticketing.api.schemas import (
     AssignIn,
     AuditOut,
@@ -58,7 +58,7 @@ def _out(order: WorkOrderView) -> WorkOrderOut:
 
 @router.get("", summary="List work orders", responses=DENIED)
 async def list_work_orders(
-    store: StoreDep,
+    orders: OrdersDep,
     principal: AnyRole,
     response: Response,
     status: Annotated[
@@ -104,10 +104,10 @@ async def list_work_orders(
         "text": q,
         "principal": principal,
     }
-    orders = await asyncio.to_thread(store.list, sort=sort, limit=limit, offset=offset, **filters)
-    total = await asyncio.to_thread(store.count, **filters)
+    page = await asyncio.to_thread(orders.list, sort=sort, limit=limit, offset=offset, **filters)
+    total = await asyncio.to_thread(orders.count, **filters)
     response.headers["X-Total-Count"] = str(total)
-    return [_out(order) for order in orders]
+    return [_out(order) for order in page]
 
 
 @router.post(
@@ -117,13 +117,13 @@ async def list_work_orders(
     responses={**DENIED, 200: {"model": CreatedOrder, "description": "An active order existed."}},
 )
 async def report_problem(
-    store: StoreDep, principal: AnyRole, body: ReportIn, response: Response
+    orders: OrdersDep, principal: AnyRole, body: ReportIn, response: Response
 ) -> CreatedOrder:
     """Opens a corrective order for what a person saw (e.g. after scanning the machine's label),
     with the same dedup, assignment and escalation as a detector's finding: if the equipment has
     an active order of that failure mode, it is updated instead (200)."""
     recorded = await asyncio.to_thread(
-        store.report,
+        orders.report,
         body.equipment_id,
         description=body.description,
         by=principal,
@@ -136,8 +136,8 @@ async def report_problem(
 
 
 @router.get("/{number}", summary="Read one work order", responses={**NOT_FOUND, **DENIED})
-async def get_work_order(store: StoreDep, principal: AnyRole, number: Number) -> WorkOrderOut:
-    return _out(await asyncio.to_thread(store.get, number, principal=principal))
+async def get_work_order(orders: OrdersDep, principal: AnyRole, number: Number) -> WorkOrderOut:
+    return _out(await asyncio.to_thread(orders.get, number, principal=principal))
 
 
 @router.get(
@@ -145,8 +145,8 @@ async def get_work_order(store: StoreDep, principal: AnyRole, number: Number) ->
     summary="The audit trail of one order",
     responses={**NOT_FOUND, **DENIED},
 )
-async def order_history(store: StoreDep, principal: AnyRole, number: Number) -> list[AuditOut]:
-    events = await asyncio.to_thread(store.history, number, principal=principal)
+async def order_history(orders: OrdersDep, principal: AnyRole, number: Number) -> list[AuditOut]:
+    events = await asyncio.to_thread(orders.history, number, principal=principal)
     return [AuditOut.model_validate(e) for e in events]
 
 
@@ -155,16 +155,16 @@ async def order_history(store: StoreDep, principal: AnyRole, number: Number) -> 
     summary="The findings recorded on one order",
     responses={**NOT_FOUND, **DENIED},
 )
-async def order_findings(store: StoreDep, principal: AnyRole, number: Number) -> list[FindingOut]:
-    findings = await asyncio.to_thread(store.findings, number, principal=principal)
+async def order_findings(orders: OrdersDep, principal: AnyRole, number: Number) -> list[FindingOut]:
+    findings = await asyncio.to_thread(orders.findings, number, principal=principal)
     return [FindingOut.model_validate(f) for f in findings]
 
 
 @router.get(
     "/{number}/comments", summary="Comments on one order", responses={**NOT_FOUND, **DENIED}
 )
-async def order_comments(store: StoreDep, principal: AnyRole, number: Number) -> list[CommentOut]:
-    comments = await asyncio.to_thread(store.comments, number, principal=principal)
+async def order_comments(orders: OrdersDep, principal: AnyRole, number: Number) -> list[CommentOut]:
+    comments = await asyncio.to_thread(orders.comments, number, principal=principal)
     return [CommentOut.model_validate(c) for c in comments]
 
 
@@ -175,9 +175,9 @@ async def order_comments(store: StoreDep, principal: AnyRole, number: Number) ->
     responses={**NOT_FOUND, **DENIED},
 )
 async def add_comment(
-    store: StoreDep, principal: AnyRole, number: Number, body: CommentIn
+    orders: OrdersDep, principal: AnyRole, number: Number, body: CommentIn
 ) -> CommentOut:
-    comment = await asyncio.to_thread(store.comment, number, by=principal, body=body.body)
+    comment = await asyncio.to_thread(orders.comment, number, by=principal, body=body.body)
     return CommentOut.model_validate(comment)
 
 
@@ -187,42 +187,42 @@ async def add_comment(
     responses=ACTION,
 )
 async def acknowledge(
-    store: StoreDep, principal: AnyRole, number: Number, body: NoteIn | None = None
+    orders: OrdersDep, principal: AnyRole, number: Number, body: NoteIn | None = None
 ) -> WorkOrderOut:
     note = body.note if body is not None else ""
-    return _out(await asyncio.to_thread(store.acknowledge, number, by=principal, note=note))
+    return _out(await asyncio.to_thread(orders.acknowledge, number, by=principal, note=note))
 
 
 @router.post("/{number}/assign", summary="Assign an order (planners)", responses=ACTION)
 async def assign(
-    store: StoreDep, principal: Planner, number: Number, body: AssignIn
+    orders: OrdersDep, principal: Planner, number: Number, body: AssignIn
 ) -> WorkOrderOut:
     return _out(
         await asyncio.to_thread(
-            store.assign, number, assignee=body.assignee, team=body.team, by=principal
+            orders.assign, number, assignee=body.assignee, team=body.team, by=principal
         )
     )
 
 
 @router.post("/{number}/start", summary="Start work (or resume it)", responses=ACTION)
 async def start(
-    store: StoreDep, principal: AnyRole, number: Number, body: NoteIn | None = None
+    orders: OrdersDep, principal: AnyRole, number: Number, body: NoteIn | None = None
 ) -> WorkOrderOut:
     note = body.note if body is not None else ""
-    return _out(await asyncio.to_thread(store.start, number, by=principal, note=note))
+    return _out(await asyncio.to_thread(orders.start, number, by=principal, note=note))
 
 
 @router.post("/{number}/hold", summary="Put work on hold, saying why", responses=ACTION)
-async def hold(store: StoreDep, principal: AnyRole, number: Number, body: HoldIn) -> WorkOrderOut:
-    return _out(await asyncio.to_thread(store.hold, number, by=principal, reason=body.reason))
+async def hold(orders: OrdersDep, principal: AnyRole, number: Number, body: HoldIn) -> WorkOrderOut:
+    return _out(await asyncio.to_thread(orders.hold, number, by=principal, reason=body.reason))
 
 
 @router.post("/{number}/done", summary="Mark the work done", responses=ACTION)
 async def done(
-    store: StoreDep, principal: AnyRole, number: Number, body: NoteIn | None = None
+    orders: OrdersDep, principal: AnyRole, number: Number, body: NoteIn | None = None
 ) -> WorkOrderOut:
     note = body.note if body is not None else ""
-    return _out(await asyncio.to_thread(store.done, number, by=principal, note=note))
+    return _out(await asyncio.to_thread(orders.done, number, by=principal, note=note))
 
 
 @router.post(
@@ -233,10 +233,12 @@ async def done(
     "less sensitive). A finding that recurs afterwards opens a new order.",
     responses=ACTION,
 )
-async def close(store: StoreDep, principal: Planner, number: Number, body: CloseIn) -> WorkOrderOut:
+async def close(
+    orders: OrdersDep, principal: Planner, number: Number, body: CloseIn
+) -> WorkOrderOut:
     return _out(
         await asyncio.to_thread(
-            store.close_order,
+            orders.close_order,
             number,
             by=principal,
             outcome=body.outcome,
@@ -250,14 +252,14 @@ async def close(store: StoreDep, principal: Planner, number: Number, body: Close
 
 @router.post("/{number}/resolve", summary="Close without codes (planners)", responses=ACTION)
 async def resolve(
-    store: StoreDep, principal: Planner, number: Number, body: ResolveIn | None = None
+    orders: OrdersDep, principal: Planner, number: Number, body: ResolveIn | None = None
 ) -> WorkOrderOut:
     note = body.note if body is not None else ""
-    return _out(await asyncio.to_thread(store.resolve, number, by=principal, note=note))
+    return _out(await asyncio.to_thread(orders.resolve, number, by=principal, note=note))
 
 
 @router.post("/{number}/cancel", summary="Cancel, saying why (planners)", responses=ACTION)
 async def cancel(
-    store: StoreDep, principal: Planner, number: Number, body: CancelIn
+    orders: OrdersDep, principal: Planner, number: Number, body: CancelIn
 ) -> WorkOrderOut:
-    return _out(await asyncio.to_thread(store.cancel, number, by=principal, reason=body.reason))
+    return _out(await asyncio.to_thread(orders.cancel, number, by=principal, reason=body.reason))
