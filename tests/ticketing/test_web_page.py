@@ -4,11 +4,9 @@ see a new order appear live from the event stream."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from browser import playwright_sync
 from live_server import serving
 from workorder_helpers import T0, finding, record
 
@@ -16,40 +14,13 @@ from devices import Plant, Severity
 from ticketing import Role, WorkOrderStore
 from ticketing.api import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: apt-get install chromium chromium-driver")
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(15_000)
-            yield page
-        finally:
-            browser.close()
+expect = playwright_sync.expect
 
 
 def test_a_planner_works_an_order_from_the_page(
-    tmp_path: Path, demo_plant: Plant, browser_page: object
+    tmp_path: Path, demo_plant: Plant, browser_page: object, artefacts: Path
 ) -> None:
     page: playwright_sync.Page = browser_page  # type: ignore[assignment]
-    expect = playwright_sync.expect
     with (
         WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
         serving(create_app(store)) as url,
@@ -103,7 +74,7 @@ def test_a_planner_works_an_order_from_the_page(
         dialog.locator("input[name=cause]").fill("lubrication starved")
         dialog.get_by_role("button", name="Close").click()
         expect(detail.locator("#status")).to_have_text("closed")
-        page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
+        page.screenshot(path=str(artefacts / "detail.png"), full_page=True)
         assert store.orders.get(urgent.number).found_cause == "lubrication starved"
 
         page.locator("a", has_text="all orders").click()
@@ -112,14 +83,13 @@ def test_a_planner_works_an_order_from_the_page(
         fresh = record(store, finding("P-204", "flow", ts=T0 + 2), demo_plant.equipment["P-204"])
         expect(rows.filter(has_text=fresh.order.number)).to_have_count(1)  # live, no reload
         expect(rows).to_have_count(2)
-        page.screenshot(path=str(tmp_path / "list.png"), full_page=True)
+        page.screenshot(path=str(artefacts / "list.png"), full_page=True)
 
 
 def test_a_technician_sees_their_team_and_no_planner_actions(
-    tmp_path: Path, demo_plant: Plant, browser_page: object
+    tmp_path: Path, demo_plant: Plant, browser_page: object, artefacts: Path
 ) -> None:
     page: playwright_sync.Page = browser_page  # type: ignore[assignment]
-    expect = playwright_sync.expect
     with (
         WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
         serving(create_app(store)) as url,
@@ -141,3 +111,33 @@ def test_a_technician_sees_their_team_and_no_planner_actions(
         page.fill("#token-input", "fwt_not-a-real-token")
         page.locator("#token-form button").click()
         expect(page.locator("#sign-in-error")).to_contain_text("sign in again")
+        page.screenshot(path=str(artefacts / "technician.png"), full_page=True)
+
+
+def test_the_api_docs_render_without_network(
+    tmp_path: Path, demo_plant: Plant, browser_page: object, artefacts: Path
+) -> None:
+    page: playwright_sync.Page = browser_page  # type: ignore[assignment]
+    outside: list[str] = []
+
+    def local_only(route: playwright_sync.Route) -> None:
+        if route.request.url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with (
+        WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
+        serving(create_app(store)) as url,
+    ):
+        page.route("**/*", local_only)
+        page.goto(f"{url}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("forewarn work orders")
+        expect(
+            page.locator(".opblock-summary-path", has_text="/api/v1/work-orders").first
+        ).to_be_visible()
+        page.screenshot(path=str(artefacts / "docs.png"))
+        page.goto(f"{url}/redoc")
+        expect(page.locator("h1", has_text="forewarn work orders")).to_be_visible()
+    assert outside == []

@@ -1,5 +1,6 @@
-"""The FastAPI application: routers under /api/v1, OpenAPI at /openapi.json, docs at /docs, and
-the planners' web page at / (static files from `ticketing/web`)."""
+"""The FastAPI application: routers under /api/v1, OpenAPI at /openapi.json, docs at /docs and
+/redoc (their assets served from the `fastapi-offline` package: no network needed), and the
+planners' web page at / (static files from `ticketing/web`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from devices import Plant
 from ticketing.api.deps import ExtraStatus
@@ -74,7 +76,7 @@ def create_app(
     """The API and web page over `store`; `plant` (default: the store's) gives the equipment
     tree; `extra_status()` adds to what GET /api/v1/health reports. Call `close_streams(app)`
     before shutting the server down so that open event streams end."""
-    app = FastAPI(
+    app = FastAPIOffline(
         title="forewarn work orders",
         summary="Predictive maintenance work orders opened from machine telemetry.",
         description=DESCRIPTION,
