@@ -9,6 +9,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,15 +91,19 @@ async def serve(
     stop: asyncio.Event,
     on_recorded: OnRecorded | None = None,
     on_started: Callable[[Running], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    clock_note: str | None = None,
 ) -> Running:
     """Run until `stop` is set, then drain what was received and shut down in order.
 
     Sources (`forewarn.intake`): the MQTT broker and an OPC UA client per server of the plant
     file, merged; rejects go to the dead-letter file in `state_dir`, readings and findings to the
     historian if one is configured; Prometheus metrics at GET /metrics beside the API.
+    `clock` (default: the wall clock) is the time the work orders go by; `clock_note` labels it
+    on the API and the page when it is not the wall clock (the demo's simulated time).
     """
     intake = Intake.from_settings(plant, settings)
-    store = WorkOrderStore(settings.database, plant=plant)
+    store = WorkOrderStore(settings.database, plant=plant, clock=clock)
     engine = Engine(plant, settings.detectors)
     pipeline = Pipeline(
         plant,
@@ -117,7 +122,7 @@ async def serve(
     def status() -> dict[str, Any]:
         return {**pipeline.status(), **intake.status()}
 
-    app = create_app(store, plant=plant, extra_status=status)
+    app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
     intake.mount_metrics(app)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, intake.mqtt, store, api_url, intake)

@@ -187,6 +187,11 @@ class MachineModel(ABC, Generic[P]):
             )
         self._faults.append(fault)
 
+    def repair(self) -> tuple[Fault, ...]:
+        """Fix the machine: every attached fault is gone from now on. Returns those removed."""
+        removed, self._faults = tuple(self._faults), []
+        return removed
+
     def severity(self, mechanism: str, ts: float) -> float:
         """How far `mechanism` has progressed at `ts`: the worst of the attached faults."""
         return max((f.severity(ts) for f in self._faults if f.mechanism == mechanism), default=0.0)

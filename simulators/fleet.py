@@ -192,6 +192,18 @@ class Fleet:
     def model(self, equipment_id: str) -> MachineModel[Any]:
         return self._machines[equipment_id].model
 
+    def repair(self, equipment_id: str) -> tuple[str, ...]:
+        """Repair a machine as maintenance would (the faults of its model are removed; its
+        sensors' faults stay: a repair of the machine does not fix a sensor). Returns the names
+        of the faults removed; ground truth keeps them, as they happened."""
+        machine = self._machines.get(equipment_id)
+        if machine is None:
+            raise SimulatorError(f"cannot repair {equipment_id!r}: it is not simulated")
+        removed = machine.model.repair()
+        if removed:
+            log.info("%s repaired: %s", equipment_id, ", ".join(f.name for f in removed))
+        return tuple(f.name for f in removed)
+
     def tick(self, ts: float, dt: float) -> list[Sample]:
         """Advance every machine by `dt` seconds to simulated time `ts`; one sample each (without
         the readings a faulty sensor did not give)."""

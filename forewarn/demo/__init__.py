@@ -1,7 +1,9 @@
 """`forewarn demo`: a simulated water works with two developing faults, the whole pipeline, the API.
 
 Everything runs on this machine: an embedded MQTT broker (unless one is given), ten simulated pumps
-publishing over MQTT, the ingester, the detectors, the work-order store and the API.
+publishing over MQTT, the ingester, the detectors, the work-order store and the API. One clock: the
+simulation's, for the telemetry and for the work orders (the page labels it). The loop closes: a
+pump whose order is closed with the cause confirmed is repaired in the simulation.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import signal
 import tempfile
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from simulators import (
     SimClock,
 )
 from simulators import run as run_simulation
-from ticketing import Recorded, Role, WorkOrderView
+from ticketing import Outcome, Recorded, Role, Status, WorkOrderStore, WorkOrderView
 
 DEMO_PLANT = Path(str(resources.files("forewarn").joinpath("demo/plant.yaml")))
 
@@ -80,6 +83,8 @@ class DemoResult:
     sim_end: float = 0.0
     sign_in: str = ""
     """The web page's address with a planner token: opening it signs in."""
+    repaired: list[tuple[str, str]] = field(default_factory=list)
+    """(equipment, work order) for each machine repaired because its order was closed."""
 
 
 async def run_demo(options: DemoOptions, console: Console) -> DemoResult:
@@ -124,6 +129,16 @@ async def _run(
             f"    {finding.summary}"
         )
 
+    def sim_now() -> datetime:
+        return datetime.fromtimestamp(clock.now, UTC)
+
+    def on_repaired(number: str, equipment_id: str, faults: tuple[str, ...]) -> None:
+        result.repaired.append((equipment_id, number))
+        console.print(
+            f"[bold green]{equipment_id}[/] repaired ({number} closed, cause confirmed): "
+            f"{', '.join(faults)} removed  sim {_clock(clock.now - sim_start)}"
+        )
+
     started = asyncio.Event()
     running: list[Running] = []
 
@@ -139,7 +154,13 @@ async def _run(
     try:
         service = asyncio.create_task(
             serve(
-                plant, settings, stop=stop_service, on_recorded=on_recorded, on_started=on_started
+                plant,
+                settings,
+                stop=stop_service,
+                on_recorded=on_recorded,
+                on_started=on_started,
+                clock=sim_now,
+                clock_note=f"simulated time ×{options.speed:g}",
             )
         )
         await _first(started.wait(), service)
@@ -154,8 +175,10 @@ async def _run(
             f"Sign in as a planner: [bold]{result.sign_in}[/]\n"
             f"API on {api}  (docs: {api}/docs; send 'Authorization: Bearer {issued.secret}')\n"
             f"Simulating {len(plant)} pumps at ×{options.speed:g} with {len(faults)} developing "
-            f"faults; Ctrl-C stops."
+            f"faults; every time shown (here, on the page, in the API) is simulated time. Close "
+            f"an order with the cause confirmed and its pump is repaired. Ctrl-C stops."
         )
+        repairs = asyncio.create_task(repair_on_close(running[0].store, fleet, on_repaired))
         broker = BrokerAddress.parse(broker_url)
         async with MqttPublisher(
             plant,
@@ -182,6 +205,7 @@ async def _run(
                 stop_sim.set()
                 status.update("stopping: processing what was received")
                 await simulation
+                repairs.cancel()
                 result.sim_end = clock.now
                 stop_service.set()
                 await service
@@ -193,6 +217,41 @@ async def _run(
     result.readings = running[0].pipeline.stats.readings
     print_summary(result, fleet, options.speed, console)
     return result
+
+
+async def repair_on_close(
+    store: WorkOrderStore,
+    fleet: Fleet,
+    on_repaired: Callable[[str, str, tuple[str, ...]], None],
+) -> None:
+    """The simulated maintenance crew: follow the store's order events and repair the machine of
+    every order closed with its cause confirmed (as a technician's repair would), so that the
+    fault behind it stops and the order does not come back."""
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def changed() -> None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(wake.set)
+
+    store.add_listener(changed)
+    try:
+        after = await asyncio.to_thread(store.access.last_event_id)
+        while True:
+            wake.clear()
+            events = await asyncio.to_thread(store.access.events_after, after)
+            for event, order in events:
+                after = max(after, event.id)
+                confirmed = order.status is Status.CLOSED and order.outcome is Outcome.CONFIRMED
+                if event.action == "closed" and confirmed:
+                    faults = fleet.repair(order.equipment_id)
+                    on_repaired(order.number, order.equipment_id, faults)
+            if not events:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await wake.wait()
+    finally:
+        store.remove_listener(changed)
 
 
 async def _first(waiter: Coroutine[Any, Any, Any], service: asyncio.Task[Running]) -> None:

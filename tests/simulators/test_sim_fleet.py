@@ -207,3 +207,25 @@ def test_dt_must_be_a_non_negative_number(make_plant: PlantFactory) -> None:
     fleet = Fleet(make_plant("P-1"), seed=1)
     with pytest.raises(SimulatorError, match="dt must be"):
         fleet.tick(START, -1.0)
+
+
+def test_a_repaired_machine_runs_like_a_healthy_one_again(make_plant: PlantFactory) -> None:
+    plant = make_plant("P-1")
+    wear = BearingWear(onset=START + 60, time_to_failure=HOUR)
+    healthy, faulty = (
+        Fleet(plant, seed=5),
+        Fleet(plant, seed=5, faults=[FaultInjection("P-1", wear)]),
+    )
+    for k in range(1800):
+        h, f = healthy.tick(START + k, 1.0)[0], faulty.tick(START + k, 1.0)[0]
+    assert f.values["vibration"] > h.values["vibration"] * 1.5
+    assert faulty.repair("P-1") == (wear.name,)
+    assert faulty.repair("P-1") == ()
+    later = [
+        (healthy.tick(START + k, 1.0)[0], faulty.tick(START + k, 1.0)[0]) for k in range(1800, 2400)
+    ]
+    settled = later[-60:]
+    assert all(f.values["vibration"] < h.values["vibration"] * 1.2 for h, f in settled)
+    assert [t.fault for t in faulty.ground_truth()] == [wear.name]  # what happened stays true
+    with pytest.raises(SimulatorError, match="not simulated"):
+        faulty.repair("P-9")

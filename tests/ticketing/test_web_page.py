@@ -43,6 +43,7 @@ def test_a_planner_works_an_order_from_the_page(
         assert "token" not in page.url  # the secret left the address bar
         expect(page.locator("#who")).to_contain_text("pat · planner")
         expect(page.locator("#live")).to_have_text("● live")
+        expect(page.locator("#clock")).to_be_hidden()  # the wall clock needs no label
         page.select_option("select[name=priority]", "urgent")
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text(urgent.number)
@@ -92,7 +93,7 @@ def test_a_technician_sees_their_team_and_no_planner_actions(
     page: playwright_sync.Page = browser_page  # type: ignore[assignment]
     with (
         WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
-        serving(create_app(store)) as url,
+        serving(create_app(store, clock_note="simulated time ×120")) as url,
     ):
         mine = record(store, finding("P-103"), demo_plant.equipment["P-103"]).order
         record(store, finding("P-204", "flow", ts=T0 + 1), demo_plant.equipment["P-204"])
@@ -100,6 +101,7 @@ def test_a_technician_sees_their_team_and_no_planner_actions(
         page.goto(f"{url}/#token={token}")
         rows = page.locator("#orders tbody tr")
         expect(rows).to_have_count(1)
+        expect(page.locator("#clock")).to_have_text("⏱ simulated time ×120")
         rows.first.click()
         detail = page.locator("#detail-view")
         expect(detail.locator("h1")).to_contain_text(mine.number)

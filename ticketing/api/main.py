@@ -21,6 +21,7 @@ from ticketing.api.routes import (
     admin,
     alarms,
     analytics,
+    clock,
     equipment,
     events,
     health,
@@ -72,9 +73,11 @@ def create_app(
     plant: Plant | None = None,
     extra_status: ExtraStatus | None = None,
     max_body: int = MAX_BODY,
+    clock_note: str | None = None,
 ) -> FastAPI:
     """The API and web page over `store`; `plant` (default: the store's) gives the equipment
-    tree; `extra_status()` adds to what GET /api/v1/health reports. Call `close_streams(app)`
+    tree; `extra_status()` adds to what GET /api/v1/health reports; `clock_note` (e.g.
+    'simulated time ×120') says the store's clock is not the wall clock. Call `close_streams(app)`
     before shutting the server down so that open event streams end."""
     app = FastAPIOffline(
         title="forewarn work orders",
@@ -86,10 +89,12 @@ def create_app(
     app.state.store = store
     app.state.plant = plant if plant is not None else store.plant
     app.state.extra_status = extra_status
+    app.state.clock_note = clock_note
     app.state.closing = asyncio.Event()
     app.state.metrics = Metrics(store)
     install_error_handlers(app)
-    for module in (work_orders, alarms, equipment, suppression, analytics, events, admin, health):
+    routers = (work_orders, alarms, equipment, suppression, analytics, events, admin, health, clock)
+    for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     app.add_middleware(SizeLimits, max_body=max_body)

@@ -67,12 +67,15 @@ async function start() {
   try {
     state.me = (await api("/me")).body;
     state.people = (await api("/people")).body;
+    state.clock = (await api("/clock")).body;
   } catch (error) {
     if (String(error.message) !== "401") signOut(error.message);
     return;
   }
   $("#who").textContent = `${state.me.name} · ${state.me.role}${state.me.team ? " · " + state.me.team : ""}`;
   $("#sign-out").hidden = false;
+  $("#clock").hidden = !state.clock.simulated;
+  $("#clock").textContent = state.clock.simulated ? `⏱ ${state.clock.note}` : "";
   const teams = $("#filters select[name=team]");
   teams.innerHTML = '<option value="">Any</option>' +
     state.people.teams.map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join("");
