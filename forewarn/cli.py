@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
@@ -19,6 +18,7 @@ from forewarn.commands.replay import replay
 from forewarn.commands.score import score
 from forewarn.commands.simulate import simulate
 from forewarn.commands.tokens import tokens_app
+from forewarn.console import make_console
 from forewarn.errors import ForewarnError
 from ingest import IngestError
 from ticketing import TicketingError
@@ -31,8 +31,8 @@ app = typer.Typer(
 plant_app = typer.Typer(help="Work with plant files.", no_args_is_help=True)
 app.add_typer(plant_app, name="plant")
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = make_console()
+errors = make_console(stderr=True)
 
 
 def _configure_logging(level: str) -> None:
@@ -153,3 +153,18 @@ app.command("replay")(replay)
 app.command("score")(score)
 app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")
+
+
+def _summaries_in_whole_sentences(typer_app: typer.Typer) -> None:
+    """The commands list shows each command's first paragraph reflowed, not cut at the line
+    breaks of its docstring's source."""
+    for info in typer_app.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None) or ""
+        if info.short_help is None and doc:
+            info.short_help = " ".join(doc.strip().split("\n\n")[0].split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _summaries_in_whole_sentences(group.typer_instance)
+
+
+_summaries_in_whole_sentences(app)

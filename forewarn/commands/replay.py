@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from forewarn.console import make_console
 
 if TYPE_CHECKING:
     from forewarn.replay import ReplayProgress, ReplayResult
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = make_console()
+errors = make_console(stderr=True)
 
 
 def replay(

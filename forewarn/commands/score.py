@@ -6,17 +6,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from detectors import DEFAULT, DetectorError, detector_class
+from forewarn.console import make_console
 
 if TYPE_CHECKING:
     from forewarn.offline import Table
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+console = make_console(soft_wrap=True)
+errors = make_console(stderr=True, soft_wrap=True)
 
 PROGRESS_ROWS = 20_000
 """Inputs with fewer rows than this finish before a progress bar is worth drawing."""

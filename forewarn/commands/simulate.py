@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from devices import DevicesError, Plant, load_plant
+from forewarn.console import make_console
 from forewarn.errors import ForewarnError
 from ingest import BrokerAddress
 from simulators import MqttPublisher, Publisher, RunStats, RunTruth, SimClock, SimulatorError, run
@@ -33,8 +33,8 @@ from simulators.scenario_schema import parse_duration
 from simulators.scenarios import scenario_path
 from simulators.sparkplug_publisher import SparkplugPublisher
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = make_console()
+errors = make_console(stderr=True)
 
 
 class Protocol(enum.StrEnum):
