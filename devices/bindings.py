@@ -206,6 +206,23 @@ class OpcUaServerSpec(_Spec):
 
 class OpcUaSpec(_Spec):
     servers: dict[str, OpcUaServerSpec] = {}
+    """OPC UA servers by the name equipment and signals give as their `server`."""
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            names = [
+                str(item.get("name", i)) if isinstance(item, dict) else str(i)
+                for i, item in enumerate(value, start=1)
+            ]
+            example = " ".join(f"{name}: {{url: opc.tcp://..., ...}}" for name in names)
+            raise ValueError(
+                "servers is a mapping of a server name to its settings, not a list; write "
+                f"'servers: {{{example}}}' and name the server in each equipment's or signal's "
+                "'opcua: {server: NAME}'"
+            )
+        return value
 
 
 class EquipmentOpcUa(_Spec):

@@ -150,6 +150,8 @@ class SignalSpec(_Spec):
     """Physical range of the sensor (default: what its unit allows, e.g. no negative mm/s)."""
     detectors: list[DetectorSpec] | None = None
     """Detectors of this signal, replacing those its equipment gets."""
+    enabled: bool = True
+    """False removes the signal (as `signal_name: null` does): the machine does not have it."""
 
     def merged(self, override: SignalSpec) -> SignalSpec:
         """This spec with what `override` sets replaced; limits are merged field by field."""
@@ -195,8 +197,9 @@ class EquipmentSpec(_Spec):
     criticality: Criticality = Criticality.MEDIUM
     team: str = Field(min_length=1)
     """Maintenance team that owns this equipment's work orders."""
-    signals: dict[Identifier, SignalSpec] = {}
-    """Signals added to, or overriding fields of, those of the equipment type."""
+    signals: dict[Identifier, SignalSpec | None] = {}
+    """Signals added to, or overriding fields of, those of the equipment type; `name: null` (or
+    `enabled: false`) removes one of the type's signals the machine does not have."""
     mqtt: PayloadSpec = PayloadSpec()
     opcua: EquipmentOpcUa | None = None
     sparkplug: EquipmentSparkplug = EquipmentSparkplug()
