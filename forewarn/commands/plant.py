@@ -1,4 +1,5 @@
-"""`forewarn plant ...`: check a plant file and say what it binds; print its JSON Schema."""
+"""`forewarn plant ...`: check a plant file and say what it binds; print its JSON Schema and
+reference."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.markup import escape
 
 from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
+from devices.reference import REFERENCE_FILE, SCHEMA_FILE, reference_markdown, schema_text
 from forewarn.errors import ForewarnError
 from forewarn.plant_report import plant_report
 
@@ -64,3 +66,27 @@ def check(
                 console.print(f"      limits {escape(s.limits)}; detectors {escape(s.detectors)}")
     for warning in report.warnings:
         errors.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+@plant_app.command("schema")
+def schema(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the reference page instead (Markdown).")
+    ] = False,
+    write_docs: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"Write {SCHEMA_FILE} and {REFERENCE_FILE} into this folder (the repository's "
+            "docs/) instead of printing."
+        ),
+    ] = None,
+) -> None:
+    """Print the plant file's JSON Schema, for editors: save it and start plant files with
+    `# yaml-language-server: $schema=plant.schema.json`."""
+    if write_docs is not None:
+        write_docs.mkdir(parents=True, exist_ok=True)
+        for name, text in ((SCHEMA_FILE, schema_text()), (REFERENCE_FILE, reference_markdown())):
+            (write_docs / name).write_text(text, encoding="utf-8")
+            console.print(f"wrote {escape(str(write_docs / name))}")
+        return
+    typer.echo(reference_markdown() if markdown else schema_text(), nl=False)
