@@ -14,6 +14,7 @@ from rich.console import Console
 from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
 from forewarn.commands.dead_letters import dead_letters
+from forewarn.commands.discover import discover_app
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.commands.plant import plant_app
 from forewarn.commands.replay import replay
@@ -137,3 +138,4 @@ app.command("score")(score)
 app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(plant_app, name="plant")
+app.add_typer(discover_app, name="discover")
