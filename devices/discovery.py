@@ -148,7 +148,7 @@ def _equipment(eq: FoundEquipment, team: str) -> list[str]:
     guess = guess_type(s.name for s in eq.signals)
     type_line = f"{pad}type: {UNCLASSIFIED}"
     if guess is not None:
-        type_line += f"  # looks like a {guess[0]} ({', '.join(guess[1])})"
+        type_line += f"  # type guess: {guess[0]} (matching: {', '.join(guess[1])})"
     lines += [type_line, f"{pad}team: {_scalar(team)}"]
     for key, value in eq.settings.items():
         lines.append(f"{pad}{key}: {_flow(value)}")

@@ -61,8 +61,10 @@ async def test_discovered_opcua_plant_maps_hierarchy_units_ranges_and_nodes(
     assert pump.path == "works/pumping/line-1/P-1"
     assert pump.team == "ops"
     assert pump.type == "unclassified"  # never applied silently ...
-    assert "type: unclassified  # looks like a centrifugal_pump (" in text  # ... only offered
-    assert "type: unclassified  # looks like a fan (" in text
+    assert (
+        "type: unclassified  # type guess: centrifugal_pump (matching: " in text
+    )  # ... only offered
+    assert "type: unclassified  # type guess: fan (matching: " in text
     assert set(pump.signals) == set(source.equipment["P-1"].signals)
     vibration = pump.signals["vibration"]
     assert vibration.unit == "mm/s"
