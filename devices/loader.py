@@ -23,7 +23,14 @@ from devices.bindings import (
 from devices.errors import PlantFileError
 from devices.organisation import resolve_organisation
 from devices.plant import DEFAULT_FORMAT, DetectorConfig, Equipment, FailureMode, Plant, Signal
-from devices.schema import DetectorSpec, EquipmentSpec, EquipmentTypeSpec, PlantSpec, SignalSpec
+from devices.schema import (
+    DetectorSpec,
+    EquipmentSpec,
+    EquipmentTypeSpec,
+    PlantSpec,
+    SignalSpec,
+    TimestampSource,
+)
 from devices.suggest import did_you_mean, fields_at
 
 Loc = tuple[str | int, ...]
@@ -154,6 +161,7 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     detectors=DetectorConfig.from_specs(
                         _first_set(eq.detectors, eq_type.detectors, spec.detectors)
                     ),
+                    receive_time=eq.timestamp_source is TimestampSource.RECEIVE_TIME,
                 )
     organisation = resolve_organisation(
         spec.organisation,

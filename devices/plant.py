@@ -132,6 +132,8 @@ class Equipment:
     """The load or speed signal whose level tells operating regimes apart."""
     detectors: tuple[DetectorConfig, ...] | None = None
     """Detectors of this equipment and of its signals that name none; None: the default."""
+    receive_time: bool = False
+    """Its readings are stamped with the time they arrive, not the device's time."""
 
     @property
     def path(self) -> str:

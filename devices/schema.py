@@ -78,6 +78,12 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+class TimestampSource(enum.StrEnum):
+    DEVICE = "device"
+    """The payload's timestamp (JSON `ts`, Sparkplug metric time, OPC UA SourceTimestamp)."""
+    RECEIVE_TIME = "receive_time"
+
+
 class Criticality(enum.StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
@@ -229,6 +235,8 @@ class EquipmentSpec(_Spec):
     """Overrides the type's regime signal."""
     detectors: list[DetectorSpec] | None = None
     """Detectors of this equipment, replacing its type's."""
+    timestamp_source: TimestampSource = TimestampSource.DEVICE
+    """`receive_time`: stamp its readings with the time they arrive (no clock, or a wrong one)."""
 
 
 class LineSpec(_Spec):
