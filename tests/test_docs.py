@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 from typer.testing import CliRunner
 
@@ -113,12 +114,12 @@ SHELL = [
 )
 def test_shell_commands_exist_with_their_options(snippet: Snippet, words: list[str]) -> None:
     path: list[str] = []
+    command = typer.main.get_command(app)
     for word in words:
-        if word.startswith("-"):
+        subcommands = getattr(command, "commands", {})
+        if word not in subcommands:
             break
-        result = runner.invoke(app, [*path, word, "--help"])
-        if result.exit_code != 0:
-            break
+        command = subcommands[word]
         path.append(word)
     assert path, f"{snippet}: `forewarn {' '.join(words)}` names no command"
     result = runner.invoke(app, [*path, "--help"], terminal_width=200)
@@ -131,3 +132,17 @@ def test_every_page_has_checked_snippets() -> None:
     for page in (ROOT / "docs").glob("*.md"):
         if page.name != "plant-file.md":
             assert any(s.page == page for s in snippets("yaml", "sh")), page
+
+
+def _command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    subcommands = getattr(command, "commands", {})
+    paths = [path]
+    for name, sub in subcommands.items():
+        paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(typer.main.get_command(app)), ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output

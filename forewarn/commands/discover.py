@@ -36,7 +36,9 @@ Team = Annotated[str, typer.Option(help="Team written on every equipment (edit i
 
 @discover_app.command("opcua")
 def opcua(
-    url: Annotated[str, typer.Argument(help="opc.tcp://host:port[/path]")],
+    url: Annotated[
+        str, typer.Argument(help="opc.tcp://host:port, with a path if the server has one.")
+    ],
     output: Output = None,
     name: Annotated[str, typer.Option(help="Name of the server in the plant file.")] = "plc",
     team: Team = "maintenance",
@@ -96,7 +98,12 @@ def opcua(
 
 @discover_app.command("mqtt")
 def mqtt(
-    url: Annotated[str, typer.Argument(help="mqtt://[user:password@]host:port or mqtts://...")],
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="mqtt://host:port or mqtts://host:port, user:password@ before the host if needed."
+        ),
+    ],
     seconds: Annotated[float, typer.Option(help="How long to listen.", min=1)] = 60,
     output: Output = None,
     team: Team = "maintenance",
