@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -67,8 +68,8 @@ def opcua(
             url=url,
             security_policy=security_policy,
             security_mode=security_mode,
-            certificate=str(certificate) if certificate else None,
-            private_key=str(private_key) if private_key else None,
+            certificate=str(certificate.resolve()) if certificate else None,
+            private_key=str(private_key.resolve()) if private_key else None,
             username=username,
             password_env=password_env,
             anonymous=username is None,
@@ -140,7 +141,7 @@ def mqtt(
 def _write(discovery: Discovery, output: Path | None, team: str, command: str) -> None:
     text = plant_file(discovery, team=team, command=command)
     try:
-        plant = plant_from_dict(_yaml(text), source="the discovered plant")
+        plant = plant_from_dict(yaml.safe_load(text), source="the discovered plant")
     except DevicesError as exc:  # a bug of ours, not the user's: say so, keep the file
         errors.print(f"[yellow]warning:[/] the written file does not load: {escape(str(exc))}")
         plant = None
@@ -159,12 +160,6 @@ def _write(discovery: Discovery, output: Path | None, team: str, command: str) -
         errors.print(f"note: {escape(note)}")
     if not discovery.equipment:
         raise typer.Exit(code=1)
-
-
-def _yaml(text: str) -> object:
-    import yaml
-
-    return yaml.safe_load(text)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -119,3 +119,13 @@ async def test_the_discovered_opcua_plant_runs_and_reads_every_value(
     assert server.writes >= 11 * 10
     assert opcua.stats.dead_letters.total == 0
     assert opcua.stats.gaps == 0
+
+
+def test_an_unreachable_server_or_incomplete_security_says_what_to_fix() -> None:
+    url = f"opc.tcp://127.0.0.1:{free_port()}"
+    result = runner.invoke(app, ["discover", "opcua", url])
+    assert result.exit_code == 2
+    assert f"error: cannot connect to {url}" in result.output
+    result = runner.invoke(app, ["discover", "opcua", url, "--security-policy", "Basic256Sha256"])
+    assert result.exit_code == 2
+    assert "needs 'certificate' and 'private_key'" in " ".join(result.output.split())
