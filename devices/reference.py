@@ -9,7 +9,7 @@ from typing import Any
 
 from devices.schema import PlantSpec
 
-SCHEMA_ID = "https://forewarn.dev/plant.schema.json"
+SCHEMA_ID = "urn:forewarn:plant-file"
 SCHEMA_FILE = "plant.schema.json"
 REFERENCE_FILE = "plant-file.md"
 
@@ -93,7 +93,7 @@ EXAMPLES: dict[str, str] = {
 """An example value of each field without a telling default, as written in YAML."""
 
 EXAMPLE_PLANT = """\
-# yaml-language-server: $schema=https://forewarn.dev/plant.schema.json
+# yaml-language-server: $schema=plant.schema.json
 site: {id: acme, name: ACME water works}
 opcua:
   servers:
