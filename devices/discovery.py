@@ -130,10 +130,10 @@ def plant_file(discovery: Discovery, *, team: str = "maintenance", command: str 
     for eq in discovery.equipment:
         by_area.setdefault(eq.area, {}).setdefault(eq.line, []).append(eq)
     for area, lines in by_area.items():
-        out.append(f"  - id: {_scalar(identifier(area, 'area'))}")
+        out.append(f"  - id: {_flow(identifier(area, 'area'))}")
         out.append("    lines:")
         for line, equipment in lines.items():
-            out.append(f"      - id: {_scalar(identifier(line, 'line'))}")
+            out.append(f"      - id: {_flow(identifier(line, 'line'))}")
             out.append("        equipment:")
             for eq in equipment:
                 out += _equipment(eq, team)
@@ -142,19 +142,19 @@ def plant_file(discovery: Discovery, *, team: str = "maintenance", command: str 
 
 def _equipment(eq: FoundEquipment, team: str) -> list[str]:
     pad = " " * 12
-    lines = [f"          - id: {_scalar(identifier(eq.id, 'eq'))}"]
+    lines = [f"          - id: {_flow(identifier(eq.id, 'eq'))}"]
     if eq.origin:
         lines[0] += f"  # {eq.origin}"
     guess = guess_type(s.name for s in eq.signals)
     type_line = f"{pad}type: {UNCLASSIFIED}"
     if guess is not None:
         type_line += f"  # type guess: {guess[0]} (matching: {', '.join(guess[1])})"
-    lines += [type_line, f"{pad}team: {_scalar(team)}"]
+    lines += [type_line, f"{pad}team: {_flow(team)}"]
     for key, value in eq.settings.items():
         lines.append(f"{pad}{key}: {_flow(value)}")
     lines.append(f"{pad}signals:")
     for signal in eq.signals:
-        lines.append(f"{pad}  {_scalar(identifier(signal.name))}: {_flow(_signal(signal))}")
+        lines.append(f"{pad}  {_flow(identifier(signal.name))}: {_flow(_signal(signal))}")
     return lines
 
 
@@ -189,10 +189,10 @@ def _dump(data: Mapping[str, Any], flow_below: int = 3) -> str:
         for key, item in value.items():
             inner = render(item, depth + 1, indent + 2)
             if isinstance(item, Mapping) and item and depth + 1 < flow_below:
-                lines.append(" " * indent + f"{_scalar(key)}:")
+                lines.append(" " * indent + f"{_flow(key)}:")
                 lines += inner
             else:
-                lines.append(" " * indent + f"{_scalar(key)}: {inner[0]}")
+                lines.append(" " * indent + f"{_flow(key)}: {inner[0]}")
         return lines
 
     return "\n".join(render(data, 0, 0))
@@ -203,10 +203,6 @@ def _flow(value: Any) -> str:
         value, default_flow_style=True, sort_keys=False, width=math.inf, allow_unicode=True
     )
     return text.strip().removesuffix("...").strip()
-
-
-def _scalar(value: str) -> str:
-    return _flow(value)
 
 
 # ---- OPC UA ----
