@@ -264,27 +264,22 @@ def from_opcua(
     site = max(sites, key=lambda s: sites[s])
     if len(sites) > 1:
         notes.append(f"folders of several sites ({', '.join(sites)}); the plant file has one")
-    template = _node_template(grouped)
+    named = _unique_names(grouped)
+    template = _node_template(named)
     equipment: list[FoundEquipment] = []
-    for (area, line, name), found in grouped.items():
-        eq_id = identifier(name, "eq")
-        signals = []
-        seen: set[str] = set()
-        for v, node, sig in found:
-            unique = sig if sig not in seen else f"{sig}_{len(seen)}"
-            seen.add(unique)
-            period = v.minimum_sampling_interval
-            signals.append(
-                FoundSignal(
-                    name=unique,
-                    unit=v.unit,
-                    description=v.description if v.description != v.path[-1] else "",
-                    sample_period=period if period else None,
-                    range=v.eu_range,
-                    limits=v.limits,
-                    binding={} if template else {"opcua": {"node": node}},
-                )
+    for (area, line, _), (eq_id, found) in zip(grouped, named, strict=True):
+        signals = [
+            FoundSignal(
+                name=sig,
+                unit=v.unit,
+                description=v.description if v.description != v.path[-1] else "",
+                sample_period=v.minimum_sampling_interval or None,
+                range=v.eu_range,
+                limits=v.limits,
+                binding={} if template else {"opcua": {"node": node}},
             )
+            for v, node, sig in found
+        ]
         equipment.append(
             FoundEquipment(
                 id=eq_id,
@@ -313,21 +308,45 @@ def from_opcua(
     )
 
 
-def _node_template(
+_Named = list[tuple[str, list[tuple[BrowsedVariable, str, str]]]]
+"""Per equipment: its id, and its (variable, node id, signal name)."""
+
+
+def _unique_names(
     grouped: Mapping[tuple[str, str, str], list[tuple[BrowsedVariable, str, str]]],
-) -> str | None:
+) -> _Named:
+    """Equipment ids unique in the plant (an object name repeated on several lines, such as
+    `Motor`, gets its line's name in front) and signal names unique in each equipment."""
+    used: set[str] = set()
+    named: _Named = []
+    for (_, line, name), found in grouped.items():
+        eq_id = identifier(name, "eq")
+        if eq_id in used:
+            eq_id = identifier(f"{line}-{name}", "eq")
+        while eq_id in used:
+            eq_id += "-2"
+        used.add(eq_id)
+        seen: set[str] = set()
+        signals = []
+        for v, node, sig in found:
+            unique = sig
+            while unique in seen:
+                unique += "_2"
+            seen.add(unique)
+            signals.append((v, node, unique))
+        named.append((eq_id, signals))
+    return named
+
+
+def _node_template(named: _Named) -> str | None:
     """One node id template for every variable (`ns={ns};s={equipment}.{signal}`), if one fits."""
-    (_, _, eq0), [(_, node0, sig0), *_] = next(iter(grouped.items()))
-    eq0 = identifier(eq0, "eq")
+    eq0, [(_, node0, sig0), *_] = named[0]
     if eq0 not in node0 or sig0 not in node0:
         return None
     head, _, tail = node0.rpartition(sig0)
     template = head.replace(eq0, "{equipment}") + "{signal}" + tail
-    for (_, _, name), found in grouped.items():
+    for eq_id, found in named:
         for _, node, sig in found:
-            if (
-                template.replace("{equipment}", identifier(name, "eq")).replace("{signal}", sig)
-                != node
-            ):
+            if template.replace("{equipment}", eq_id).replace("{signal}", sig) != node:
                 return None
     return template

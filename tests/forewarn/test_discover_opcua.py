@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from devices import Plant, load_plant, plant_from_dict
+from devices.discovery import BrowsedVariable, from_opcua, plant_file
 from forewarn.cli import app
 from forewarn.service import Running, serve
 from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Settings
@@ -129,3 +130,27 @@ def test_an_unreachable_server_or_incomplete_security_says_what_to_fix() -> None
     result = runner.invoke(app, ["discover", "opcua", url, "--security-policy", "Basic256Sha256"])
     assert result.exit_code == 2
     assert "needs 'certificate' and 'private_key'" in " ".join(result.output.split())
+
+
+def test_repeated_object_names_and_odd_node_ids_still_give_a_plant_that_loads() -> None:
+    def variable(path: str, node: str, unit: str = "") -> BrowsedVariable:
+        return BrowsedVariable(tuple(path.split("/")), node, 3, unit=unit)
+
+    found = [
+        variable("Plant/Hall1/Line1/Pump1/Motor/Current", "ns=3;i=1001", "A"),
+        variable("Plant/Hall1/Line1/Pump2/Motor/Current", "ns=3;i=1002", "A"),
+        variable("Plant/Hall1/Line1/Pump2/Motor/Winding Temp", "ns=3;i=1003", "degC"),
+        variable("Tank/Level", "ns=3;s=Tank.Level"),
+    ]
+    discovery = from_opcua(
+        found,
+        server="plc",
+        connection={"url": "opc.tcp://plc:4840", "anonymous": True},
+        namespaces=["http://opcfoundation.org/UA/", "urn:a", "urn:b", "urn:vendor:plc"],
+    )
+    plant = plant_from_dict(yaml.safe_load(plant_file(discovery)))
+    assert set(plant.equipment) == {"Motor", "Pump2-Motor", "Tank"}
+    assert plant.equipment["Motor"].line == "Pump1"
+    winding = plant.equipment["Pump2-Motor"].signals["winding_temp"]
+    assert (winding.unit, winding.opcua and winding.opcua.node_id) == ("degC", "ns={ns};i=1003")
+    assert plant.opcua_servers["plc"].namespace == "urn:vendor:plc"
