@@ -12,7 +12,15 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 _PLACEHOLDERS = {"site", "area", "line", "equipment", "signal", "ns"}
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -63,12 +71,24 @@ def _non_negative_duration(value: Any) -> Any:
 
 
 Template = Annotated[str, Field(min_length=1), BeforeValidator(_check_template)]
-Interval = Annotated[float, BeforeValidator(_non_negative_duration), Field(ge=0)]
+Interval = Annotated[
+    float,
+    BeforeValidator(_non_negative_duration),
+    Field(ge=0),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$"},
+            ]
+        }
+    ),
+]
 """A duration in seconds that may be 0 (OPC UA: the server's fastest practical rate)."""
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 # ---- JSON shapes over MQTT ----
@@ -154,9 +174,11 @@ class OpcUaServerSpec(_Spec):
 
     url: str = Field(pattern=r"^opc\.tcp://", description="opc.tcp://host:port[/path]")
     security_policy: SecurityPolicy = SecurityPolicy.NONE
+    """`Basic256Sha256` (with `certificate` and `private_key`) or `None`."""
     security_mode: SecurityMode = SecurityMode.NONE
+    """`Sign` or `SignAndEncrypt` with a security policy; `None` without."""
     certificate: str | None = None
-    """Client certificate (DER or PEM); `forewarn opcua gen-cert` makes a self-signed one."""
+    """Client certificate (DER or PEM); `forewarn opcua-gen-cert` makes a self-signed one."""
     private_key: str | None = None
     server_certificate: str | None = None
     """Pin the server's certificate; default: take it from the server's endpoint."""
@@ -192,7 +214,7 @@ class OpcUaServerSpec(_Spec):
         if secured and (self.certificate is None or self.private_key is None):
             raise ValueError(
                 f"security_policy {self.security_policy} needs 'certificate' and 'private_key' "
-                "(forewarn opcua gen-cert makes a self-signed pair)"
+                "(forewarn opcua-gen-cert makes a self-signed pair)"
             )
         if self.username is None and not self.anonymous:
             raise ValueError(
@@ -206,6 +228,23 @@ class OpcUaServerSpec(_Spec):
 
 class OpcUaSpec(_Spec):
     servers: dict[str, OpcUaServerSpec] = {}
+    """OPC UA servers by the name equipment and signals give as their `server`."""
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            names = [
+                str(item.get("name", i)) if isinstance(item, dict) else str(i)
+                for i, item in enumerate(value, start=1)
+            ]
+            example = " ".join(f"{name}: {{url: opc.tcp://..., ...}}" for name in names)
+            raise ValueError(
+                "servers is a mapping of a server name to its settings, not a list; write "
+                f"'servers: {{{example}}}' and name the server in each equipment's or signal's "
+                "'opcua: {server: NAME}'"
+            )
+        return value
 
 
 class EquipmentOpcUa(_Spec):
@@ -248,7 +287,9 @@ class SparkplugSpec(_Spec):
     """Which Sparkplug group, edge node and device carry each equipment's metrics."""
 
     group: Template = "{site}"
+    """Template of the group id (spBv1.0/{group}/...)."""
     edge_node: Template = "{area}-{line}"
+    """Template of the edge node id."""
     device: str = "{equipment}"
     """Template of the device id; empty: the edge node itself carries the metrics (NBIRTH/NDATA)."""
 

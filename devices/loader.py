@@ -23,7 +23,15 @@ from devices.bindings import (
 from devices.errors import PlantFileError
 from devices.organisation import resolve_organisation
 from devices.plant import DEFAULT_FORMAT, DetectorConfig, Equipment, FailureMode, Plant, Signal
-from devices.schema import DetectorSpec, EquipmentSpec, EquipmentTypeSpec, PlantSpec, SignalSpec
+from devices.schema import (
+    DetectorSpec,
+    EquipmentSpec,
+    EquipmentTypeSpec,
+    PlantSpec,
+    SignalSpec,
+    TimestampSource,
+)
+from devices.suggest import did_you_mean, fields_at
 
 Loc = tuple[str | int, ...]
 
@@ -57,7 +65,7 @@ def plant_from_dict(
     try:
         spec = PlantSpec.model_validate(data)
     except ValidationError as exc:
-        raise PlantFileError(source, [_describe(err, lines) for err in exc.errors()]) from exc
+        raise PlantFileError(source, _problems(exc.errors(), lines)) from exc
     return _resolve(spec, source, lines, base_dir or Path.cwd())
 
 
@@ -103,13 +111,7 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                         )
                     )
                     continue
-                merged = dict(eq_type.signals)
-                for name, override in eq.signals.items():
-                    try:
-                        merged[name] = merged[name].merged(override) if name in merged else override
-                    except ValidationError as exc:
-                        where = (*loc, "signals", name, "limits")
-                        problems.extend(_describe(err, lines, prefix=where) for err in exc.errors())
+                merged = _merged_signals(eq, eq_type, loc, lines, problems)
                 if len(problems) > len_before:
                     continue
                 if not merged:
@@ -128,7 +130,9 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     "equipment": eq.id,
                 }
                 signals = _signals(spec, eq, merged, places, loc, lines, problems, formats)
-                regime_signal = eq.regime_signal or eq_type.regime_signal
+                regime_signal = eq.regime_signal or (
+                    eq_type.regime_signal if eq_type.regime_signal in merged else None
+                )
                 if regime_signal is not None and regime_signal not in signals:
                     problems.append(
                         lines.at(
@@ -157,6 +161,7 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
                     detectors=DetectorConfig.from_specs(
                         _first_set(eq.detectors, eq_type.detectors, spec.detectors)
                     ),
+                    receive_time=eq.timestamp_source is TimestampSource.RECEIVE_TIME,
                 )
     organisation = resolve_organisation(
         spec.organisation,
@@ -182,7 +187,36 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
             name: _with_paths(server, base_dir) for name, server in spec.opcua.servers.items()
         },
         organisation=organisation,
+        sparkplug_configured=_names_sparkplug(spec),
     )
+
+
+def _merged_signals(
+    eq: EquipmentSpec,
+    eq_type: EquipmentTypeSpec,
+    loc: Loc,
+    lines: _LineFinder,
+    problems: list[str],
+) -> dict[str, SignalSpec]:
+    """The type's signals with the equipment's overrides, additions and removals."""
+    merged = dict(eq_type.signals)
+    for name, override in eq.signals.items():
+        if override is None or not override.enabled:
+            if merged.pop(name, None) is None:
+                problems.append(
+                    lines.at(
+                        (*loc, "signals", name),
+                        f"cannot remove {name!r}: type {eq.type!r} has no such signal; its "
+                        f"signals: {', '.join(sorted(eq_type.signals)) or 'none'}",
+                    )
+                )
+            continue
+        try:
+            merged[name] = merged[name].merged(override) if name in merged else override
+        except ValidationError as exc:
+            where = (*loc, "signals", name, "limits")
+            problems.extend(_describe(err, lines, prefix=where) for err in exc.errors())
+    return {name: s for name, s in merged.items() if s.enabled}
 
 
 def _signals(
@@ -314,6 +348,17 @@ def _opcua_node(
     )
 
 
+def _names_sparkplug(spec: PlantSpec) -> bool:
+    equipment = [eq for area in spec.areas for line in area.lines for eq in line.equipment]
+    signals: list[SignalSpec | None] = [s for eq in equipment for s in eq.signals.values()]
+    signals += [s for t in spec.types.values() for s in t.signals.values()]
+    return (
+        "sparkplug" in spec.model_fields_set
+        or any("sparkplug" in eq.model_fields_set for eq in equipment)
+        or any(s is not None and s.sparkplug.metric is not None for s in signals)
+    )
+
+
 def _first_set(*values: list[DetectorSpec] | None) -> list[DetectorSpec] | None:
     return next((v for v in values if v is not None), None)
 
@@ -351,16 +396,39 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return out or "(top level)"
 
 
+def _problems(errors: Sequence[Any], lines: _LineFinder) -> list[str]:
+    """One line per error; a missing field that a misspelt sibling stands for is not repeated."""
+    meant = {
+        (*err["loc"][:-1], guess)
+        for err in errors
+        if err["type"] == "extra_forbidden"
+        and (guess := did_you_mean(str(err["loc"][-1]), fields_at(PlantSpec, err["loc"][:-1])))
+    }
+    return [
+        _describe(err, lines)
+        for err in errors
+        if not (err["type"] == "missing" and tuple(err["loc"]) in meant)
+    ]
+
+
 def _describe(err: Any, lines: _LineFinder, prefix: Loc = ()) -> str:
     loc: Loc = prefix + tuple(p for p in err["loc"] if not str(p).startswith("function-"))
     msg: str = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        msg = "unknown field (check the spelling; it is not part of the plant file format)"
+        msg = _unknown_field(loc)
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif "input" in err and not isinstance(err["input"], Mapping | list):
         msg = f"{msg} (got {err['input']!r})"
     return lines.at(loc, msg)
+
+
+def _unknown_field(loc: Loc) -> str:
+    allowed = fields_at(PlantSpec, loc[:-1])
+    name = str(loc[-1]) if loc else ""
+    guess = did_you_mean(name, allowed)
+    hint = f"did you mean {guess!r}? " if guess else ""
+    return f"unknown field {name!r}; {hint}fields allowed here: {', '.join(allowed)}"
 
 
 class _LineFinder:

@@ -132,6 +132,8 @@ class Equipment:
     """The load or speed signal whose level tells operating regimes apart."""
     detectors: tuple[DetectorConfig, ...] | None = None
     """Detectors of this equipment and of its signals that name none; None: the default."""
+    receive_time: bool = False
+    """Its readings are stamped with the time they arrive, not the device's time."""
 
     @property
     def path(self) -> str:
@@ -165,6 +167,8 @@ class Plant:
     opcua_servers: Mapping[str, OpcUaServerSpec] = field(default_factory=dict)
     organisation: Organisation = field(default_factory=Organisation)
     """Teams, people, escalation and automatic actions (see devices.organisation)."""
+    sparkplug_configured: bool = False
+    """The plant file names Sparkplug B groups, edge nodes, devices or metrics."""
     _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
     _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
     _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)
@@ -231,14 +235,14 @@ class Plant:
             self.topic_template.format(site=eq.site, area=eq.area, line=eq.line, equipment="+")
             for eq in self.equipment.values()
         }
-        extra = {t for t in self._routes if not any(_topic_matches(p, t) for p in patterns)}
+        extra = {t for t in self._routes if not any(topic_matches(p, t) for p in patterns)}
         return sorted(patterns | extra)
 
     def signal(self, equipment_id: str, name: str) -> Signal:
         return self.equipment[equipment_id].signals[name]
 
 
-def _topic_matches(pattern: str, topic: str) -> bool:
+def topic_matches(pattern: str, topic: str) -> bool:
     """MQTT topic filter matching (`+` one level, `#` the rest)."""
     parts, levels = pattern.split("/"), topic.split("/")
     for i, part in enumerate(parts):

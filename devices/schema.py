@@ -16,9 +16,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from devices.bindings import (
     EquipmentOpcUa,
@@ -50,7 +54,15 @@ def _parse_duration(value: Any) -> Any:
     return value
 
 
-Seconds = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
+DURATION_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "string", "pattern": _DURATION.pattern},
+    ]
+}
+Seconds = Annotated[
+    float, BeforeValidator(_parse_duration), Field(gt=0), WithJsonSchema(DURATION_SCHEMA)
+]
 """A positive duration in seconds; a plant file may also write '500ms', '10s', '5m', '1h', '1d'."""
 
 Identifier = Annotated[
@@ -63,7 +75,13 @@ Identifier = Annotated[
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class TimestampSource(enum.StrEnum):
+    DEVICE = "device"
+    """The payload's timestamp (JSON `ts`, Sparkplug metric time, OPC UA SourceTimestamp)."""
+    RECEIVE_TIME = "receive_time"
 
 
 class Criticality(enum.StrEnum):
@@ -127,6 +145,12 @@ class DetectorSpec(_Spec):
     def _from_name(cls, data: Any) -> Any:
         return {"name": data} if isinstance(data, str) else data
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "string", "description": "a detector name"}, handler(schema)]}
+
 
 class MqttBinding(_Spec):
     topic: str | None = None
@@ -150,6 +174,8 @@ class SignalSpec(_Spec):
     """Physical range of the sensor (default: what its unit allows, e.g. no negative mm/s)."""
     detectors: list[DetectorSpec] | None = None
     """Detectors of this signal, replacing those its equipment gets."""
+    enabled: bool = True
+    """False removes the signal (as `signal_name: null` does): the machine does not have it."""
 
     def merged(self, override: SignalSpec) -> SignalSpec:
         """This spec with what `override` sets replaced; limits are merged field by field."""
@@ -192,11 +218,16 @@ class EquipmentSpec(_Spec):
     id: Identifier
     name: str = ""
     type: Identifier
+    """A type of the built-in library (devices/library.yaml: centrifugal_pump, induction_motor,
+    fan, compressor, gearbox, conveyor, ...) or one defined under `types:`; it gives the signals,
+    their units and limits, and the failure modes."""
     criticality: Criticality = Criticality.MEDIUM
+    """Raises or lowers the priority of the equipment's work orders."""
     team: str = Field(min_length=1)
     """Maintenance team that owns this equipment's work orders."""
-    signals: dict[Identifier, SignalSpec] = {}
-    """Signals added to, or overriding fields of, those of the equipment type."""
+    signals: dict[Identifier, SignalSpec | None] = {}
+    """Signals added to, or overriding fields of, those of the equipment type; `name: null` (or
+    `enabled: false`) removes one of the type's signals the machine does not have."""
     mqtt: PayloadSpec = PayloadSpec()
     opcua: EquipmentOpcUa | None = None
     sparkplug: EquipmentSparkplug = EquipmentSparkplug()
@@ -204,6 +235,8 @@ class EquipmentSpec(_Spec):
     """Overrides the type's regime signal."""
     detectors: list[DetectorSpec] | None = None
     """Detectors of this equipment, replacing its type's."""
+    timestamp_source: TimestampSource = TimestampSource.DEVICE
+    """`receive_time`: stamp its readings with the time they arrive (no clock, or a wrong one)."""
 
 
 class LineSpec(_Spec):
@@ -224,9 +257,13 @@ class SiteSpec(_Spec):
 
 
 class MqttSpec(_Spec):
+    """How JSON telemetry arrives over MQTT (docs/mqtt-json.md)."""
+
     topic: str = "{site}/{area}/{line}/{equipment}/telemetry"
     """Topic template; placeholders: {site}, {area}, {line}, {equipment}."""
     format: PayloadFormat = PayloadFormat.VALUES
+    """`values`: {"ts": ..., "values": {signal: number}}; `value`: one number per topic
+    (`signal_topic`); `paths`: any JSON, each signal's `mqtt.field` a path such as a.b[0].c."""
     signal_topic: str = "{site}/{area}/{line}/{equipment}/{signal}"
     """Topic template of each signal with the `value` format (one value per topic)."""
     timestamp_field: str = "ts"
@@ -272,6 +309,7 @@ class MqttSpec(_Spec):
 
 class PlantSpec(_Spec):
     site: SiteSpec
+    """The site; its id is the first level of the default topics and the Sparkplug group."""
     mqtt: MqttSpec = MqttSpec()
     opcua: OpcUaSpec = OpcUaSpec()
     sparkplug: SparkplugSpec = SparkplugSpec()
@@ -281,6 +319,7 @@ class PlantSpec(_Spec):
     """Detectors every equipment gets unless its type or itself names others; default: the
     default ensemble."""
     areas: list[AreaSpec] = Field(min_length=1)
+    """The site's areas, each with lines of equipment (the ISA-95 hierarchy)."""
     organisation: OrganisationSpec = OrganisationSpec()
     """Teams, technicians, escalation contacts and service levels (see devices.organisation)."""
     actions: list[ActionSpec] = []

@@ -13,7 +13,9 @@ import typer
 from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
 from forewarn.commands.dead_letters import dead_letters
+from forewarn.commands.discover import discover_app
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
+from forewarn.commands.plant import plant_app
 from forewarn.commands.replay import replay
 from forewarn.commands.score import score
 from forewarn.commands.simulate import simulate
@@ -28,8 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-plant_app = typer.Typer(help="Work with plant files.", no_args_is_help=True)
-app.add_typer(plant_app, name="plant")
 
 console = make_console()
 errors = make_console(stderr=True)
@@ -131,28 +131,14 @@ def run(
         raise _fail(exc) from exc
 
 
-@plant_app.command("check")
-def plant_check(path: Path) -> None:
-    """Validate a plant file and summarise it; exit 2 with every problem found."""
-    try:
-        plant = load_plant(path)
-        Engine(plant)
-    except (DevicesError, DetectorError) as exc:
-        raise _fail(exc) from exc
-    signals = sum(len(eq.signals) for eq in plant)
-    lines = {(eq.area, eq.line) for eq in plant}
-    console.print(
-        f"{path}: site {plant.site}, {len(lines)} lines, {len(plant)} equipment, "
-        f"{signals} signals; subscribes to {', '.join(plant.subscriptions())}"
-    )
-
-
 app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
 app.command("replay")(replay)
 app.command("score")(score)
 app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(plant_app, name="plant")
+app.add_typer(discover_app, name="discover")
 
 
 def _summaries_in_whole_sentences(typer_app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from devices import Finding, Plant
+from forewarn.errors import ForewarnError
 from forewarn.settings import IntakeSettings, Settings
 from ingest import (
     Batch,
@@ -39,13 +40,18 @@ DEAD_LETTER_FILE = "dead-letters.sqlite3"
 """In `state_dir`; `forewarn dead-letters` reads it."""
 
 
-def intake_limits(intake: IntakeSettings) -> IntakeLimits:
+def intake_limits(
+    intake: IntakeSettings, plant: Plant | None = None, source: str = "mqtt"
+) -> IntakeLimits:
+    """What `source` accepts, and which readings it stamps with their receive time."""
     window = intake.timestamp_window
     return IntakeLimits(
         max_payload_bytes=intake.max_payload_bytes,
         max_future=intake.max_future if window else None,
         max_past=intake.max_past if window else None,
         out_of_order_tolerance=intake.out_of_order_tolerance,
+        receive_time=source in intake.receive_time_sources,
+        receive_time_equipment=frozenset(eq.id for eq in (plant or ()) if eq.receive_time),
     )
 
 
@@ -66,7 +72,6 @@ class Intake:
     def from_settings(cls, plant: Plant, settings: Settings) -> Intake:
         """Build everything; nothing connects or opens a file until `start` and `merged` is
         entered. Raises `IngestError` for a source that cannot be used as configured."""
-        limits = intake_limits(settings.intake)
         recorder = DeadLetterRecorder(
             Path(settings.state_dir) / DEAD_LETTER_FILE,
             capacity=settings.intake.dead_letters_kept,
@@ -75,11 +80,18 @@ class Intake:
         def stats(name: str) -> SourceStats:
             return SourceStats(dead_letters=DeadLetters(sink=recorder.sink(name)))
 
-        mqtt = _mqtt_source(plant, settings, limits, stats("mqtt"))
+        mqtt = _mqtt_source(plant, settings, intake_limits(settings.intake, plant), stats("mqtt"))
         sources: dict[str, Source] = {"mqtt": mqtt}
         for server in plant.opcua_servers:
             name = f"opcua:{server}"
+            limits = intake_limits(settings.intake, plant, name)
             sources[name] = OpcUaSource(plant, server, limits=limits, stats=stats(name))
+        unknown = sorted(set(settings.intake.receive_time_sources) - set(sources))
+        if unknown:
+            raise ForewarnError(
+                f"intake.receive_time_sources: no source {', '.join(unknown)}; the sources are "
+                f"{', '.join(sources)}"
+            )
         merged = FanIn(sources, queue_batches=settings.intake.merged_queue_batches)
         historian = _historian(settings)
         registry = ingest_registry(

@@ -66,6 +66,10 @@ class IntakeSettings(BaseModel):
     """Seconds a timestamp may be ahead of the receive time (tolerated clock skew)."""
     max_past: float = Field(default=30 * 86400.0, gt=0)
     """Seconds a timestamp may be behind it (the broker may hold messages while we are down)."""
+    receive_time_sources: list[str] = []
+    """Sources ("mqtt", "opcua:<server>") whose readings are stamped with the time they arrive
+    instead of the device's (devices without a clock, or with a wrong one); per equipment, the
+    plant file's `timestamp_source: receive_time`."""
     out_of_order_tolerance: float = Field(default=10.0, ge=0)
     """Seconds a reading may be older than the last one of its signal and still be accepted."""
     max_payload_bytes: int = Field(default=1 << 20, gt=0)

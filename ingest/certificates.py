@@ -1,5 +1,5 @@
 """Self-signed application certificates for OPC UA (OPC 10000-6 6.2.2): what
-`forewarn opcua gen-cert` writes, and what the tests' secured servers use."""
+`forewarn opcua-gen-cert` writes, and what the tests' secured servers use."""
 
 from __future__ import annotations
 

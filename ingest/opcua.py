@@ -41,6 +41,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from devices import (
     DeadbandType,
     OpcUaNode,
+    OpcUaServerSpec,
     Plant,
     Quality,
     Reading,
@@ -81,6 +82,36 @@ class _Item:
     spec: OpcUaNode
     node: Node
     label: str
+
+
+async def client_for(
+    spec: OpcUaServerSpec, password: str | None = None, *, name: str = "server"
+) -> Client:
+    """An asyncua client (not yet connected) for a plant file's server entry: security policy and
+    mode with the client certificate, user name and password."""
+    client = Client(spec.url, timeout=spec.timeout)
+    client.application_uri = APPLICATION_URI
+    client.name = client.description = "forewarn"
+    if spec.security_policy is SecurityPolicy.BASIC256SHA256:
+        if spec.certificate is None or spec.private_key is None:
+            raise OpcUaError(f"OPC UA server {name!r}: give certificate and private_key")
+        mode = (
+            ua.MessageSecurityMode.Sign
+            if spec.security_mode is SecurityMode.SIGN
+            else ua.MessageSecurityMode.SignAndEncrypt
+        )
+        await client.set_security(
+            security_policies.SecurityPolicyBasic256Sha256,
+            spec.certificate,
+            spec.private_key,
+            server_certificate=spec.server_certificate,
+            mode=mode,
+        )
+    if spec.username is not None:
+        client.set_user(spec.username)
+        if password is not None:
+            client.set_password(password)
+    return client
 
 
 def quality_of(status: ua.StatusCode | None) -> Quality:
@@ -240,30 +271,7 @@ class OpcUaSource:
                     await client.disconnect()
 
     async def _client(self) -> Client:
-        spec = self.spec
-        client = Client(spec.url, timeout=spec.timeout)
-        client.application_uri = APPLICATION_URI
-        client.name = client.description = "forewarn"
-        if spec.security_policy is SecurityPolicy.BASIC256SHA256:
-            if spec.certificate is None or spec.private_key is None:
-                raise OpcUaError(f"OPC UA server {self.name!r}: give certificate and private_key")
-            mode = (
-                ua.MessageSecurityMode.Sign
-                if spec.security_mode is SecurityMode.SIGN
-                else ua.MessageSecurityMode.SignAndEncrypt
-            )
-            await client.set_security(
-                security_policies.SecurityPolicyBasic256Sha256,
-                spec.certificate,
-                spec.private_key,
-                server_certificate=spec.server_certificate,
-                mode=mode,
-            )
-        if spec.username is not None:
-            client.set_user(spec.username)
-            if self._password is not None:
-                client.set_password(self._password)
-        return client
+        return await client_for(self.spec, self._password, name=self.name)
 
     async def _resolve(self, client: Client) -> list[_Item]:
         ns = None

@@ -3,6 +3,7 @@ reading much older than the last one of its signal."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ class IntakeLimits:
     Only readings with a value count as the last one: a bad status without a value (an OPC UA
     server's "waiting for initial data", a Sparkplug death) is often stamped with the server's or
     the receive time, and must not make the source's own samples look late."""
+    receive_time: bool = False
+    """Stamp every reading of the source with the time it arrives (devices without a clock, or
+    with a wrong one)."""
+    receive_time_equipment: frozenset[str] = frozenset()
+    """Equipment whose readings are stamped with the time they arrive (`timestamp_source:
+    receive_time` in the plant file)."""
 
 
 SIMULATED_TIME = IntakeLimits(max_future=None, max_past=None)
@@ -54,16 +61,16 @@ class Validator:
         tolerance = limits.out_of_order_tolerance
         last = self._last
         admitted: list[Reading] = []
-        for reading in readings:
+        for original in readings:
+            reading = original
+            if limits.receive_time or reading.equipment_id in limits.receive_time_equipment:
+                reading = dataclasses.replace(reading, ts=received_at)
             ts = reading.ts
             if not earliest <= ts <= latest:
-                ahead = ts - received_at
                 self._reject(
                     RejectReason.TIMESTAMP_OUT_OF_RANGE,
                     topic,
-                    f"{reading.equipment_id}.{reading.signal}: ts {ts:.3f} is "
-                    + (f"{ahead:.0f} s ahead of" if ahead > 0 else f"{-ahead:.0f} s behind")
-                    + " the receive time",
+                    _out_of_range(reading, received_at, limits),
                     payload,
                     received_at,
                 )
@@ -103,3 +110,19 @@ class Validator:
         self, reason: RejectReason, topic: str, detail: str, payload: bytes, received_at: float
     ) -> None:
         self._on_reject(Reject(reason, topic, detail, payload, received_at))
+
+
+def _out_of_range(reading: Reading, received_at: float, limits: IntakeLimits) -> str:
+    """What was wrong, and the settings that change it."""
+    ahead = reading.ts - received_at
+    if ahead > 0:
+        how, setting, value = f"{ahead:.0f} s ahead of", "max_future", limits.max_future
+    else:
+        how, setting, value = f"{-ahead:.0f} s behind", "max_past", limits.max_past
+    return (
+        f"{reading.equipment_id}.{reading.signal}: ts {reading.ts:.3f} is {how} the receive "
+        "time. If the device's clock is wrong, or it has none, give the equipment "
+        "'timestamp_source: receive_time' in the plant file (or list the source in the "
+        f"settings' intake.receive_time_sources); if the time is right, raise intake.{setting} "
+        f"(now {value or 0:.0f} s; FOREWARN_INTAKE__{setting.upper()})"
+    )

@@ -79,8 +79,7 @@ def test_signal_bound_to_its_own_topic_and_field(tmp_path: Path) -> None:
             GOOD.replace("team: mechanical", "tema: mechanical"),
             [
                 "areas[0].lines[0].equipment[0].tema",
-                "unknown field",
-                "areas[0].lines[0].equipment[0].team: required field is missing",
+                "unknown field 'tema'; did you mean 'team'?",
             ],
         ),
         (
@@ -222,3 +221,69 @@ def test_findings_map_to_failure_modes(signal: str, kind: FindingKind, code: str
     mode = pump.failure_mode_for(_finding(signal, kind))
     assert mode.code == code
     assert mode.auto_resolve is (code == "AIR")
+
+
+OPCUA = """\
+site: {id: acme}
+opcua:
+  servers:
+    plc: {url: "opc.tcp://127.0.0.1:4840", anonymous: true, node: "ns=2;s={equipment}.{signal}"}
+areas:
+  - id: utilities
+    lines:
+      - id: cooling
+        equipment:
+          - id: P-1
+            type: centrifugal_pump
+            team: mechanical
+            opcua: {server: plc}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("{url:", "{endpoint:", ["line 4: opcua.servers.plc.endpoint", "did you mean 'url'?"]),
+        (
+            "opcua: {server: plc}",
+            "signals: {flow: {opcua: {server: plc, node_id: 'ns=2;s=F'}}}",
+            ["signals.flow.opcua.node_id", "did you mean 'node'?", "server, node, browse_path"],
+        ),
+        ("team: mechanical", "teem: mechanical", ["equipment[0].teem", "did you mean 'team'?"]),
+        (
+            "    plc: {url",
+            "    - {name: plc, url",
+            ["opcua.servers: servers is a mapping", "'servers: {plc: {url: opc.tcp://"],
+        ),
+    ],
+)
+def test_unknown_fields_suggest_the_right_one(
+    tmp_path: Path, old: str, new: str, expected: list[str]
+) -> None:
+    text = OPCUA.replace(old, new, 1)
+    assert text != OPCUA
+    with pytest.raises(PlantFileError) as info:
+        load_plant(write(tmp_path, text))
+    message = str(info.value)
+    for part in expected:
+        assert part in message, message
+    assert "required field is missing" not in message  # the misspelt 'url' is not reported twice
+
+
+def test_signals_are_removed_with_null_or_enabled_false_and_added(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "team: mechanical}",
+        "team: m, signals: {discharge_pressure: null, flow: {enabled: false},"
+        " seal_leak: {unit: l/h, limits: {alarm_high: 2}}}}",
+    )
+    pump = load_plant(write(tmp_path, text)).equipment["P-1"]
+    assert set(pump.signals) == {"vibration", "bearing_temp", "motor_current", "seal_leak"}
+    assert pump.signals["seal_leak"].limits.alarm_high == 2
+
+
+def test_removing_a_signal_the_type_lacks_names_the_type_signals(tmp_path: Path) -> None:
+    text = GOOD.replace("team: mechanical}", "team: m, signals: {discharge_presure: null}}")
+    with pytest.raises(PlantFileError) as info:
+        load_plant(write(tmp_path, text))
+    assert "signals.discharge_presure: cannot remove 'discharge_presure'" in str(info.value)
+    assert "its signals: bearing_temp, discharge_pressure" in str(info.value)
