@@ -99,7 +99,7 @@ def score(
                 on_progress=lambda rows: progress.advance(task, rows),
             )
             write_scores(target, table, result.scores.tolist(), result.alarms.tolist())
-            _summarise(table, target, int(result.alarms.sum()), result.set_aside)
+            _summarise(table, target, int(result.raised.sum()), result.set_aside)
 
 
 def _detectors(name: str) -> tuple[str, ...]:
