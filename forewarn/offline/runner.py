@@ -2,8 +2,8 @@
 
 The table is one equipment whose signals are its columns. Each row is one batch of readings,
 scored before it is learned, never looking ahead. A row's anomaly score is the highest score of
-its readings; its alarm is whether a condition episode was raised on it (what would open a work
-order), and a row is in alarm while any such episode is active.
+its readings; it is in alarm while a condition episode (what would open a work order) is active,
+and an episode's onset is the row that raised it.
 """
 
 from __future__ import annotations
