@@ -95,7 +95,7 @@ def run(
             file.table, detectors, on_progress=lambda rows: progress.advance(task, rows)
         )
         scores[file.labels.name] = result.scores
-        alarms[file.labels.name] = result.alarms.astype(float)
+        alarms[file.labels.name] = result.raised.astype(float)
     seconds = time.perf_counter() - started
     labels = [f.labels for f in files]
     return Result(

@@ -64,6 +64,19 @@ class _Stateful:
     defaults: shorter warm-ups, so a detector that learns for a day shows what it does within the
     checks' few simulated hours."""
 
+    needs_baseline: ClassVar[bool] = False
+    """Judges only once told that what it learned is a healthy baseline (`end_warmup`)."""
+
+    def end_warmup(self) -> None:
+        """What was learned so far is the healthy baseline: judge from the next value on.
+
+        Detectors that count a `warmup` of samples `n` shorten it to what they have seen (if
+        they have seen anything); detectors that fit a model on their warm-up override this.
+        """
+        n, warmup = getattr(self, "n", None), getattr(self, "warmup", None)
+        if isinstance(n, int) and isinstance(warmup, int) and 0 < n < warmup:
+            self.warmup = n
+
     def snapshot(self) -> dict[str, Any]:
         """Parameters and learned state, as plain data."""
         if not dataclasses.is_dataclass(self):

@@ -75,6 +75,13 @@ class EwmaDrift(Detector):
         rate = max(halflife_rate(self.slow_halflife * self.variance_lag), 1.0 / self.n)
         self.spread_var += rate * (spread_sq - self.spread_var)
 
+    def end_warmup(self) -> None:
+        """Judge once the spread's variability rests on some 30 independent spreads: about 30
+        memories of the fast EWMA (`fast_halflife / ln 2` samples each), or now if more were seen.
+        """
+        needed = math.ceil(30 * self.fast_halflife / math.log(2.0))
+        self.warmup = min(self.warmup, max(self.n, needed))
+
     def describe(self, signal: Signal, value: float, score: float) -> str:
         unit = f" {signal.unit}" if signal.unit else ""
         direction = "up" if self.fast >= self.slow else "down"

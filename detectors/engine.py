@@ -393,6 +393,23 @@ class Engine:
             evidence=evidence,
         )
 
+    def end_warmup(self) -> None:
+        """What every detector has learned so far is the healthy baseline: from the next reading
+        on, each judges (see `Detector.end_warmup`)."""
+        banked = []
+        for stream in self._streams.values():
+            for check in stream.checks:
+                check.detector.end_warmup()
+            objects = {c.prototype.name: self._banked(stream, c) for c in stream.bank_checks}
+            for detector in objects.values():
+                detector.end_warmup()
+            banked.append(objects)
+        for unit in self._units.values():
+            for equipment_check in unit.checks:
+                equipment_check.detector.end_warmup()
+        self._bank = UnivariateBank(self._bank.names)
+        self._bank.add_streams(banked)
+
     def snapshot(self) -> dict[str, Any]:
         """The whole learned state as JSON-compatible data."""
         return {

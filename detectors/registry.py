@@ -16,6 +16,7 @@ from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.regime import RegimeBaseline
 from detectors.relations import RelationsDetector
+from detectors.shift import ShiftDetector
 from detectors.zscore import EwmaZScore
 from devices import DetectorConfig, Equipment, Signal
 
@@ -37,6 +38,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         HalfSpaceTreesDetector,
         AnomalyLikelihood,
         RelationsDetector,
+        ShiftDetector,
     )
 }
 
@@ -47,12 +49,15 @@ DEFAULT: tuple[str, ...] = (
     "flatline",
     "physical_range",
     "relations",
+    "shift",
 )
 """The default ensemble: what every equipment and signal gets when nothing names detectors.
 
 Chosen on the simulators' fault library and healthy fleets (BENCHMARKS.md): limits and slow drift
 per signal, the sensor-health checks that raised nothing on healthy machines, and the relations
-between an equipment's signals. Left out by default, for plant files to name where they fit:
+between an equipment's signals. `shift` judges the joint state of an equipment's signals once a
+healthy baseline is named (`forewarn score --train-rows`, `forewarn learn`). Left out by default,
+for plant files to name where they fit:
 `zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
 shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in
 data without start/stop cycles; the best on NAB), `regime_baseline` (a day of learning per load

@@ -248,6 +248,15 @@ class RelationsDetector(EquipmentDetector):
         if first or (self.components.shape[1] > 0 and self.since_refresh >= self.refresh):
             self._refresh()
 
+    def end_warmup(self) -> None:
+        """Judge once Q's distribution rests on some 30 independent smoothed Qs (30 memories of
+        `q_smooth_halflife / ln 2` rows each) learned after the principal directions were first
+        computed, or now if that many rows were seen."""
+        needed = 2 * math.ceil(30 * self.q_smooth_halflife / math.log(2.0))
+        self.warmup = min(self.warmup, max(self.n, needed))
+        if self.n >= self.warmup // 2 and self.components.shape[1] == 0 and self.n >= 2:
+            self._refresh()
+
     def _learn_scale(self, smoothed: Array) -> None:
         if self.n == 1:
             self.mean = smoothed.copy()

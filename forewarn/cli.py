@@ -14,6 +14,7 @@ from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
 from forewarn.commands.dead_letters import dead_letters
 from forewarn.commands.discover import discover_app
+from forewarn.commands.learn import learn
 from forewarn.commands.opcua import gen_cert as opcua_gen_cert
 from forewarn.commands.plant import plant_app
 from forewarn.commands.replay import replay
@@ -135,6 +136,7 @@ app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
 app.command("replay")(replay)
 app.command("score")(score)
+app.command("learn")(learn)
 app.command("simulate")(simulate)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(plant_app, name="plant")

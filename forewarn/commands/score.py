@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,7 @@ from forewarn.console import make_console
 
 if TYPE_CHECKING:
     from forewarn.offline import Table
+    from forewarn.offline.labels import LabelScore
 
 console = make_console(soft_wrap=True)
 errors = make_console(stderr=True, soft_wrap=True)
@@ -58,28 +60,49 @@ def score(
     train_rows: Annotated[
         int,
         typer.Option(
-            help="The first N rows of each file are learned only: scored 0, no alarm.", min=0
+            help="The first N rows of each file are the healthy baseline: learned only, scored "
+            "0, no alarm; every detector fits on them and judges after them.",
+            min=0,
         ),
     ] = 0,
+    label_column: Annotated[
+        str | None,
+        typer.Option(
+            help="A column labelling each row (1 where the fault is present, 0 where not): "
+            "not scored; prints F1, FAR, MAR, each labelled event's delay to the first alarm "
+            "and the NAB score of the alarms, over the rows after --train-rows."
+        ),
+    ] = None,
 ) -> None:
     """Stream each row of a CSV through the detectors as one machine whose signals are its
     numeric columns, exactly as the live pipeline would (scored before it is learned, never
-    looking ahead), and write per row: the time, anomaly_score (0..1) and is_anomaly (1 where a
-    condition is raised, the alarm that would open a work order)."""
+    looking ahead), and write per row: the time, anomaly_score (0..1) and is_anomaly (1 while a
+    condition is active: the alarm that would open a work order)."""
     from forewarn.offline import TableError, read_table, score_table, write_scores
+    from forewarn.offline.labels import LabelledRun, label_score
 
     detectors = _detectors(detector)
     pairs = _pairs(input_path, output)
     ignore = [name for name in ignore_columns.split(",") if name.strip()]
     try:
         tables = [
-            (read_table(source, sep=sep, time_column=time_column, ignore=ignore), target)
+            (
+                read_table(
+                    source,
+                    sep=sep,
+                    time_column=time_column,
+                    ignore=ignore,
+                    label_column=label_column,
+                ),
+                target,
+            )
             for source, target in pairs
         ]
     except TableError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from exc
     total = sum(len(table) for table, _ in tables)
+    runs: list[LabelledRun] = []
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -99,7 +122,36 @@ def score(
                 on_progress=lambda rows: progress.advance(task, rows),
             )
             write_scores(target, table, result.scores.tolist(), result.alarms.tolist())
-            _summarise(table, target, int(result.alarms.sum()), result.set_aside)
+            _summarise(table, target, int(result.raised.sum()), result.set_aside)
+            if table.labels is not None:
+                runs.append(
+                    LabelledRun(
+                        str(table.path),
+                        table.ts,
+                        table.labels,
+                        result.alarms,
+                        result.raised,
+                        scored_from=train_rows,
+                    )
+                )
+    if label_column is not None:
+        _report_labels(label_score(runs))
+
+
+def _report_labels(result: LabelScore) -> None:
+    console.print(
+        f"labels: F1 {result.f1:.3f}, FAR {100 * result.far:.2f} %, MAR {100 * result.mar:.2f} % "
+        f"(TP {result.tp}, FP {result.fp}, FN {result.fn}, TN {result.tn})"
+        + (f", NAB standard {result.nab:.1f}" if result.nab is not None else ""),
+        markup=False,
+    )
+    for event in result.events:
+        start = datetime.fromtimestamp(event.start, UTC).isoformat()
+        caught = f"first alarm after {event.delay:.0f} s" if event.delay is not None else "missed"
+        console.print(
+            f"  {event.file}: event from {start}, {event.end - event.start:.0f} s: {caught}",
+            markup=False,
+        )
 
 
 def _detectors(name: str) -> tuple[str, ...]:

@@ -2,8 +2,8 @@
 
 The table is one equipment whose signals are its columns. Each row is one batch of readings,
 scored before it is learned, never looking ahead. A row's anomaly score is the highest score of
-its readings; its alarm is whether a condition episode was raised on it (what would open a work
-order).
+its readings; it is in alarm while a condition episode (what would open a work order) is active,
+and an episode's onset is the row that raised it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ class RowScores:
     scores: npt.NDArray[np.float64]
     """Anomaly score of each row in [0, 1]; 0 for training rows and rows the engine set aside."""
     alarms: npt.NDArray[np.bool_]
-    """True on the rows where a condition episode was raised."""
+    """True on every row while a condition episode is active (from the row that raised it to
+    the row before the one that cleared it)."""
+    raised: npt.NDArray[np.bool_]
+    """True on the rows where a condition episode was raised (the onsets of `alarms`)."""
     set_aside: int
     """Rows after training whose time was not after an earlier row's: the engine drops such
     readings (a live source can resend old values), so they score 0."""
@@ -81,13 +84,15 @@ def score_table(
     """Stream every row of `table` through a fresh engine with `detectors`.
 
     The first `train_rows` rows are only learned (nothing scored or decided) and reported as 0
-    and no alarm.
+    and no alarm; they are the healthy baseline: after them, every detector judges
+    (`Engine.end_warmup`).
     `on_progress(rows)` is called after every batch of rows with the number of rows done.
     """
     engine = Engine(table_plant(table), detectors)
     rows = len(table)
     scores = np.zeros(rows)
     alarms = np.zeros(rows, dtype=bool)
+    raised = np.zeros(rows, dtype=bool)
     active: set[tuple[str, str, tuple[str, ...]]] = set()
     columns = table.columns
     latest = -math.inf
@@ -116,13 +121,19 @@ def score_table(
             for r, score in zip(owner, reading_scores, strict=True):
                 scores[r] = max(scores[r], min(score, 1.0))
             row_at = {float(table.ts[r]): r for r in range(start, end)}
+            by_row: dict[int, list[Finding]] = {}
             for finding in findings:
-                if _raised([finding], active):
-                    alarms[row_at.get(finding.ts, end - 1)] = True
+                by_row.setdefault(row_at.get(finding.ts, end - 1), []).append(finding)
+            for r in range(start, end):
+                if r in by_row:
+                    raised[r] = _raised(by_row[r], active)
+                alarms[r] = bool(active)
+        elif end == train_rows:
+            engine.end_warmup()
         if on_progress is not None:
             on_progress(end - start)
         start = end
-    return RowScores(scores, alarms, set_aside)
+    return RowScores(scores, alarms, raised, set_aside)
 
 
 def _raised(findings: list[Finding], active: set[tuple[str, str, tuple[str, ...]]]) -> bool:

@@ -41,6 +41,8 @@ class Table:
     """One row per time, one column per value column; NaN where a cell is empty."""
     skipped_columns: tuple[str, ...] = ()
     """Columns left out because their first value is not a number."""
+    labels: npt.NDArray[np.float64] | None = None
+    """The label column's values (NaN where empty), if one was named; never scored."""
 
     def __len__(self) -> int:
         return len(self.times)
@@ -60,10 +62,12 @@ def read_table(
     sep: str = ",",
     time_column: str | None = None,
     ignore: Iterable[str] = (),
+    label_column: str | None = None,
 ) -> Table:
     """Read `path`: its time column and every numeric column but the time column and `ignore`.
 
-    A column is numeric when its first non-empty cell is a number.
+    A column is numeric when its first non-empty cell is a number. `label_column` is read into
+    `labels` (numbers, empty for unknown) and not scored.
     """
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -80,6 +84,15 @@ def read_table(
     ]
     time_name = _time_column(path, header, time_column, sep)
     ignored = _ignored(path, header, ignore, sep)
+    label_index = None
+    if label_column is not None:
+        if label_column not in header:
+            raise TableError(
+                f"{path}: no label column {label_column!r}; the columns are: "
+                f"{', '.join(header)} (is the separator {sep!r} right?)"
+            )
+        label_index = header.index(label_column)
+        ignored.add(label_column)
     time_index = header.index(time_name)
     candidates = [
         i for i, name in enumerate(header) if i != time_index and name not in ignored and name
@@ -100,6 +113,7 @@ def read_table(
     times: list[str] = []
     ts = np.empty(len(body))
     values = np.full((len(body), len(columns)), np.nan)
+    labels = np.full(len(body), np.nan)
     for r, (line, row) in enumerate(body):
         cell = _cell(row, time_index)
         moment = parse_timestamp(cell)
@@ -121,6 +135,14 @@ def read_table(
                     "(leave the cell empty for a missing value, or --ignore-columns the column)"
                 )
             values[r, c] = number
+        if label_index is not None and (text := _cell(row, label_index)):
+            label = _number(text)
+            if label is None:
+                raise TableError(
+                    f"{path}, line {line}, label column {label_column!r}: {text!r} is not a "
+                    "number (1 where the fault is present, 0 where not, empty if unknown)"
+                )
+            labels[r] = label
     return Table(
         path=path,
         time_column=time_name,
@@ -129,6 +151,7 @@ def read_table(
         columns=tuple(header[i] for i in columns),
         values=values,
         skipped_columns=tuple(skipped),
+        labels=labels if label_index is not None else None,
     )
 
 
