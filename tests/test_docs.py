@@ -78,12 +78,20 @@ def commands(body: str) -> list[list[str]]:
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        for part in re.split(r"&&|\|\||;|\|", line):
-            words = shlex.split(part.replace("$(", "(").replace("`", ""), comments=True)
-            while words and ("=" in words[0] and not words[0].startswith("-")):
-                words = words[1:]  # VAR=value prefixes
-            if words and Path(words[0]).name == "forewarn":
-                found.append(words[1:])
+        lexer = shlex.shlex(
+            line.replace("$(", "(").replace("`", ""), posix=True, punctuation_chars=True
+        )
+        lexer.whitespace_split = True
+        words: list[str] = []
+        for token in [*lexer, ";"]:
+            if token in {"&&", "||", ";", "|", "(", ")"}:
+                while words and ("=" in words[0] and not words[0].startswith("-")):
+                    words = words[1:]  # VAR=value prefixes
+                if words and Path(words[0]).name == "forewarn":
+                    found.append(words[1:])
+                words = []
+            else:
+                words.append(token)
     return found
 
 
