@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 
 from devices import OpcUaServerSpec, SecurityMode, SecurityPolicy, plant_from_dict
 from devices.discovery import Discovery, from_opcua, plant_file
 from devices.discovery_mqtt import from_mqtt
 from devices.errors import DevicesError
+from forewarn.console import make_console
 from ingest import IngestError
 from ingest.broker import BrokerAddress
 from ingest.discovery import browse_opcua, listen_mqtt
@@ -26,7 +26,7 @@ discover_app = typer.Typer(
     help="Find equipment and signals on an OPC UA server or an MQTT broker; write a plant file.",
     no_args_is_help=True,
 )
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+errors = make_console(stderr=True, soft_wrap=True)
 
 Output = Annotated[
     Path | None,

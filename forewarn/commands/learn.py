@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from detectors import DetectorError, Engine
 from devices import DevicesError, Reading, load_plant
+from forewarn.console import make_console
 from forewarn.errors import ForewarnError
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+console = make_console(soft_wrap=True)
+errors = make_console(stderr=True, soft_wrap=True)
 
 BATCH = 10_000
 

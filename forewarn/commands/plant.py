@@ -7,19 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
 from devices.reference import REFERENCE_FILE, SCHEMA_FILE, reference_markdown, schema_text
+from forewarn.console import make_console
 from forewarn.errors import ForewarnError
 from forewarn.plant_report import plant_report
 
 plant_app = typer.Typer(help="Work with plant files.", no_args_is_help=True)
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+console = make_console(soft_wrap=True)
+errors = make_console(stderr=True, soft_wrap=True)
 
 
 @plant_app.command("check")
