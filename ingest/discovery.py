@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as paho
 from asyncua import ua
+from asyncua.client.client import Client
 from asyncua.common.node import Node
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.object_ids import ObjectIds
@@ -80,7 +81,7 @@ async def browse_opcua(
                 if ref.NodeClass == ua.NodeClass.Object:
                     await walk(child, (*path, name))
                 elif ref.NodeClass == ua.NodeClass.Variable:
-                    variable = await _variable(child, (*path, name))
+                    variable = await _variable(client, child, (*path, name))
                     if variable is not None:
                         found.append(variable)
                 if progress is not None and visited % 100 == 0:
@@ -96,17 +97,33 @@ async def browse_opcua(
         await client.disconnect()
 
 
-async def _variable(node: Node, path: tuple[str, ...]) -> BrowsedVariable | None:
-    data_type = await node.read_data_type()
-    if data_type.NamespaceIndex != 0 or data_type.Identifier not in _NUMERIC:
+async def _variable(client: Client, node: Node, path: tuple[str, ...]) -> BrowsedVariable | None:
+    """The variable with its unit, range and limits, in three requests: its attributes, its
+    properties, their values."""
+    data_type, description, sampling = (
+        value.Value.Value if value.Value is not None and _good(value) else None
+        for value in await node.read_attributes(
+            [AttributeIds.DataType, AttributeIds.Description, AttributeIds.MinimumSamplingInterval]
+        )
+    )
+    if (
+        not isinstance(data_type, ua.NodeId)
+        or data_type.NamespaceIndex != 0
+        or data_type.Identifier not in _NUMERIC
+    ):
         return None
+    references = await node.get_references(
+        refs=ObjectIds.HasProperty, direction=ua.BrowseDirection.Forward
+    )
+    properties = [ref.BrowseName.Name for ref in references]
+    values = (
+        await client.read_attributes([client.get_node(ref.NodeId) for ref in references])
+        if references
+        else []
+    )
     unit, eu_range, limits = "", None, {}
-    for prop in await node.get_properties():
-        name = (await prop.read_browse_name()).Name
-        try:
-            value = await prop.read_value()
-        except UaError:
-            continue
+    for name, data in zip(properties, values, strict=True):
+        value = data.Value.Value if data.Value is not None else None
         if name == "EngineeringUnits" and isinstance(value, ua.EUInformation):
             unit = value.DisplayName.Text or ""
         elif name == "EURange" and isinstance(value, ua.Range):
@@ -114,14 +131,10 @@ async def _variable(node: Node, path: tuple[str, ...]) -> BrowsedVariable | None
                 eu_range = (float(value.Low), float(value.High))
         elif name in _LIMIT_PROPERTIES and isinstance(value, int | float):
             limits[_LIMIT_PROPERTIES[name]] = float(value)
-    description = (await node.read_description()).Text or ""
-    interval = None
-    try:
-        value = (await node.read_attribute(AttributeIds.MinimumSamplingInterval)).Value
-        raw = value.Value if value is not None else None
-        interval = float(raw) / 1000 if isinstance(raw, int | float) and raw > 0 else None
-    except UaError:
-        pass
+    text = description.Text if isinstance(description, ua.LocalizedText) else None
+    interval = (
+        float(sampling) / 1000 if isinstance(sampling, int | float) and sampling > 0 else None
+    )
     return BrowsedVariable(
         path=path,
         node_id=node.nodeid.to_string(),
@@ -129,9 +142,13 @@ async def _variable(node: Node, path: tuple[str, ...]) -> BrowsedVariable | None
         unit=unit,
         eu_range=eu_range,
         limits=limits,
-        description=description,
+        description=text or "",
         minimum_sampling_interval=interval,
     )
+
+
+def _good(value: ua.DataValue) -> bool:
+    return value.StatusCode is None or value.StatusCode.is_good()
 
 
 @dataclass(frozen=True, slots=True)

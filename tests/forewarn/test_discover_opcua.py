@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from devices.discovery import BrowsedVariable, from_opcua, plant_file
 from forewarn.cli import app
 from forewarn.service import Running, serve
 from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Settings
+from ingest import write_self_signed
 from simulators import Fleet, OpcUaServer, SimClock
 from simulators import run as run_simulation
 from tests.conftest import Mosquitto, free_port
@@ -110,14 +112,14 @@ async def test_the_discovered_opcua_plant_runs_and_reads_every_value(
                 await asyncio.sleep(0.05)
         # Real time: the discovered file samples each node at its 1 s default sample period.
         await run_simulation(
-            Fleet(source, seed=3), SimClock(start=START, speed=1), server, until=START + 12
+            Fleet(source, seed=3), SimClock(start=START, speed=1), server, until=START + 6
         )
         async with asyncio.timeout(30):
             while running.pipeline.stats.readings < server.writes // 2:
                 await asyncio.sleep(0.1)
         stop.set()
         await asyncio.wait_for(service, 60)
-    assert server.writes >= 11 * 10
+    assert server.writes >= 11 * 5
     assert opcua.stats.dead_letters.total == 0
     assert opcua.stats.gaps == 0
 
@@ -154,3 +156,43 @@ def test_repeated_object_names_and_odd_node_ids_still_give_a_plant_that_loads() 
     winding = plant.equipment["Pump2-Motor"].signals["winding_temp"]
     assert (winding.unit, winding.opcua and winding.opcua.node_id) == ("degC", "ns={ns};i=1003")
     assert plant.opcua_servers["plc"].namespace == "urn:vendor:plc"
+
+
+async def test_discovery_over_a_secured_endpoint_writes_its_security_not_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_self_signed(
+        tmp_path / "server.der",
+        tmp_path / "server.pem",
+        application_uri="urn:forewarn:test-server",
+        hostname="127.0.0.1",
+        server=True,
+    )
+    write_self_signed(tmp_path / "client.der", tmp_path / "client.pem")
+    server = OpcUaServer(
+        simulated(),
+        port=free_port(),
+        certificate=tmp_path / "server.der",
+        private_key=tmp_path / "server.pem",
+        users={"operator": "s3cret"},
+    )
+    monkeypatch.setenv("FW_DISCOVER_PASSWORD", "s3cret")
+    out = tmp_path / "plants" / "plant.yaml"
+    out.parent.mkdir()
+    args = ["discover", "opcua", server.endpoint, "-o", str(out), "--security-policy"]
+    args += ["Basic256Sha256", "--certificate", str(tmp_path / "client.der"), "--private-key"]
+    args += [str(tmp_path / "client.pem"), "--username", "operator"]
+    args += ["--password-env", "FW_DISCOVER_PASSWORD"]
+    async with server:
+        result = await asyncio.to_thread(runner.invoke, app, args)
+    assert result.exit_code == 0, result.output
+    assert "found 2 equipment, 11 signals" in result.output
+    spec = load_plant(out).opcua_servers["plc"]
+    assert (spec.security_policy, spec.security_mode) == ("Basic256Sha256", "SignAndEncrypt")
+    assert spec.certificate == str(tmp_path / "client.der")  # absolute: the file is elsewhere
+    assert (spec.username, spec.password_env, spec.anonymous) == (
+        "operator",
+        "FW_DISCOVER_PASSWORD",
+        False,
+    )
+    assert "s3cret" not in out.read_text()
