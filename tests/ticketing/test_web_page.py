@@ -4,6 +4,8 @@ see a new order appear live from the event stream."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from browser import playwright_sync
@@ -25,15 +27,13 @@ def test_a_planner_works_an_order_from_the_page(
         WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
         serving(create_app(store)) as url,
     ):
-        urgent = record(
-            store,
-            finding(
-                "P-101",
-                severity=Severity.ALARM,
-                evidence={"vibration": tuple((T0 - 60 + i, 4.0 + i / 20) for i in range(60))},
-            ),
-            demo_plant.equipment["P-101"],
-        ).order
+        vibration = tuple((T0 - 60 + i, 4.0 + i / 20) for i in range(60))
+        forecast = replace(
+            finding("P-101", severity=Severity.ALARM, evidence={"vibration": vibration}),
+            time_to_limit=3 * 3600,
+            time_to_limit_range=(1.5 * 3600, 6 * 3600),
+        )
+        urgent = record(store, forecast, demo_plant.equipment["P-101"]).order
         medium = record(store, finding("P-103", ts=T0 + 1), demo_plant.equipment["P-103"]).order
         token = store.access.create_token("pat", Role.PLANNER).secret
 
@@ -61,10 +61,31 @@ def test_a_planner_works_an_order_from_the_page(
         rows.filter(has_text=urgent.number).click()
         detail = page.locator("#detail-view")
         expect(detail.locator("#evidence svg polyline")).to_have_count(1)
-        expect(detail.locator("#history")).to_contain_text("created")
+        expect(detail.locator("#evidence figcaption")).to_have_text("vibration (mm/s)")
+        expect(detail.locator("#evidence .limit.alarm")).to_have_count(1)
+        expect(detail.locator("#evidence .limit.warning")).to_have_count(1)
+        expect(detail.locator("#evidence .moment")).to_have_count(1)
+        expect(detail.locator("#evidence .band")).to_have_count(1)
+        ttl = detail.locator("#time-to-limit")
+        expect(ttl).to_contain_text("3.0 h from the finding (between 1.5 h and 6.0 h)")
+        expect(ttl).to_contain_text("Due")
+        expect(detail.locator("h2", has_text="Recommended checks")).to_have_count(1)
+        expect(detail.locator("#history")).to_contain_text("Forewarn opened the order")
         detail.get_by_role("button", name="Acknowledge").click()
         expect(detail.locator("#status")).to_have_text("acknowledged")
-        expect(detail.locator("#history")).to_contain_text("acknowledged by pat")
+        expect(detail.locator("#history")).to_contain_text("Pat acknowledged")
+        page.screenshot(path=str(artefacts / "evidence.png"), full_page=True)
+        detail.get_by_role("button", name="Assign…").click()
+        groups = page.locator("dialog optgroup")
+        expect(groups.first).to_have_attribute("label", "Team mechanical")
+        expect(groups.nth(1)).to_have_attribute("label", re.compile("assigning moves the order"))
+        first = groups.first.locator("option").first
+        expect(first).to_contain_text("on shift")
+        expect(first).to_contain_text("open")
+        chosen = first.get_attribute("value")
+        page.locator("dialog select[name=assignee]").select_option(chosen)
+        page.locator("dialog").get_by_role("button", name="Assign").click()
+        expect(detail.locator("#history")).to_contain_text("Pat assigned the order to")
         detail.locator("#comment-form input").fill("Spare bearing on the shelf")
         detail.locator("#comment-form button").click()
         expect(detail.locator("#comments")).to_contain_text("Spare bearing on the shelf")
