@@ -24,6 +24,7 @@ from ticketing.api.routes import (
     clock,
     equipment,
     events,
+    floor,
     health,
     suppression,
     work_orders,
@@ -60,6 +61,10 @@ TAGS = [
     },
     {"name": "analytics", "description": "MTTA, MTTR, backlog, failure modes, precision."},
     {"name": "events", "description": "Server-sent events of work-order changes."},
+    {
+        "name": "from the floor",
+        "description": "Machine labels, problems reported at a machine, progress codes.",
+    },
     {"name": "audit", "description": "Who changed what, when, before and after."},
     {"name": "webhooks", "description": "Outgoing events, signed, retried, idempotent."},
     {"name": "access", "description": "API tokens and roles."},
@@ -94,8 +99,9 @@ def create_app(
     app.state.metrics = Metrics(store)
     install_error_handlers(app)
     routers = (work_orders, alarms, equipment, suppression, analytics, events, admin, health, clock)
-    for module in routers:
+    for module in (*routers, floor):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(floor.pages)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     app.add_middleware(SizeLimits, max_body=max_body)
     _web(app)

@@ -33,7 +33,7 @@ async function api(path, options = {}) {
 }
 
 function show(id) {
-  for (const section of ["sign-in", "list-view", "detail-view"]) $(`#${section}`).hidden = section !== id;
+  for (const section of ["sign-in", "list-view", "detail-view", "machine-view", "labels-view"]) $(`#${section}`).hidden = section !== id;
 }
 
 function signOut(message) {
@@ -86,8 +86,88 @@ async function start() {
 }
 
 function route() {
-  const match = location.hash.match(/^#\/orders\/(WO-\d+)/);
-  if (match) renderDetail(match[1]); else renderList();
+  const order = location.hash.match(/^#\/orders\/(WO-\d+)/);
+  const machine = location.hash.match(/^#\/machine\/([^/?#]+)/);
+  if (order) renderDetail(order[1]);
+  else if (machine) renderMachine(decodeURIComponent(machine[1]));
+  else if (location.hash.startsWith("#/labels")) renderLabels();
+  else renderList();
+}
+
+// A machine's page (what its QR label opens on a phone): its state, its open orders, and a form
+// to report a problem with a note and a photo; the answer is a progress code to follow.
+async function renderMachine(id) {
+  show("machine-view");
+  const view = $("#machine-view");
+  let eq, orders;
+  try {
+    [eq, orders] = await Promise.all([
+      api(`/equipment/${encodeURIComponent(id)}`).then((r) => r.body),
+      api(`/work-orders?equipment=${encodeURIComponent(id)}&active=true`).then((r) => r.body),
+    ]);
+  } catch (error) {
+    view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
+    return;
+  }
+  view.innerHTML = `<p><a href="#/">← all orders</a></p>
+    <h1>${esc(eq.id)} · ${esc(eq.name)}</h1>
+    <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)}</p>
+    <div class="panel"><h2>Open orders</h2>${orders.length ? `<ul id="machine-orders">${orders.map((o) =>
+      `<li><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a> ${esc(o.title)} · ${esc(o.status.replace("_", " "))}</li>`).join("")}</ul>`
+      : `<p class="muted" id="machine-orders">None.</p>`}</div>
+    <div class="panel"><h2>Report a problem</h2>
+      <form id="report-form" class="report">
+        <label>What did you see, hear or measure?<textarea name="note" required maxlength="4000" rows="3"></textarea></label>
+        <label>Photo (optional)<input name="photo" type="file" accept="image/*" capture="environment"></label>
+        <button type="submit" class="primary">Report</button>
+      </form>
+      <p id="report-error" class="error"></p>
+      <div id="report-done" hidden></div></div>`;
+  $("#report-form").onsubmit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const file = form.get("photo");
+    try {
+      const photo = file && file.size ? await shrink(file) : null;
+      const { body } = await api(`/equipment/${encodeURIComponent(id)}/reports`,
+        { method: "POST", body: { note: form.get("note"), photo } });
+      const done = $("#report-done");
+      done.hidden = false;
+      done.innerHTML = `<p>Reported as <a href="#/orders/${esc(body.number)}">${esc(body.number)}</a>.
+        Your progress code: <b id="progress-code">${esc(body.progress_code)}</b></p>
+        <p>Follow it without signing in: <a id="progress-link" href="${esc(body.progress_url)}">${esc(body.progress_url)}</a></p>`;
+      event.target.reset();
+    } catch (error) {
+      $("#report-error").textContent = error.message;
+    }
+  };
+}
+
+// Photos are resized on the phone (longest side 640 px, JPEG) so that a report stays small.
+async function shrink(file) {
+  const image = await createImageBitmap(file);
+  const scale = Math.min(1, 640 / Math.max(image.width, image.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(image.width * scale);
+  canvas.height = Math.round(image.height * scale);
+  canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+  for (const quality of [0.8, 0.6, 0.4, 0.25]) {
+    const url = canvas.toDataURL("image/jpeg", quality);
+    if (url.length < 58000) return url;
+  }
+  throw new Error("the photo is too detailed to send; take it closer or without it");
+}
+
+// Printable QR labels, several per A4 sheet; each opens its machine's page.
+async function renderLabels() {
+  show("labels-view");
+  const view = $("#labels-view");
+  const { body } = await api("/labels");
+  view.innerHTML = `<p class="no-print"><a href="#/">← all orders</a> <button id="print" type="button">Print</button></p>
+    <div class="labels">${body.map((l) => `<figure class="label" data-url="${esc(l.url)}">${l.svg}
+      <figcaption><b>${esc(l.equipment_id)}</b> ${esc(l.name)}<br><span class="muted">${esc(l.path)}</span><br>
+      <span class="small">Scan to report a problem</span></figcaption></figure>`).join("")}</div>`;
+  $("#print").onclick = () => window.print();
 }
 
 function filters() {
