@@ -57,12 +57,13 @@ function takeTokenFromLink() {
 
 async function start() {
   takeTokenFromLink();
-  $("#token-form").addEventListener("submit", (event) => {
+  $("#token-form").onsubmit = (event) => {
     event.preventDefault();
     localStorage.setItem(TOKEN_KEY, $("#token-input").value.trim());
     start();
-  });
+  };
   $("#sign-out").onclick = () => signOut();
+  window.onhashchange = route;
   if (!token()) { show("sign-in"); return; }
   try {
     state.me = (await api("/me")).body;
@@ -79,13 +80,15 @@ async function start() {
   const teams = $("#filters select[name=team]");
   teams.innerHTML = '<option value="">Any</option>' +
     state.people.teams.map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join("");
-  $("#filters").addEventListener("input", () => renderList());
+  $("#filters").oninput = () => renderList();
   window.onhashchange = route;
+  if (state.stream) state.stream.abort();
   listen();
   route();
 }
 
 function route() {
+  if (/token=/.test(location.hash)) { start(); return; }  // a sign-in link opened on this page
   const order = location.hash.match(/^#\/orders\/(WO-\d+)/);
   const machine = location.hash.match(/^#\/machine\/([^/?#]+)/);
   if (order) renderDetail(order[1]);
@@ -110,7 +113,7 @@ async function renderMachine(id) {
     return;
   }
   view.innerHTML = `<p><a href="#/">← all orders</a></p>
-    <h1>${esc(eq.id)} · ${esc(eq.name)}</h1>
+    <h1>${esc(eq.id)}${eq.name && eq.name !== eq.id ? ` · ${esc(eq.name)}` : ""}</h1>
     <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)}</p>
     <div class="panel"><h2>Open orders</h2>${orders.length ? `<ul id="machine-orders">${orders.map((o) =>
       `<li><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a> ${esc(o.title)} · ${esc(o.status.replace("_", " "))}</li>`).join("")}</ul>`
@@ -462,8 +465,8 @@ function onEvent(event) {
   clearTimeout(state.refreshTimer);
   state.refreshTimer = setTimeout(() => {
     const open = location.hash.match(/^#\/orders\/(WO-\d+)/);
-    if (!open) renderList();
-    else if (open[1] === number) renderDetail(number);
+    if (open) { if (open[1] === number) renderDetail(number); }
+    else if (!/^#\/(machine|labels)/.test(location.hash)) renderList();
   }, 150);
 }
 
