@@ -30,6 +30,7 @@ def test_a_label_opens_the_machine_page_and_a_report_gets_a_progress_code(
     ):
         planner = store.access.create_token("pat", Role.PLANNER).secret
         page.goto(f"{url}/#token={planner}")
+        expect(page.locator("#who")).to_contain_text("pat · planner")
         page.locator("a", has_text="Labels").click()
         labels = page.locator(".label")
         expect(labels).to_have_count(len(demo_plant))
@@ -43,6 +44,7 @@ def test_a_label_opens_the_machine_page_and_a_report_gets_a_progress_code(
         page.locator("#sign-out").click()
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.goto(f"{url}/#token={technician}")
+        expect(page.locator("#who")).to_contain_text("bruno · technician")
         page.goto(machine_url)
         view = page.locator("#machine-view")
         expect(view.locator("h1")).to_contain_text("P-103")

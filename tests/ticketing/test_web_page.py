@@ -161,6 +161,4 @@ def test_the_api_docs_render_without_network(
             page.locator(".opblock-summary-path", has_text="/api/v1/work-orders").first
         ).to_be_visible()
         page.screenshot(path=str(artefacts / "docs.png"))
-        page.goto(f"{url}/redoc")
-        expect(page.locator("h1", has_text="forewarn work orders")).to_be_visible()
     assert outside == []

@@ -1,5 +1,5 @@
-"""The FastAPI application: routers under /api/v1, OpenAPI at /openapi.json, docs at /docs and
-/redoc (their assets served from the `fastapi-offline` package: no network needed), and the
+"""The FastAPI application: routers under /api/v1, OpenAPI at /openapi.json, docs at /docs
+(Swagger UI's assets served from the `fastapi-offline` package: no network needed), and the
 planners' web page at / (static files from `ticketing/web`)."""
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def create_app(
     'simulated time ×120') says the store's clock is not the wall clock. Call `close_streams(app)`
     before shutting the server down so that open event streams end."""
     app = FastAPIOffline(
+        redoc_url=None,  # ReDoc's bundle fetches its logo from a CDN; Swagger UI needs nothing
         title="forewarn work orders",
         summary="Predictive maintenance work orders opened from machine telemetry.",
         description=DESCRIPTION,

@@ -372,6 +372,9 @@ async function renderDetail(number) {
     view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
     return;
   }
+  const same = view.dataset.number === number && $("#comment-form input", view);
+  const draft = same ? $("#comment-form input", view).value : "";  // kept across live re-renders
+  view.dataset.number = number;
   const allowed = ACTIONS.filter((a) => a.from.includes(order.status) && RANK[state.me.role] >= RANK[a.role]);
   const evidence = order.evidence;
   view.innerHTML = `
@@ -404,6 +407,7 @@ async function renderDetail(number) {
       <form id="comment-form"><input name="body" placeholder="Add a comment" required maxlength="4000">
       <button type="submit">Comment</button></form></div>
     <div class="panel"><h2>History</h2><ol class="trail" id="history">${history.map(change).join("")}</ol></div>`;
+  $("#comment-form input").value = draft;
   for (const button of view.querySelectorAll("button[data-action]")) {
     button.onclick = () => act(order, ACTIONS.find((a) => a.name === button.dataset.action));
   }
