@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from browser import playwright_sync
@@ -13,7 +14,7 @@ from live_server import serving
 from workorder_helpers import T0, finding, record
 
 from devices import Plant, Severity
-from ticketing import Role, WorkOrderStore
+from ticketing import Principal, Role, WorkOrderStore
 from ticketing.api import create_app
 
 expect = playwright_sync.expect
@@ -162,3 +163,36 @@ def test_the_api_docs_render_without_network(
         ).to_be_visible()
         page.screenshot(path=str(artefacts / "docs.png"))
     assert outside == []
+
+
+def test_the_equipment_tree_shows_each_machine_s_state(
+    tmp_path: Path, demo_plant: Plant, browser_page: object, artefacts: Path
+) -> None:
+    page: playwright_sync.Page = browser_page  # type: ignore[assignment]
+    with (
+        WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant) as store,
+        serving(create_app(store)) as url,
+    ):
+        record(store, finding("P-101", severity=Severity.ALARM), demo_plant.equipment["P-101"])
+        now = store.now()
+        store.planning.add_window(
+            "demo/treatment/line-2",
+            starts_at=now - timedelta(minutes=1),
+            ends_at=now + timedelta(hours=1),
+            reason="filter change",
+            by=Principal("pat", Role.PLANNER),
+        )
+        token = store.access.create_token("pat", Role.PLANNER).secret
+        page.goto(f"{url}/#token={token}")
+        expect(page.locator("#who")).to_contain_text("pat · planner")
+        page.locator("a", has_text="Equipment").click()
+        tree = page.locator("#equipment-tree")
+        expect(tree.locator("[data-equipment]")).to_have_count(len(demo_plant))
+        expect(tree.locator("[data-equipment=P-101] .state")).to_have_text("open order (urgent)")
+        expect(tree.locator("[data-equipment=P-201] .state")).to_have_text(
+            "in a maintenance window"
+        )
+        expect(tree.locator("[data-equipment=P-103] .state")).to_have_text("normal")
+        page.screenshot(path=str(artefacts / "equipment.png"), full_page=True)
+        tree.locator("a", has_text="P-101").click()
+        expect(page.locator("#machine-orders li")).to_have_count(1)

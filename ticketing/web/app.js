@@ -94,6 +94,7 @@ function route() {
   if (order) renderDetail(order[1]);
   else if (machine) renderMachine(decodeURIComponent(machine[1]));
   else if (location.hash.startsWith("#/labels")) renderLabels();
+  else if (location.hash.startsWith("#/equipment")) renderEquipment();
   else renderList();
 }
 
@@ -159,6 +160,34 @@ async function shrink(file) {
     if (url.length < 58000) return url;
   }
   throw new Error("the photo is too detailed to send; take it closer or without it");
+}
+
+// The ISA-95 tree with each machine's state: normal, finding (an active alarm), open order, or in
+// a maintenance window (one-off windows covering it now).
+function machineState(eq, windows, now) {
+  const covered = windows.some((w) => w.recurrence === "none" && !w.cancelled_at &&
+    (eq.path === w.target || eq.path.startsWith(w.target + "/")) &&
+    new Date(w.starts_at) <= now && now < new Date(w.ends_at));
+  if (covered) return ["window", "in a maintenance window"];
+  if (eq.health.active_orders) return ["order", `open order${eq.health.top_priority ? ` (${eq.health.top_priority})` : ""}`];
+  if (eq.health.active_alarms) return ["finding", `finding (${eq.health.status})`];
+  return ["normal", "normal"];
+}
+
+async function renderEquipment() {
+  show("labels-view");
+  const view = $("#labels-view");
+  const [tree, windows, clock] = await Promise.all([
+    api("/equipment").then((r) => r.body), api("/maintenance-windows").then((r) => r.body),
+    api("/clock").then((r) => r.body)]);
+  const now = new Date(clock.now);
+  view.innerHTML = `<p><a href="#/">← all orders</a></p><h1>Equipment · ${esc(tree.site)}</h1>
+    <ul class="tree" id="equipment-tree">${tree.areas.map((area) => `<li><b>${esc(area.id)}</b><ul>${area.lines.map((line) =>
+      `<li>${esc(line.id)}<ul>${line.equipment.map((eq) => {
+        const [kind, label] = machineState(eq, windows, now);
+        return `<li data-equipment="${esc(eq.id)}"><a href="#/machine/${esc(eq.id)}">${esc(eq.id)}</a>
+          <span class="state s-${kind}">${esc(label)}</span> <span class="muted">${esc(eq.type)} · ${esc(eq.team)}</span></li>`;
+      }).join("")}</ul></li>`).join("")}</ul></li>`).join("")}</ul>`;
 }
 
 // Printable QR labels, several per A4 sheet; each opens its machine's page.
