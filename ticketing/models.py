@@ -14,6 +14,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -281,6 +282,27 @@ class CommentRow(Base):
     author: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class FloorReportRow(Base):
+    """A problem reported from the floor (a machine's label): the note, the photo, and the short
+    progress code that lets whoever reported it follow the order without signing in."""
+
+    __tablename__ = "floor_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    equipment_id: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    photo_type: Mapped[str | None] = mapped_column(String(50))
+    reported_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = ({"sqlite_autoincrement": True},)
 

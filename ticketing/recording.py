@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -258,7 +259,7 @@ def _update_order(
     if finding is not None:
         seen = _utc(finding.ts)
         if seen >= row.last_seen or row.evidence is None:
-            row.evidence = Evidence.of(finding).to_json()
+            row.evidence = _merged_evidence(row.evidence, Evidence.of(finding).to_json())
         row.last_seen = max(row.last_seen, seen)
         row.first_seen = min(row.first_seen, seen)
         row.severity = max(row.severity, finding.severity)
@@ -450,3 +451,12 @@ def _due(finding: Finding) -> datetime | None:
         return _utc(finding.ts + ttl)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _merged_evidence(before: dict[str, Any] | None, latest: dict[str, Any]) -> dict[str, Any]:
+    """The latest finding's evidence, still carrying the points of the signals earlier findings
+    were about (the signal that opened the order stays on its chart)."""
+    if not before:
+        return latest
+    points = {**before.get("points", {}), **latest.get("points", {})}
+    return {**latest, "points": points}

@@ -6,7 +6,8 @@ what they hold, each in its own module:
 - `planning` (`store_planning`): maintenance windows and shelves;
 - `access` (`store_access`): API tokens, webhooks and the audit trail;
 - `analytics` (`store_analytics`): MTTA, MTTR, backlog, failure modes, precision, gauges;
-- `outbox` (`store_outbox`): deliveries to webhooks and automatic actions.
+- `outbox` (`store_outbox`): deliveries to webhooks and automatic actions;
+- `floor` (`store_floor`): problems reported at a machine, with photo and progress code.
 
 Synchronous (the async pipeline and workers call it through `asyncio.to_thread`); every method is
 one transaction on its own connection, so one store may be shared by threads, and several stores
@@ -26,6 +27,7 @@ from ticketing.store_access import Access
 from ticketing.store_alarms import Alarms
 from ticketing.store_analytics import Analytics
 from ticketing.store_base import EVENT_LOOKBACK, Storage
+from ticketing.store_floor import Floor
 from ticketing.store_orders import SORTS, Orders
 from ticketing.store_outbox import Outbox
 from ticketing.store_planning import Planning
@@ -57,3 +59,4 @@ class WorkOrderStore(Storage):
         self.access = Access(self)
         self.analytics = Analytics(self)
         self.outbox = Outbox(self)
+        self.floor = Floor(self)

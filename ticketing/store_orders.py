@@ -171,6 +171,16 @@ class Orders:
         with self._storage.read("count work orders") as tx:
             return int(tx.session.scalar(select(func.count(WorkOrderRow.id)).where(*where)) or 0)
 
+    def open_counts(self) -> dict[str, int]:
+        """How many active orders each assignee has (the load assignment balances)."""
+        query = (
+            select(WorkOrderRow.assignee, func.count())
+            .where(WorkOrderRow.status.in_(ACTIVE_STATUSES), WorkOrderRow.assignee.is_not(None))
+            .group_by(WorkOrderRow.assignee)
+        )
+        with self._storage.read("count open orders per assignee") as tx:
+            return {str(name): int(n) for name, n in tx.session.execute(query)}
+
     def get(self, number: str, *, principal: Principal = SYSTEM) -> WorkOrderView:
         """The work order with this number; `WorkOrderNotFound` if there is none."""
         with self._storage.read(f"read {number}") as tx:

@@ -28,7 +28,7 @@ def test_opening_a_store_twice_keeps_the_orders_and_the_revision_at_head(
     engine = create_engine_for(database_url)
     try:
         with engine.connect() as connection:
-            assert current_revision(connection) == head_revision() == "0002"
+            assert current_revision(connection) == head_revision() == "0003"
     finally:
         engine.dispose()
 
@@ -102,3 +102,7 @@ def test_upgrading_a_0001_database_with_orders_keeps_them_working(
         assert reopened.order.number == "WO-000003"
         assert [a.work_order for a in store.alarms.list()] == ["WO-000003", "WO-000001"]
         assert store.orders.acknowledge("WO-000001", by="ann").status is Status.ACKNOWLEDGED
+        # the floor reports of 0003 work on the upgraded database
+        reported = store.floor.report("P-103", note="leaking at the seal", by="bruno")
+        assert reported.recorded.order.number == "WO-000004"
+        assert store.floor.progress(reported.code).number == "WO-000004"

@@ -1,5 +1,5 @@
-"""The FastAPI application: routers under /api/v1, OpenAPI at /openapi.json, docs at /docs and
-/redoc (their assets served from the `fastapi-offline` package: no network needed), and the
+"""The FastAPI application: routers under /api/v1, OpenAPI at /openapi.json, docs at /docs
+(Swagger UI's assets served from the `fastapi-offline` package: no network needed), and the
 planners' web page at / (static files from `ticketing/web`)."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ticketing.api.routes import (
     clock,
     equipment,
     events,
+    floor,
     health,
     suppression,
     work_orders,
@@ -60,6 +61,10 @@ TAGS = [
     },
     {"name": "analytics", "description": "MTTA, MTTR, backlog, failure modes, precision."},
     {"name": "events", "description": "Server-sent events of work-order changes."},
+    {
+        "name": "from the floor",
+        "description": "Machine labels, problems reported at a machine, progress codes.",
+    },
     {"name": "audit", "description": "Who changed what, when, before and after."},
     {"name": "webhooks", "description": "Outgoing events, signed, retried, idempotent."},
     {"name": "access", "description": "API tokens and roles."},
@@ -80,6 +85,7 @@ def create_app(
     'simulated time ×120') says the store's clock is not the wall clock. Call `close_streams(app)`
     before shutting the server down so that open event streams end."""
     app = FastAPIOffline(
+        redoc_url=None,  # ReDoc's bundle fetches its logo from a CDN; Swagger UI needs nothing
         title="forewarn work orders",
         summary="Predictive maintenance work orders opened from machine telemetry.",
         description=DESCRIPTION,
@@ -94,8 +100,9 @@ def create_app(
     app.state.metrics = Metrics(store)
     install_error_handlers(app)
     routers = (work_orders, alarms, equipment, suppression, analytics, events, admin, health, clock)
-    for module in routers:
+    for module in (*routers, floor):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(floor.pages)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     app.add_middleware(SizeLimits, max_body=max_body)
     _web(app)

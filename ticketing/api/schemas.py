@@ -201,6 +201,7 @@ class AuditOut(_Out):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     note: str
+    sentence: str = Field(default="", description="The change in words, for people.")
 
 
 class FindingOut(_Out):
@@ -244,6 +245,15 @@ class HealthOut(BaseModel):
     top_priority: Priority | None = None
 
 
+class SignalOut(BaseModel):
+    name: str
+    unit: str
+    warn_high: float | None = None
+    alarm_high: float | None = None
+    warn_low: float | None = None
+    alarm_low: float | None = None
+
+
 class EquipmentOut(BaseModel):
     id: str
     name: str
@@ -252,6 +262,7 @@ class EquipmentOut(BaseModel):
     team: str
     path: str
     health: HealthOut
+    signals: list[SignalOut] = Field(default=[], description="With unit and limits.")
 
 
 class LineOut(BaseModel):
@@ -418,6 +429,7 @@ class PersonOut(BaseModel):
     team: str | None
     skills: list[str]
     on_shift: bool
+    open_orders: int = Field(default=0, description="Active orders assigned to this person.")
 
 
 class TeamOut(BaseModel):

@@ -33,7 +33,7 @@ async function api(path, options = {}) {
 }
 
 function show(id) {
-  for (const section of ["sign-in", "list-view", "detail-view"]) $(`#${section}`).hidden = section !== id;
+  for (const section of ["sign-in", "list-view", "detail-view", "machine-view", "labels-view"]) $(`#${section}`).hidden = section !== id;
 }
 
 function signOut(message) {
@@ -57,12 +57,13 @@ function takeTokenFromLink() {
 
 async function start() {
   takeTokenFromLink();
-  $("#token-form").addEventListener("submit", (event) => {
+  $("#token-form").onsubmit = (event) => {
     event.preventDefault();
     localStorage.setItem(TOKEN_KEY, $("#token-input").value.trim());
     start();
-  });
+  };
   $("#sign-out").onclick = () => signOut();
+  window.onhashchange = route;
   if (!token()) { show("sign-in"); return; }
   try {
     state.me = (await api("/me")).body;
@@ -79,15 +80,126 @@ async function start() {
   const teams = $("#filters select[name=team]");
   teams.innerHTML = '<option value="">Any</option>' +
     state.people.teams.map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join("");
-  $("#filters").addEventListener("input", () => renderList());
+  $("#filters").oninput = () => renderList();
   window.onhashchange = route;
+  if (state.stream) state.stream.abort();
   listen();
   route();
 }
 
 function route() {
-  const match = location.hash.match(/^#\/orders\/(WO-\d+)/);
-  if (match) renderDetail(match[1]); else renderList();
+  if (/token=/.test(location.hash)) { start(); return; }  // a sign-in link opened on this page
+  const order = location.hash.match(/^#\/orders\/(WO-\d+)/);
+  const machine = location.hash.match(/^#\/machine\/([^/?#]+)/);
+  if (order) renderDetail(order[1]);
+  else if (machine) renderMachine(decodeURIComponent(machine[1]));
+  else if (location.hash.startsWith("#/labels")) renderLabels();
+  else if (location.hash.startsWith("#/equipment")) renderEquipment();
+  else renderList();
+}
+
+// A machine's page (what its QR label opens on a phone): its state, its open orders, and a form
+// to report a problem with a note and a photo; the answer is a progress code to follow.
+async function renderMachine(id) {
+  show("machine-view");
+  const view = $("#machine-view");
+  let eq, orders;
+  try {
+    [eq, orders] = await Promise.all([
+      api(`/equipment/${encodeURIComponent(id)}`).then((r) => r.body),
+      api(`/work-orders?equipment=${encodeURIComponent(id)}&active=true`).then((r) => r.body),
+    ]);
+  } catch (error) {
+    view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
+    return;
+  }
+  view.innerHTML = `<p><a href="#/">← all orders</a></p>
+    <h1>${esc(eq.id)}${eq.name && eq.name !== eq.id ? ` · ${esc(eq.name)}` : ""}</h1>
+    <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)}</p>
+    <div class="panel"><h2>Open orders</h2>${orders.length ? `<ul id="machine-orders">${orders.map((o) =>
+      `<li><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a> ${esc(o.title)} · ${esc(o.status.replace("_", " "))}</li>`).join("")}</ul>`
+      : `<p class="muted" id="machine-orders">None.</p>`}</div>
+    <div class="panel"><h2>Report a problem</h2>
+      <form id="report-form" class="report">
+        <label>What did you see, hear or measure?<textarea name="note" required maxlength="4000" rows="3"></textarea></label>
+        <label>Photo (optional)<input name="photo" type="file" accept="image/*" capture="environment"></label>
+        <button type="submit" class="primary">Report</button>
+      </form>
+      <p id="report-error" class="error"></p>
+      <div id="report-done" hidden></div></div>`;
+  $("#report-form").onsubmit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const file = form.get("photo");
+    try {
+      const photo = file && file.size ? await shrink(file) : null;
+      const { body } = await api(`/equipment/${encodeURIComponent(id)}/reports`,
+        { method: "POST", body: { note: form.get("note"), photo } });
+      const done = $("#report-done");
+      done.hidden = false;
+      done.innerHTML = `<p>Reported as <a href="#/orders/${esc(body.number)}">${esc(body.number)}</a>.
+        Your progress code: <b id="progress-code">${esc(body.progress_code)}</b></p>
+        <p>Follow it without signing in: <a id="progress-link" href="${esc(body.progress_url)}">${esc(body.progress_url)}</a></p>`;
+      event.target.reset();
+    } catch (error) {
+      $("#report-error").textContent = error.message;
+    }
+  };
+}
+
+// Photos are resized on the phone (longest side 640 px, JPEG) so that a report stays small.
+async function shrink(file) {
+  const image = await createImageBitmap(file);
+  const scale = Math.min(1, 640 / Math.max(image.width, image.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(image.width * scale);
+  canvas.height = Math.round(image.height * scale);
+  canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+  for (const quality of [0.8, 0.6, 0.4, 0.25]) {
+    const url = canvas.toDataURL("image/jpeg", quality);
+    if (url.length < 58000) return url;
+  }
+  throw new Error("the photo is too detailed to send; take it closer or without it");
+}
+
+// The ISA-95 tree with each machine's state: normal, finding (an active alarm), open order, or in
+// a maintenance window (one-off windows covering it now).
+function machineState(eq, windows, now) {
+  const covered = windows.some((w) => w.recurrence === "none" && !w.cancelled_at &&
+    (eq.path === w.target || eq.path.startsWith(w.target + "/")) &&
+    new Date(w.starts_at) <= now && now < new Date(w.ends_at));
+  if (covered) return ["window", "in a maintenance window"];
+  if (eq.health.active_orders) return ["order", `open order${eq.health.top_priority ? ` (${eq.health.top_priority})` : ""}`];
+  if (eq.health.active_alarms) return ["finding", `finding (${eq.health.status})`];
+  return ["normal", "normal"];
+}
+
+async function renderEquipment() {
+  show("labels-view");
+  const view = $("#labels-view");
+  const [tree, windows, clock] = await Promise.all([
+    api("/equipment").then((r) => r.body), api("/maintenance-windows").then((r) => r.body),
+    api("/clock").then((r) => r.body)]);
+  const now = new Date(clock.now);
+  view.innerHTML = `<p><a href="#/">← all orders</a></p><h1>Equipment · ${esc(tree.site)}</h1>
+    <ul class="tree" id="equipment-tree">${tree.areas.map((area) => `<li><b>${esc(area.id)}</b><ul>${area.lines.map((line) =>
+      `<li>${esc(line.id)}<ul>${line.equipment.map((eq) => {
+        const [kind, label] = machineState(eq, windows, now);
+        return `<li data-equipment="${esc(eq.id)}"><a href="#/machine/${esc(eq.id)}">${esc(eq.id)}</a>
+          <span class="state s-${kind}">${esc(label)}</span> <span class="muted">${esc(eq.type)} · ${esc(eq.team)}</span></li>`;
+      }).join("")}</ul></li>`).join("")}</ul></li>`).join("")}</ul>`;
+}
+
+// Printable QR labels, several per A4 sheet; each opens its machine's page.
+async function renderLabels() {
+  show("labels-view");
+  const view = $("#labels-view");
+  const { body } = await api("/labels");
+  view.innerHTML = `<p class="no-print"><a href="#/">← all orders</a> <button id="print" type="button">Print</button></p>
+    <div class="labels">${body.map((l) => `<figure class="label" data-url="${esc(l.url)}">${l.svg}
+      <figcaption><b>${esc(l.equipment_id)}</b> ${esc(l.name)}<br><span class="muted">${esc(l.path)}</span><br>
+      <span class="small">Scan to report a problem</span></figcaption></figure>`).join("")}</div>`;
+  $("#print").onclick = () => window.print();
 }
 
 function filters() {
@@ -137,11 +249,22 @@ const ACTIONS = [
 ];
 const RANK = { technician: 0, planner: 1, admin: 2 };
 
-function field([name, label, kind, required]) {
+function person(p) {
+  const skills = p.skills.length ? p.skills.join(", ") : "no skills listed";
+  return `<option value="${esc(p.id)}">${esc(p.name)} · ${p.on_shift ? "on shift" : "off shift"} · ${esc(skills)} · ${esc(p.open_orders)} open</option>`;
+}
+
+// The order's team first (on shift, then fewest open orders); others say that picking them moves the order.
+function field([name, label, kind, required], order) {
   if (kind === "person") {
-    const options = state.people.people.filter((p) => p.team)
-      .map((p) => `<option value="${esc(p.id)}">${esc(p.name)} (${esc(p.team)}${p.on_shift ? "" : ", off shift"})</option>`);
-    return `<label>${label}<select name="${name}"><option value="">— the team —</option>${options.join("")}</select></label>`;
+    const key = (p) => [p.on_shift ? 0 : 1, p.open_orders, p.name];
+    const sorted = state.people.people.filter((p) => p.team)
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const own = sorted.filter((p) => p.team === order.team), others = sorted.filter((p) => p.team !== order.team);
+    return `<label>${label}<select name="${name}"><option value="">— the team —</option>
+      <optgroup label="Team ${esc(order.team)}">${own.map(person).join("")}</optgroup>
+      ${others.length ? `<optgroup label="Other teams (assigning moves the order to their team)">${others.map(person).join("")}</optgroup>` : ""}
+      </select></label>`;
   }
   if (kind === "outcome") {
     return `<label>${label}<select name="${name}"><option value="">not judged</option>
@@ -153,9 +276,10 @@ function field([name, label, kind, required]) {
 async function act(order, action) {
   let body = {};
   if (action.fields) {
+    if (action.name === "assign") state.people = (await api("/people")).body;
     const dialog = document.createElement("dialog");
     dialog.innerHTML = `<form method="dialog"><h3>${esc(action.label.replace("…", ""))} ${esc(order.number)}</h3>
-      ${action.fields.map(field).join("")}
+      ${action.fields.map((f) => field(f, order)).join("")}
       <div class="actions"><button value="ok" class="primary">${esc(action.label.replace("…", ""))}</button>
       <button value="cancel" formnovalidate>Back</button></div></form>`;
     document.body.appendChild(dialog);
@@ -177,49 +301,109 @@ async function act(order, action) {
   renderDetail(order.number);
 }
 
-function chart(signal, points) {
+// One signal's evidence: its points, unit, warning and alarm limits, the moment each finding
+// fired, and (for the signals the latest finding forecasts) the trend to the alarm limit with
+// its uncertainty band. Plain SVG, no library, no network.
+function chart(signal, points, meta, findings, evidence) {
   const values = points.filter((p) => p[1] !== null);
   if (values.length < 2) return `<p class="muted">${esc(signal)}: too few points to draw</p>`;
-  const [w, h, pad] = [600, 160, 28];
+  const [w, h, padL, padR, pad] = [640, 190, 56, 16, 24];
+  const limits = [["warn_high", "warning"], ["alarm_high", "alarm"], ["warn_low", "warning"], ["alarm_low", "alarm"]]
+    .filter(([key]) => meta && meta[key] !== null && meta[key] !== undefined)
+    .map(([key, kind]) => ({ key, kind, value: meta[key] }));
+  const last = values[values.length - 1];
+  let forecast = null;
+  const ttl = evidence && evidence.signals.includes(signal) ? evidence.time_to_limit : null;
+  const target = limits.find((l) => l.key === "alarm_high" && last[1] < l.value) ||
+    limits.find((l) => l.key === "alarm_low" && last[1] > l.value);
+  if (ttl !== null && ttl !== undefined && isFinite(ttl) && target) {
+    const [low, high] = evidence.time_to_limit_range || [ttl, ttl];
+    const hi = high === null || !isFinite(high) ? ttl * 3 : high;
+    forecast = { from: [evidence.ts, last[1]], at: evidence.ts + ttl, low: evidence.ts + (low ?? ttl),
+      high: evidence.ts + Math.min(hi, ttl * 3), limit: target.value };
+  }
   const xs = values.map((p) => p[0]), ys = values.map((p) => p[1]);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const sx = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (w - 2 * pad);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs, forecast ? forecast.high : -Infinity);
+  const near = limits.map((l) => l.value);
+  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const span = (y1 - y0) || Math.abs(y1) || 1;
+  for (const v of near) if (v > y0 - 2 * span && v < y1 + 2 * span) { y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
+  const margin = (y1 - y0) * 0.06 || 1;
+  y0 -= margin; y1 += margin;
+  const sx = (x) => padL + ((x - x0) / (x1 - x0 || 1)) * (w - padL - padR);
   const sy = (y) => h - pad - ((y - y0) / (y1 - y0 || 1)) * (h - 2 * pad);
   const path = values.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
-  const t = (s) => new Date(s * 1000).toLocaleTimeString();
-  return `<figure class="chart" data-signal="${esc(signal)}"><figcaption>${esc(signal)}</figcaption>
+  const t = (sec) => new Date(sec * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const unit = meta && meta.unit ? meta.unit : "";
+  const limitLines = limits.filter((l) => l.value >= y0 && l.value <= y1).map((l) =>
+    `<line class="limit ${l.kind}" x1="${padL}" x2="${w - padR}" y1="${sy(l.value).toFixed(1)}" y2="${sy(l.value).toFixed(1)}"/>
+     <text class="limit-label ${l.kind}" x="${w - padR - 4}" y="${(sy(l.value) - 3).toFixed(1)}" text-anchor="end">${esc(l.kind)} ${esc(l.value)} ${esc(unit)}</text>`).join("");
+  const moments = findings.filter((f) => f.signals.includes(signal))
+    .map((f) => new Date(f.ts).getTime() / 1000).filter((ts) => ts >= x0 && ts <= x1)
+    .map((ts) => `<line class="moment" x1="${sx(ts).toFixed(1)}" x2="${sx(ts).toFixed(1)}" y1="${pad}" y2="${h - pad}"><title>finding at ${esc(t(ts))}</title></line>`).join("");
+  const band = forecast ? `<polygon class="band" points="${sx(forecast.from[0]).toFixed(1)},${sy(forecast.from[1]).toFixed(1)} ${sx(forecast.low).toFixed(1)},${sy(forecast.limit).toFixed(1)} ${sx(forecast.high).toFixed(1)},${sy(forecast.limit).toFixed(1)}"/>
+    <line class="forecast" x1="${sx(forecast.from[0]).toFixed(1)}" y1="${sy(forecast.from[1]).toFixed(1)}" x2="${sx(forecast.at).toFixed(1)}" y2="${sy(forecast.limit).toFixed(1)}"/>` : "";
+  return `<figure class="chart" data-signal="${esc(signal)}"><figcaption>${esc(signal)}${unit ? ` (${esc(unit)})` : ""}</figcaption>
     <svg viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(signal)} evidence">
-      <line class="axis" x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}"/>
-      <line class="axis" x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}"/>
+      <line class="axis" x1="${padL}" y1="${h - pad}" x2="${w - padR}" y2="${h - pad}"/>
+      <line class="axis" x1="${padL}" y1="${pad}" x2="${padL}" y2="${h - pad}"/>
+      ${band}${limitLines}${moments}
       <polyline class="line" points="${path}"/>
-      <text x="2" y="${pad}">${esc(y1.toPrecision(4))}</text><text x="2" y="${h - pad}">${esc(y0.toPrecision(4))}</text>
-      <text x="${pad}" y="${h - 8}">${esc(t(x0))}</text><text x="${w - pad - 60}" y="${h - 8}">${esc(t(x1))}</text>
-    </svg></figure>`;
+      <text x="4" y="${pad + 4}">${esc(y1.toPrecision(4))}</text><text x="4" y="${h - pad}">${esc(y0.toPrecision(4))}</text>
+      <text x="4" y="${h / 2}" class="unit">${esc(unit)}</text>
+      <text x="${padL}" y="${h - 6}">${esc(t(x0))}</text><text x="${w - padR}" y="${h - 6}" text-anchor="end">${esc(t(x1))}</text>
+    </svg>
+    <p class="legend muted">— signal${limits.length ? " · dashed: warning / alarm limits" : ""}${moments ? " · vertical: findings" : ""}${forecast ? " · shaded: forecast to the alarm limit with its range" : ""}</p></figure>`;
+}
+
+function signalMeta(equipment, name) {
+  return equipment ? equipment.signals.find((s) => s.name === name) : null;
+}
+
+function hours(seconds) {
+  if (seconds === null || seconds === undefined || !isFinite(seconds)) return null;
+  return seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
+}
+
+// When the trend reaches the alarm limit, with its plausible range, and the due date it set.
+function timeToLimit(order, evidence) {
+  const ttl = evidence.time_to_limit;
+  if (ttl === null || ttl === undefined) {
+    return `<div class="panel" id="time-to-limit"><h2>Time to alarm limit</h2>
+      <p class="muted">No trend toward a limit in the latest finding.</p><p>Due ${esc(when(order.due_at))}</p></div>`;
+  }
+  const [low, high] = evidence.time_to_limit_range || [null, null];
+  const range = low === null && high === null ? "" :
+    ` (between ${esc(hours(low) || "now")} and ${esc(hours(high) || "no upper bound: the trend may level off")})`;
+  const at = new Date((evidence.ts + ttl) * 1000).toISOString();
+  return `<div class="panel" id="time-to-limit"><h2>Time to alarm limit</h2>
+    <p><b>${esc(hours(ttl))}</b> from the finding${range}, around ${esc(when(at))}.</p>
+    <p>Due ${esc(when(order.due_at))}: the earlier of this forecast and the service level of its priority.</p></div>`;
 }
 
 function change(event) {
-  const after = event.after ? Object.entries(event.after)
-    .map(([k, v]) => `${k}: ${event.before && k in event.before ? `${esc(event.before[k])} → ` : ""}${esc(v)}`)
-    .join(", ") : "";
-  return `<li><b>${esc(event.action.replace("_", " "))}</b> by ${esc(event.actor)}
-    <span class="muted">(${esc(event.actor_role)}, ${esc(when(event.at))})</span>
-    ${event.note ? `— ${esc(event.note)}` : ""}${after ? `<br><span class="muted">${after}</span>` : ""}</li>`;
+  return `<li>${esc(event.sentence)} <span class="muted">${esc(when(event.at))}</span></li>`;
 }
 
 async function renderDetail(number) {
   show("detail-view");
   const view = $("#detail-view");
-  let order, history, comments;
+  let order, history, comments, findings, equipment;
   try {
-    [order, history, comments] = await Promise.all([
+    [order, history, comments, findings] = await Promise.all([
       api(`/work-orders/${number}`).then((r) => r.body),
       api(`/work-orders/${number}/history`).then((r) => r.body),
       api(`/work-orders/${number}/comments`).then((r) => r.body),
+      api(`/work-orders/${number}/findings`).then((r) => r.body),
     ]);
+    equipment = await api(`/equipment/${encodeURIComponent(order.equipment_id)}`).then((r) => r.body).catch(() => null);
   } catch (error) {
     view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
     return;
   }
+  const same = view.dataset.number === number && $("#comment-form input", view);
+  const draft = same ? $("#comment-form input", view).value : "";  // kept across live re-renders
+  view.dataset.number = number;
   const allowed = ACTIONS.filter((a) => a.from.includes(order.status) && RANK[state.me.role] >= RANK[a.role]);
   const evidence = order.evidence;
   view.innerHTML = `
@@ -244,13 +428,15 @@ async function renderDetail(number) {
     ${order.description ? `<div class="panel"><h2>Reported by ${esc(order.reported_by)}</h2>${esc(order.description)}</div>` : ""}
     ${evidence ? `<div class="panel" id="evidence"><h2>Evidence</h2><p>${esc(evidence.summary)}
       <span class="muted">(${esc(evidence.detector)}, score ${esc(evidence.score === null ? "?" : evidence.score.toFixed(2))})</span></p>
-      ${Object.entries(evidence.points).map(([s, p]) => chart(s, p)).join("")}</div>` : ""}
-    <div class="panel"><h2>Instructions</h2><ol>${order.instructions.map((i) => `<li>${esc(i)}</li>`).join("")}</ol></div>
+      ${Object.entries(evidence.points).map(([s, p]) => chart(s, p, signalMeta(equipment, s), findings, evidence)).join("")}</div>` : ""}
+    ${evidence ? timeToLimit(order, evidence) : ""}
+    <div class="panel"><h2>Recommended checks</h2><ol>${order.instructions.map((i) => `<li>${esc(i)}</li>`).join("")}</ol></div>
     <div class="panel"><h2>Comments</h2>
       <ul id="comments">${comments.map((c) => `<li><b>${esc(c.author)}</b> <span class="muted">${esc(when(c.at))}</span>: ${esc(c.body)}</li>`).join("")}</ul>
       <form id="comment-form"><input name="body" placeholder="Add a comment" required maxlength="4000">
       <button type="submit">Comment</button></form></div>
     <div class="panel"><h2>History</h2><ol class="trail" id="history">${history.map(change).join("")}</ol></div>`;
+  $("#comment-form input").value = draft;
   for (const button of view.querySelectorAll("button[data-action]")) {
     button.onclick = () => act(order, ACTIONS.find((a) => a.name === button.dataset.action));
   }
@@ -312,8 +498,8 @@ function onEvent(event) {
   clearTimeout(state.refreshTimer);
   state.refreshTimer = setTimeout(() => {
     const open = location.hash.match(/^#\/orders\/(WO-\d+)/);
-    if (!open) renderList();
-    else if (open[1] === number) renderDetail(number);
+    if (open) { if (open[1] === number) renderDetail(number); }
+    else if (!/^#\/(machine|labels)/.test(location.hash)) renderList();
   }, 150);
 }
 

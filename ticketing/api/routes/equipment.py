@@ -20,6 +20,7 @@ from ticketing.api.schemas import (
     PersonOut,
     PlantTree,
     Problem,
+    SignalOut,
     TeamOut,
 )
 from ticketing.errors import NotFound
@@ -52,6 +53,17 @@ def _equipment(eq: Equipment, health: dict[str, Any]) -> EquipmentOut:
         team=eq.team,
         path=eq.path,
         health=_health(health),
+        signals=[
+            SignalOut(
+                name=sig.name,
+                unit=sig.unit,
+                warn_high=sig.limits.warn_high,
+                alarm_high=sig.limits.alarm_high,
+                warn_low=sig.limits.warn_low,
+                alarm_low=sig.limits.alarm_low,
+            )
+            for sig in eq.signals.values()
+        ],
     )
 
 
@@ -96,6 +108,7 @@ async def one_equipment(
 async def people(store: StoreDep, principal: AnyRole) -> People:
     org = store.organisation
     now = store.now()
+    load = await asyncio.to_thread(store.orders.open_counts)
     return People(
         teams=[TeamOut(id=t.id, name=t.name, lead=t.lead) for t in org.teams.values()],
         people=[
@@ -105,6 +118,7 @@ async def people(store: StoreDep, principal: AnyRole) -> People:
                 team=p.team,
                 skills=sorted(p.skills),
                 on_shift=p.on_shift(now, org.zone),
+                open_orders=load.get(p.id, 0),
             )
             for p in org.people.values()
         ],

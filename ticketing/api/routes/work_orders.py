@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from devices import Severity
-from ticketing.api.deps import AnyRole, OrdersDep, Planner
+from ticketing import narrative
+from ticketing.api.deps import AnyRole, OrdersDep, Planner, StoreDep
 from ticketing.api.schemas import (
     AssignIn,
     AuditOut,
@@ -145,9 +146,13 @@ async def get_work_order(orders: OrdersDep, principal: AnyRole, number: Number) 
     summary="The audit trail of one order",
     responses={**NOT_FOUND, **DENIED},
 )
-async def order_history(orders: OrdersDep, principal: AnyRole, number: Number) -> list[AuditOut]:
-    events = await asyncio.to_thread(orders.history, number, principal=principal)
-    return [AuditOut.model_validate(e) for e in events]
+async def order_history(store: StoreDep, principal: AnyRole, number: Number) -> list[AuditOut]:
+    events = await asyncio.to_thread(store.orders.history, number, principal=principal)
+    names = {p.id: p.name for p in store.organisation.people.values()}
+    return [
+        AuditOut.model_validate(e).model_copy(update={"sentence": narrative.sentence(e, names)})
+        for e in events
+    ]
 
 
 @router.get(
