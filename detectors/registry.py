@@ -13,6 +13,7 @@ from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
 from detectors.hst import HalfSpaceTreesDetector
 from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
+from detectors.onset import OnsetDetector
 from detectors.rate import RateOfChange
 from detectors.regime import RegimeBaseline
 from detectors.relations import RelationsDetector
@@ -37,6 +38,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         HalfSpaceTreesDetector,
         AnomalyLikelihood,
         RelationsDetector,
+        OnsetDetector,
     )
 }
 
@@ -47,6 +49,7 @@ DEFAULT: tuple[str, ...] = (
     "flatline",
     "physical_range",
     "relations",
+    "onset",
 )
 """The default ensemble: what every equipment and signal gets when nothing names detectors.
 
@@ -56,7 +59,8 @@ between an equipment's signals. Left out by default, for plant files to name whe
 `zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
 shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in
 data without start/stop cycles; the best on NAB), `regime_baseline` (a day of learning per load
-band) and `half_space_trees`."""
+band) and `half_space_trees`. `onset` marks where each signal starts to behave unusually,
+once per episode, with notices that open no work order (what ranks NAB's anomalies)."""
 
 
 def detector_class(name: str) -> type[Detector] | type[EquipmentDetector]:
