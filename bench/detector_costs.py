@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -93,7 +94,9 @@ def main() -> None:
     Console().print(f"engine, default ensemble {DEFAULT}: {engine_rate():,.0f} readings/s")
 
 
-def engine_rate(pumps: int = 200, seconds: int = 600) -> float:
+def engine_rate(
+    pumps: int = 200, seconds: int = 600, detectors: Sequence[str] | None = None
+) -> float:
     one = pump_plant()
     pump = one.equipment["P-1"]
     fleet_plant = dataclasses.replace(
@@ -105,7 +108,7 @@ def engine_rate(pumps: int = 200, seconds: int = 600) -> float:
         [r for sample in fleet.tick(float(t), 1.0) for r in sample.readings()]
         for t in range(2 * seconds)
     ]
-    engine = Engine(fleet_plant)
+    engine = Engine(fleet_plant, detectors)
     for batch in batches[:seconds]:
         engine.process(batch)
     start = time.perf_counter()

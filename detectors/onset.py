@@ -22,10 +22,11 @@ After an onset the detector stays quiet (scores 0) for `refractory` samples, and
 evidence has fallen back to `off_threshold`: an episode is reported at its start, once, and its
 persistence is left to `ewma_drift` and the limits.
 
-Its findings are notices: they stay below 0.5, the score an anomaly finding needs to open a work
-order (`ticketing.suppression.FEEDBACK_BASE`), so on a plant they record where a signal first
-behaved unusually without sending anyone out; a machine's starts and stops are unusual in exactly
-this sense.
+It judges only signals without limits (`for_signal`), and its findings are notices: they stay
+below 0.5, the score an anomaly finding needs to open a work order
+(`ticketing.suppression.FEEDBACK_BASE`), so on a plant they record where a signal first behaved
+unusually without sending anyone out; a machine's starts and stops are unusual in exactly this
+sense.
 """
 
 from __future__ import annotations
@@ -87,6 +88,13 @@ class OnsetDetector(AnomalyLikelihood):
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
+        """Only a signal without limits: where an engineer set limits, they (and `ewma_drift`)
+        say what is abnormal; where nobody did (a bare recording), the onset of unusual
+        behaviour is the judgement there is. The twin of `limits`, which needs them."""
+        limits = signal.limits
+        bounds = (limits.warn_high, limits.alarm_high, limits.warn_low, limits.alarm_low)
+        if any(bound is not None for bound in bounds):
+            return None
         return cls(sample_period=signal.sample_period)
 
     def score_one(self, value: float, ts: float) -> float:

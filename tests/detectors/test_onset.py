@@ -49,6 +49,9 @@ def test_registered_in_the_default_ensemble_for_a_bare_signal() -> None:
     detector = OnsetDetector.for_signal(Signal("flow", "m3/h", 300.0, Limits(), "t", "flow"))
     assert detector is not None
     assert detector.sample_period == 300.0
+    # Where an engineer set limits, they judge: the twin of `limits`, which needs them.
+    limited = Signal("flow", "m3/h", 1.0, Limits(warn_low=3.0), "t", "flow")
+    assert OnsetDetector.for_signal(limited) is None
 
 
 @pytest.mark.parametrize("by", [5.0, -5.0])
