@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from detectors import DEFAULT, REGISTRY, Detector, Engine, EquipmentDetector
-from devices import Plant, plant_from_dict
+from devices import Limits, Plant, plant_from_dict
 from simulators import Fleet
 
 ROWS = 7_200
@@ -77,7 +77,11 @@ def main() -> None:
                 per = "row of 5 signals"
             else:
                 assert issubclass(cls, Detector)
-                sig = cls.for_signal(equipment.signals["vibration"])
+                vibration = equipment.signals["vibration"]
+                # A detector of signals without limits (onset) is timed on the bare signal.
+                sig = cls.for_signal(vibration) or cls.for_signal(
+                    dataclasses.replace(vibration, limits=Limits())
+                )
                 if sig is None:
                     continue
                 values = [(ts, row["vibration"]) for ts, row in plant_rows]

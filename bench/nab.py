@@ -110,7 +110,7 @@ def run(
 
 def markdown(results: Sequence[Result], command: str, revision: str) -> str:
     windows = sum(f.detected + f.missed for f in results[0].alarms.files)
-    left_out = sorted(set(REGISTRY) - {r.name for r in results if len(r.detectors) == 1})
+    left_out = sorted(set(REGISTRY) - set(univariate_detectors()))
     intro = (
         f"Measured with `{command}` at {revision}. The seven `realKnownCause` files of the "
         f"Numenta Anomaly Benchmark ({results[0].rows:,} rows, {windows} anomaly windows), each "
