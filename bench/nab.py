@@ -110,7 +110,7 @@ def run(
 
 def markdown(results: Sequence[Result], command: str, revision: str) -> str:
     windows = sum(f.detected + f.missed for f in results[0].alarms.files)
-    left_out = sorted(set(REGISTRY) - {r.name for r in results if len(r.detectors) == 1})
+    left_out = sorted(set(REGISTRY) - set(univariate_detectors()))
     intro = (
         f"Measured with `{command}` at {revision}. The seven `realKnownCause` files of the "
         f"Numenta Anomaly Benchmark ({results[0].rows:,} rows, {windows} anomaly windows), each "
@@ -121,8 +121,12 @@ def markdown(results: Sequence[Result], command: str, revision: str) -> str:
         "the seven files. *alarms* scores the detector's own alarm decisions (`is_anomaly`, what "
         "would open a work order) under the standard profile. One configuration for all files, "
         "nothing tuned to these labels. NAB counts every row at or above the threshold as a "
-        "detection: a score that stays high through an episode pays a false-positive cost on "
-        "each of its rows outside windows, where the alarms count once per episode. Re-run with "
+        "detection, so a row's anomaly score is the engine's: the highest of its detectors' "
+        "scores on one scale (each detector's own onset at 0.5), leaving out detectors whose "
+        "condition is already active, so that an episode ranks at its start as its alarm is "
+        "raised there. The default ensemble's `onset` (notices on signals without limits, "
+        "`detectors/onset.py`) ranks the starts of unusual behaviour; `ewma_drift` the slow "
+        "departures. Re-run with "
         "`python bench/nab.py --update BENCHMARKS.md` (the NAB directory: `--nab DIR`, "
         "$FOREWARN_NAB, or `shared/datasets/nab` above the working directory)."
     )

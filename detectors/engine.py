@@ -49,6 +49,17 @@ SILENCE_CHECK_INTERVAL = 1.0
 """Seconds of source time between two checks for signals that went silent."""
 
 
+def common_score(score: float, on_threshold: float) -> float:
+    """`score` of a detector whose conditions start at `on_threshold`, rescaled (piecewise
+    linearly, monotone) so that they start at 0.5, as `detectors.base` has it: the scores of an
+    ensemble rank on one scale."""
+    if on_threshold == 0.5:
+        return score
+    if score <= on_threshold:
+        return 0.5 * score / on_threshold
+    return 0.5 + 0.5 * (score - on_threshold) / (1.0 - on_threshold)
+
+
 @dataclass
 class _Check:
     detector: Detector
@@ -179,7 +190,11 @@ class Engine:
 
         With `scores`, one score per reading is appended to it: the highest of its signal's
         detectors and, for the reading that completes an equipment row, of the equipment's (0.0
-        for a rejected reading). With `train`, detectors only learn: nothing is scored or decided.
+        for a rejected reading), each on the common scale where a detector's own `on_threshold`
+        is 0.5 (`common_score`), leaving out each detector whose condition was already active
+        before the reading: an episode scores at its start, as its alarm is raised there, and its
+        persistence does not rank as new evidence. With `train`, detectors only learn: nothing is
+        scored or decided.
         """
         findings: list[Finding] = []
         stats = self.stats
@@ -219,7 +234,9 @@ class Engine:
                     stream, value, ts, learn, banked[k] if deciding else None, train, findings
                 )
                 if scores is not None and not train:
-                    scores[slots[k]] = max(top, tops[k])
+                    # Deciding, `top` has the bank's scores of inactive conditions; otherwise none
+                    # is active and the bank's highest counts.
+                    scores[slots[k]] = top if deciding else max(top, tops[k])
         if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
@@ -238,17 +255,21 @@ class Engine:
         """Evidence, the banked detectors' decisions (`banked`: this reading's bank scores, when
         one is high or a condition is active or pending), the other detectors, the equipment row.
 
-        Returns the highest score of the detectors outside the bank and of the equipment row.
+        Returns the highest score of the detectors whose condition was not active before this
+        reading: outside the bank, of the equipment row and, with `banked`, in the bank.
         """
         stream.evidence.append((ts, value))
         self.stats.readings += 1
         if ts > self._clock:
             self._clock = ts
+        top = 0.0
         if banked is not None:
             deciding = False
             for bank_check in stream.bank_checks:
                 score = float(banked[bank_check.column])
                 decision = bank_check.decision
+                if not decision.active:
+                    top = max(top, score)
                 severity = bank_check.prototype.severity(score)
                 transition = decision.update(score, ts, int(severity))
                 if transition is not None:
@@ -266,12 +287,12 @@ class Engine:
                     )
                 deciding = deciding or decision.active or decision.since is not None
             stream.deciding = deciding
-        top = 0.0
         for check in stream.checks:
             detector = check.detector
             if not train:
                 score = detector.score_one(value, ts)
-                top = max(top, score)
+                if not check.decision.active:
+                    top = max(top, common_score(score, detector.on_threshold))
                 severity = detector.severity(score)
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:
@@ -306,7 +327,8 @@ class Engine:
             detector = check.detector
             if not train:
                 score = detector.score_one(row, ts)
-                top = max(top, score)
+                if not check.decision.active:
+                    top = max(top, common_score(score, detector.on_threshold))
                 severity = detector.severity(score)
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:

@@ -13,6 +13,7 @@ from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
 from detectors.hst import HalfSpaceTreesDetector
 from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
+from detectors.onset import OnsetDetector
 from detectors.rate import RateOfChange
 from detectors.regime import RegimeBaseline
 from detectors.relations import RelationsDetector
@@ -39,6 +40,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         AnomalyLikelihood,
         RelationsDetector,
         ShiftDetector,
+        OnsetDetector,
     )
 }
 
@@ -50,15 +52,16 @@ DEFAULT: tuple[str, ...] = (
     "physical_range",
     "relations",
     "shift",
+    "onset",
 )
 """The default ensemble: what every equipment and signal gets when nothing names detectors.
 
 Chosen on the simulators' fault library and healthy fleets (BENCHMARKS.md): limits and slow drift
 per signal, the sensor-health checks that raised nothing on healthy machines, and the relations
 between an equipment's signals. `shift` judges the joint state of an equipment's signals once a
-healthy baseline is named (`forewarn score --train-rows`, `forewarn learn`). Left out by default,
-for plant files to name where they fit:
-`zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
+healthy baseline is named (`forewarn score --train-rows`, `forewarn learn`). `onset` marks where
+each signal starts to behave unusually, once per episode, with notices that open no work order
+(what ranks NAB's anomalies). Left out by default, for plant files to name where they fit: `zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
 shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in
 data without start/stop cycles; the best on NAB), `regime_baseline` (a day of learning per load
 band) and `half_space_trees`."""

@@ -12,7 +12,7 @@ import pytest
 from detectors import REGISTRY, Detector, Engine, EquipmentDetector
 from detectors.checks import yield_checks
 from detectors.registry import build_for_equipment, build_for_signal
-from devices import DetectorConfig, Finding, Plant, plant_from_dict
+from devices import DetectorConfig, Equipment, Finding, Limits, Plant, plant_from_dict
 from simulators import Fleet
 from simulators.faults import BearingWear, ImpellerWear
 from simulators.fleet import FaultInjection, Injection, SensorFaultInjection
@@ -76,8 +76,22 @@ def rows(n: int = 6_000) -> list[tuple[float, dict[str, float]]]:
     return list(by_ts.items())[-n:]
 
 
-def factory(cls: type[Detector] | type[EquipmentDetector]) -> Callable[[], Any]:
+def bare(equipment: Equipment) -> Equipment:
+    """`equipment` with no limits on its signals, as a bare recording has."""
+    signals = {n: dataclasses.replace(s, limits=Limits()) for n, s in equipment.signals.items()}
+    return dataclasses.replace(equipment, signals=signals)
+
+
+def checked_pump(cls: type[Detector] | type[EquipmentDetector]) -> Equipment:
+    """The pump, bare of limits for a signal detector that judges only signals without them."""
     equipment = pump_plant().equipment["P-1"]
+    if issubclass(cls, Detector) and cls.for_signal(equipment.signals["vibration"]) is None:
+        return bare(equipment)
+    return equipment
+
+
+def factory(cls: type[Detector] | type[EquipmentDetector]) -> Callable[[], Any]:
+    equipment = checked_pump(cls)
     config = DetectorConfig(cls.name, dict(cls.check_params))
     if issubclass(cls, EquipmentDetector):
         return lambda: build_for_equipment(config, equipment)
@@ -88,7 +102,7 @@ def plant_for_checks(name: str) -> Plant:
     """The pump plant with `name` configured with its check parameters."""
     plant = pump_plant()
     pump = dataclasses.replace(
-        plant.equipment["P-1"],
+        checked_pump(REGISTRY[name]),
         detectors=(DetectorConfig(name, dict(REGISTRY[name].check_params)),),
     )
     return dataclasses.replace(plant, equipment={"P-1": pump})

@@ -114,8 +114,9 @@ def test_equipment_rows_are_scored_when_complete_and_findings_name_the_signals(
     assert detector.rows[-1][1]["flow"] == 1.0
     assert findings == []
     # The row at 4.0 (flow 9 with the others carried from 3.0) is complete when 5.0 starts.
+    # The row at 5.0 scores 1.0 too, but its condition is already active: it is not new evidence.
     findings = engine.process(row(5.0, **FOUR, flow=9.0), scores)
-    assert scores[-5:] == [1.0, 0.0, 0.0, 0.0, 1.0]
+    assert scores[-5:] == [1.0, 0.0, 0.0, 0.0, 0.0]
     assert [(f.ts, f.active, f.signals, f.kind, f.detector) for f in findings] == [
         (4.0, True, ("flow",), FindingKind.ANOMALY, "test_sum_above")
     ]

@@ -50,7 +50,11 @@ def test_the_bench_scores_a_corpus_and_writes_its_section(
     text = out.read_text()
     assert text.startswith("## NAB (realKnownCause)\n")
     assert "400 rows, 1 anomaly windows" in text
-    assert "| tiny.csv | 1 |" in text
+    # The default ensemble raises its alarm on the jump's first row, the window's, and nowhere
+    # else: 100 on every profile, by score and by alarm.
+    assert "| tiny.csv | 1 | 1 | 0 | 1 | 0 |" in text
+    default = next(line for line in text.splitlines() if line.startswith("| default ("))
+    assert default.split(" | ")[1:5] == ["100.00"] * 4
 
 
 def test_the_section_is_replaced_and_the_others_kept(bench: ModuleType, tmp_path: Path) -> None:
