@@ -24,6 +24,8 @@ class SourceStats:
     connected: bool = False
     connects: int = 0
     disconnects: int = 0
+    loop_restarts: int = 0
+    """Times the network loop died of an error and was started again."""
     queue_depth: int = 0
     dead_letters: DeadLetters = field(default_factory=DeadLetters)
     lag_seconds: float = 0.0

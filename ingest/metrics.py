@@ -55,6 +55,11 @@ class SourceCollector(Collector):
         connects = CounterMetricFamily(
             "forewarn_ingest_connects", "Successful connections", labels=["source"]
         )
+        restarts = CounterMetricFamily(
+            "forewarn_ingest_loop_restarts",
+            "Times the network loop died of an error and was started again",
+            labels=["source"],
+        )
         gaps = CounterMetricFamily(
             "forewarn_ingest_gaps", "Connection losses recovered from", labels=["source"]
         )
@@ -72,6 +77,7 @@ class SourceCollector(Collector):
             lag_count.add_metric([name], stats.lag_count)
             connected.add_metric([name], 1.0 if stats.connected else 0.0)
             connects.add_metric([name], stats.connects)
+            restarts.add_metric([name], stats.loop_restarts)
             gaps.add_metric([name], stats.gaps)
             gap_seconds.add_metric([name], stats.gap_seconds)
         yield from (
@@ -84,6 +90,7 @@ class SourceCollector(Collector):
             lag_count,
             connected,
             connects,
+            restarts,
             gaps,
             gap_seconds,
         )

@@ -6,12 +6,17 @@ Without `limits`, timestamps are not checked against the wall clock (simulated a
 runs ahead of it); `forewarn run` passes the real-plant `IntakeLimits`.
 
 paho runs its network loop in its own thread and reconnects there with exponential backoff
-(`reconnect_delay_set`). Its callbacks only decode and put batches into a bounded queue; the asyncio
-side takes them out. Messages are acknowledged to the broker (manual ack) only once their readings
-are in the queue, so when the pipeline falls behind the queue fills, the callback waits, and the
-broker keeps the rest in our persistent session instead of anyone dropping them (overflow policy:
-block). On close, whatever is already queued is still handed out; a message that could not be queued
-is left unacknowledged and the broker delivers it again on the next connection.
+(`reconnect_delay_set`); should the loop die anyway (an error in paho or in a callback), the thread
+logs it, counts it in `SourceStats.loop_restarts` and starts the loop again. Its callbacks only
+decode and put batches into a bounded queue; the asyncio side takes them out. A message whose
+handling raises is dead-lettered as `handler_error` and acknowledged: no payload can stop the
+stream, and none is redelivered forever.
+
+Messages are acknowledged to the broker (manual ack) only once their readings are in the queue, so
+when the pipeline falls behind the queue fills, the callback waits, and the broker keeps the rest in
+our persistent session instead of anyone dropping them (overflow policy: block). On close, whatever
+is already queued is still handed out; a message that could not be queued is left unacknowledged
+and the broker delivers it again on the next connection.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from devices import Plant, Reading
 from ingest.base import Batch, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.payload import JsonDecoder
+from ingest.rejects import Reject, RejectReason
 from ingest.sparkplug import Outgoing, SparkplugHost
 from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
 
@@ -100,7 +106,8 @@ class MqttSource:
         self._connected = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-        self._client = paho.Client(
+        self._client = _SupervisedClient(
+            self.stats,
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=None if self._v5 else False,
@@ -207,7 +214,7 @@ class MqttSource:
         self.stats.queue_depth = self._queue.qsize()
         return batch
 
-    # paho callbacks: they run in paho's network thread.
+    # paho callbacks: they run in the network thread.
 
     def _on_connect(
         self,
@@ -277,6 +284,23 @@ class MqttSource:
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self.stats.messages += 1
         topic, payload, now = message.topic, bytes(message.payload), time.time()
+        try:
+            readings = self._readings(topic, payload, now)
+        except Exception as exc:
+            log.exception("handling a message on %s failed; set aside as handler_error", topic)
+            self.stats.dead_letters.add(
+                Reject(
+                    RejectReason.HANDLER_ERROR, topic, f"{type(exc).__name__}: {exc}", payload, now
+                )
+            )
+            readings = []
+        if readings and not self._enqueue(readings):
+            return  # not acknowledged: the broker delivers it again next session
+        self.stats.readings += len(readings)
+        if message.qos > 0:
+            client.ack(message.mid, message.qos)
+
+    def _readings(self, topic: str, payload: bytes, now: float) -> list[Reading]:
         if self._validator.too_large(topic, payload, now):
             readings: list[Reading] = []
         elif self.sparkplug is not None and topic.startswith("spBv1.0/"):
@@ -288,11 +312,7 @@ class MqttSource:
             readings = self._validator.admit(
                 self._decoder.decode(topic, payload, now), topic, payload, now
             )
-        if readings and not self._enqueue(readings):
-            return  # not acknowledged: the broker delivers it again next session
-        self.stats.readings += len(readings)
-        if message.qos > 0:
-            client.ack(message.mid, message.qos)
+        return readings
 
     def _tick(self) -> list[Reading]:
         """Readings the Sparkplug host releases after its reorder timeout (taker thread)."""
@@ -336,3 +356,33 @@ class MqttSource:
                         waited,
                     )
         return False
+
+
+class _SupervisedClient(paho.Client):
+    """A paho client whose network thread starts the loop again when it dies of an error."""
+
+    restart_delay = 1.0
+
+    def __init__(self, stats: SourceStats, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._source_stats = stats
+
+    def _thread_main(self) -> None:
+        try:
+            while not self._thread_terminate:
+                try:
+                    self.loop_forever(retry_first_connection=True)
+                except Exception:
+                    if self._thread_terminate:
+                        break
+                    self._source_stats.loop_restarts += 1
+                    log.exception(
+                        "the MQTT network loop died (restart %d); starting it again",
+                        self._source_stats.loop_restarts,
+                    )
+                    time.sleep(self.restart_delay)
+                else:
+                    if not self._thread_terminate:
+                        time.sleep(self.restart_delay)
+        finally:
+            self._thread = None
