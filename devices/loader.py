@@ -182,6 +182,25 @@ def _resolve(spec: PlantSpec, source: str, lines: _LineFinder, base_dir: Path) -
             name: _with_paths(server, base_dir) for name, server in spec.opcua.servers.items()
         },
         organisation=organisation,
+        sparkplug_declared=_declares_sparkplug(spec),
+    )
+
+
+def _declares_sparkplug(spec: PlantSpec) -> bool:
+    equipment = [eq for area in spec.areas for line in area.lines for eq in line.equipment]
+    return (
+        "sparkplug" in spec.model_fields_set
+        or any("sparkplug" in eq.model_fields_set for eq in equipment)
+        or any(
+            "sparkplug" in signal.model_fields_set
+            for eq in equipment
+            for signal in eq.signals.values()
+        )
+        or any(
+            "sparkplug" in signal.model_fields_set
+            for eq_type in spec.types.values()
+            for signal in eq_type.signals.values()
+        )
     )
 
 

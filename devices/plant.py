@@ -165,6 +165,9 @@ class Plant:
     opcua_servers: Mapping[str, OpcUaServerSpec] = field(default_factory=dict)
     organisation: Organisation = field(default_factory=Organisation)
     """Teams, people, escalation and automatic actions (see devices.organisation)."""
+    sparkplug_declared: bool = False
+    """The plant file has a `sparkplug:` section (at the top, on an equipment or on a signal):
+    it means to read Sparkplug B, which needs a host application id."""
     _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
     _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
     _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)

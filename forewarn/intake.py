@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from devices import Finding, Plant
+from forewarn.errors import ForewarnError
 from forewarn.settings import IntakeSettings, Settings
 from ingest import (
     Batch,
@@ -53,9 +54,11 @@ def intake_limits(intake: IntakeSettings) -> IntakeLimits:
 class Intake:
     """What the service reads from, and where what it reads goes besides the pipeline."""
 
-    mqtt: MqttSource
+    mqtt: MqttSource | None
+    """None when the plant file binds no signal to an MQTT topic or to Sparkplug B."""
     sources: dict[str, Source]
-    """Every source by name: "mqtt", and "opcua:{server}" per OPC UA server of the plant file."""
+    """Every source by name: "mqtt" (if any), and "opcua:{server}" per OPC UA server of the plant
+    file."""
     merged: FanIn
     """What the pipeline consumes."""
     dead_letters: DeadLetterRecorder
@@ -65,7 +68,9 @@ class Intake:
     @classmethod
     def from_settings(cls, plant: Plant, settings: Settings) -> Intake:
         """Build everything; nothing connects or opens a file until `start` and `merged` is
-        entered. Raises `IngestError` for a source that cannot be used as configured."""
+        entered. Raises `IngestError` for a source that cannot be used as configured, and
+        `ForewarnError` for a plant file the settings cannot serve."""
+        check_sources(plant, settings)
         limits = intake_limits(settings.intake)
         recorder = DeadLetterRecorder(
             Path(settings.state_dir) / DEAD_LETTER_FILE,
@@ -75,8 +80,12 @@ class Intake:
         def stats(name: str) -> SourceStats:
             return SourceStats(dead_letters=DeadLetters(sink=recorder.sink(name)))
 
-        mqtt = _mqtt_source(plant, settings, limits, stats("mqtt"))
-        sources: dict[str, Source] = {"mqtt": mqtt}
+        mqtt = (
+            _mqtt_source(plant, settings, limits, stats("mqtt"))
+            if reads_mqtt(plant, settings)
+            else None
+        )
+        sources: dict[str, Source] = {"mqtt": mqtt} if mqtt is not None else {}
         for server in plant.opcua_servers:
             name = f"opcua:{server}"
             sources[name] = OpcUaSource(plant, server, limits=limits, stats=stats(name))
@@ -143,6 +152,24 @@ class Intake:
             return Response(text, media_type=CONTENT_TYPE)
 
         app.add_route("/metrics", metrics, include_in_schema=False)
+
+
+def reads_mqtt(plant: Plant, settings: Settings) -> bool:
+    """Whether any signal of the plant comes over MQTT: one not read from an OPC UA server (its
+    JSON topic), or Sparkplug B when the settings make forewarn a host application."""
+    return settings.sparkplug.host_id is not None or any(
+        signal.opcua is None for eq in plant.equipment.values() for signal in eq.signals.values()
+    )
+
+
+def check_sources(plant: Plant, settings: Settings) -> None:
+    """Refuse settings that would leave what the plant file binds unread, saying what to set."""
+    if plant.sparkplug_declared and settings.sparkplug.host_id is None:
+        raise ForewarnError(
+            f"{plant.source} has a sparkplug: section, but the settings name no Sparkplug B host "
+            "application id, so nothing would be read from it: set sparkplug.host_id in the "
+            "settings file (or FOREWARN_SPARKPLUG__HOST_ID), one per worker"
+        )
 
 
 def _mqtt_source(

@@ -57,13 +57,21 @@ class Running:
     """What a started service exposes to whoever started it."""
 
     pipeline: Pipeline
-    source: MqttSource
+    mqtt: MqttSource | None
+    """None when the plant file reads nothing over MQTT."""
     store: WorkOrderStore
     api_url: str
     intake: Intake
     """Every source, the dead-letter recorder, the historian."""
     workers: Workers | None = None
     """Escalation timers and outbox deliveries."""
+
+    @property
+    def source(self) -> MqttSource:
+        """The MQTT source; an error for a plant that reads nothing over MQTT."""
+        if self.mqtt is None:
+            raise ForewarnError("the plant file binds no signal to an MQTT topic or Sparkplug B")
+        return self.mqtt
 
 
 @contextlib.asynccontextmanager
