@@ -71,7 +71,7 @@ class MqttSource:
         subscriptions: Sequence[str] | None = None,
         queue_messages: int = 10_000,
         max_batch: int = 10_000,
-        reconnect_max_delay: int = 30,
+        reconnect_max_delay: int = 5,
         limits: IntakeLimits | None = None,
         json_topics: bool = True,
         sparkplug_host_id: str | None = None,
