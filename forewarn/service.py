@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Generator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from detectors import Engine
 from devices import Plant
 from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
+from forewarn.health import HealthMonitor, Thresholds, Verdict, expected_rates, source_sample
 from forewarn.intake import Intake
+from forewarn.metrics import PipelineCollector
 from forewarn.pipeline import OnRecorded, Pipeline
 from forewarn.settings import Settings
 from ingest import MqttSource
@@ -122,8 +125,30 @@ async def serve(
     host, port = sock.getsockname()[:2]
     api_url = f"http://{host}:{port}"
 
+    health = settings.health
+    monitor = HealthMonitor(
+        expected_rates(plant, intake.sources),
+        started_at=time.time(),
+        window=health.window,
+        thresholds=Thresholds(
+            stale_after=health.stale_after,
+            startup_grace=health.startup_grace,
+            min_rate_fraction=health.min_rate_fraction,
+        ),
+    )
+
+    def verdict() -> Verdict:
+        now = time.time()
+        return monitor.check(
+            now,
+            {name: source_sample(s.stats, now) for name, s in intake.sources.items()},
+            asdict(engine.stats),
+        )
+
     def status() -> dict[str, Any]:
-        return {**pipeline.status(), **intake.status()}
+        return {**pipeline.status(), **intake.status(), **verdict().as_dict()}
+
+    intake.registry.register(PipelineCollector(pipeline, verdict))
 
     app = create_app(store, plant=plant, extra_status=status)
     intake.mount_metrics(app)

@@ -119,6 +119,22 @@ class HistorianSettings(BaseModel):
         return self
 
 
+class HealthSettings(BaseModel):
+    """What GET /api/v1/health judges by (see forewarn.health)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stale_after: float = Field(default=60.0, gt=0)
+    """Seconds without a reading after which a source counts as silent."""
+    startup_grace: float = Field(default=60.0, ge=0)
+    """Seconds after start before a source that sent nothing yet counts against health."""
+    window: float = Field(default=30.0, gt=0)
+    """Seconds over which reading rates and engine drops are measured."""
+    min_rate_fraction: float = Field(default=0.5, ge=0, le=1)
+    """A source sending less than this part of the rate its signals' sample periods promise is
+    degraded."""
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,6 +158,7 @@ class Settings(BaseSettings):
     sparkplug: SparkplugSettings = SparkplugSettings()
     historian: HistorianSettings = HistorianSettings()
     api: ApiSettings = ApiSettings()
+    health: HealthSettings = HealthSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod

@@ -26,6 +26,8 @@ class SourceStats:
     disconnects: int = 0
     loop_restarts: int = 0
     """Times the network loop died of an error and was started again."""
+    last_reading_at: float | None = None
+    """Wall-clock time the last reading came in; None: none yet."""
     queue_depth: int = 0
     dead_letters: DeadLetters = field(default_factory=DeadLetters)
     lag_seconds: float = 0.0

@@ -51,6 +51,10 @@ class FanIn:
             connected=all(p.connected for p in parts),
             connects=sum(p.connects for p in parts),
             disconnects=sum(p.disconnects for p in parts),
+            loop_restarts=sum(p.loop_restarts for p in parts),
+            last_reading_at=max(
+                (p.last_reading_at for p in parts if p.last_reading_at is not None), default=None
+            ),
             queue_depth=sum(p.queue_depth for p in parts) + self.queue_depth,
             dead_letters=DeadLetters.combined(p.dead_letters for p in parts),
             lag_seconds=max(p.lag_seconds for p in parts),

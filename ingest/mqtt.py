@@ -296,7 +296,9 @@ class MqttSource:
             readings = []
         if readings and not self._enqueue(readings):
             return  # not acknowledged: the broker delivers it again next session
-        self.stats.readings += len(readings)
+        if readings:
+            self.stats.readings += len(readings)
+            self.stats.last_reading_at = now
         if message.qos > 0:
             client.ack(message.mid, message.qos)
 
@@ -323,7 +325,9 @@ class MqttSource:
             readings, outgoing = self.sparkplug.tick(now)
             readings = self._validator.admit(readings, "spBv1.0/(reorder timeout)", b"", now)
         self._publish(outgoing)
-        self.stats.readings += len(readings)
+        if readings:
+            self.stats.readings += len(readings)
+            self.stats.last_reading_at = now
         return readings
 
     def _publish(self, messages: list[Outgoing]) -> None:

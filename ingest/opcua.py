@@ -403,6 +403,7 @@ class OpcUaSource:
         for r in admitted:
             await self._queue.put(r)
             self.stats.readings += 1
+            self.stats.last_reading_at = received_at
 
     def _reading(
         self, item: _Item, value: ua.DataValue | None, received_at: float
