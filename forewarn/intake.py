@@ -189,6 +189,7 @@ def _mqtt_source(
         sparkplug_host_id=settings.sparkplug.host_id,
         reorder_timeout=settings.sparkplug.reorder_timeout,
         stats=stats,
+        ack_after_commit=True,
     )
 
 

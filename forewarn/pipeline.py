@@ -33,7 +33,10 @@ class PipelineStats:
 
 
 class Pipeline:
-    """Consumes a source until it ends; every finding becomes a work order or updates one."""
+    """Consumes a source until it ends; every finding becomes a work order or updates one. Once a
+    batch's findings are stored, the source is told to commit it (acknowledge its messages):
+    a crash before then and the broker hands them out again, and the store's one open order per
+    equipment and failure mode makes the repeat an update."""
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class Pipeline:
             self.stats.readings += len(batch)
             for finding in findings:
                 await self._record(finding)
+            self.source.commit()
             if time.monotonic() - last_snapshot >= self._snapshot_interval:
                 await self._snapshot()
                 last_snapshot = time.monotonic()

@@ -16,15 +16,15 @@ from typing import Any
 import uvicorn
 
 from detectors import Engine
-from devices import Plant
+from devices import Finding, Plant
 from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
 from forewarn.health import HealthMonitor, Thresholds, Verdict, expected_rates, source_sample
 from forewarn.intake import Intake
 from forewarn.metrics import PipelineCollector
-from forewarn.pipeline import OnRecorded, Pipeline
+from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
-from ingest import MqttSource
+from ingest import Batch, MqttSource
 from ticketing import Publish, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
 
@@ -100,6 +100,7 @@ async def serve(
     *,
     stop: asyncio.Event,
     on_recorded: OnRecorded | None = None,
+    on_processed: OnProcessed | None = None,
     on_started: Callable[[Running], None] | None = None,
 ) -> Running:
     """Run until `stop` is set, then drain what was received and shut down in order.
@@ -119,7 +120,7 @@ async def serve(
         snapshot_file=Path(settings.state_dir) / "detectors.json",
         snapshot_interval=settings.snapshot_interval,
         on_recorded=on_recorded,
-        on_processed=intake.on_processed,
+        on_processed=_both(intake.on_processed, on_processed),
     )
     sock = bind(settings.api.host, settings.api.port)
     host, port = sock.getsockname()[:2]
@@ -183,3 +184,14 @@ async def serve(
         store.close()
         await intake.close()
     return running
+
+
+def _both(first: OnProcessed | None, second: OnProcessed | None) -> OnProcessed | None:
+    if first is None or second is None:
+        return first or second
+
+    def both(batch: Batch, findings: list[Finding]) -> None:
+        first(batch, findings)
+        second(batch, findings)
+
+    return both

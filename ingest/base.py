@@ -63,6 +63,16 @@ class Source(Protocol):
         """Batches in arrival order until the source is closed."""
         ...
 
+    @property
+    def position(self) -> int:
+        """How many batches `batches()` has handed out so far."""
+        ...
+
+    def commit(self, through: int | None = None) -> None:
+        """Everything the batches handed out up to position `through` (default: all so far)
+        produced is stored: the source may acknowledge them (and the broker forget them)."""
+        ...
+
     async def close_intake(self) -> None:
         """Stop taking new data in; `batches()` then hands out what is queued and ends."""
         ...

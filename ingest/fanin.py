@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class _Item:
+    source: str
+    position: int
+    batch: Batch
+
+
+@dataclass(frozen=True, slots=True)
 class _Ended:
     source: str
     error: BaseException | None = None
@@ -36,7 +43,10 @@ class FanIn:
         if not sources:
             raise ValueError("a fan-in needs at least one source")
         self.sources = dict(sources)
-        self._queue: asyncio.Queue[Batch | _Ended] = asyncio.Queue(maxsize=queue_batches)
+        self._queue: asyncio.Queue[_Item | _Ended] = asyncio.Queue(maxsize=queue_batches)
+        self._handed: dict[str, int] = {}
+        """Per source, the position of its last batch handed out."""
+        self._position = 0
         self._pumps: list[asyncio.Task[None]] = []
         self._stack = contextlib.AsyncExitStack()
 
@@ -98,6 +108,18 @@ class FanIn:
         """Stop every source's intake; `batches()` then hands out what they had and ends."""
         await asyncio.gather(*(source.close_intake() for source in self.sources.values()))
 
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def commit(self, through: int | None = None) -> None:
+        """Commit, at each source, what the batches handed out so far came from (`through` is
+        not supported: the consumer commits in order, everything it was handed)."""
+        if through is not None and through != self._position:
+            raise ValueError("a fan-in commits everything it handed out, in order")
+        for name, position in self._handed.items():
+            self.sources[name].commit(position)
+
     async def batches(self) -> AsyncIterator[Batch]:
         running = len(self._pumps)
         while running:
@@ -107,13 +129,15 @@ class FanIn:
                 if item.error is not None:
                     raise IngestError(f"source {item.source} failed: {item.error}") from item.error
                 continue
-            yield item
+            self._handed[item.source] = item.position
+            self._position += 1
+            yield item.batch
 
     async def _pump(self, name: str, source: Source) -> None:
         error: BaseException | None = None
         try:
             async for batch in source.batches():
-                await self._queue.put(batch)
+                await self._queue.put(_Item(name, source.position, batch))
         except Exception as exc:
             log.exception("source %s failed", name)
             error = exc

@@ -164,6 +164,7 @@ class OpcUaSource:
         self._closing = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._lost_at: float | None = None
+        self._position = 0
         self.polling = False
 
     async def __aenter__(self) -> Self:
@@ -192,6 +193,13 @@ class OpcUaSource:
         """Wait until connected and subscribed (bound the wait with `asyncio.timeout`)."""
         await self._connected.wait()
 
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def commit(self, through: int | None = None) -> None:
+        """Nothing to acknowledge: an OPC UA server does not keep what it sent."""
+
     async def batches(self) -> AsyncIterator[Batch]:
         queue = self._queue
         while True:
@@ -207,6 +215,7 @@ class OpcUaSource:
                 batch.append(queue.get_nowait())
             self.stats.queue_depth = queue.qsize()
             self.stats.observe_lag(batch, time.time())
+            self._position += 1
             yield batch
 
     # ---- the supervisor ----
