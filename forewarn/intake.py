@@ -89,7 +89,11 @@ class Intake:
         for server in plant.opcua_servers:
             name = f"opcua:{server}"
             sources[name] = OpcUaSource(plant, server, limits=limits, stats=stats(name))
-        merged = FanIn(sources, queue_batches=settings.intake.merged_queue_batches)
+        merged = FanIn(
+            sources,
+            queue_batches=settings.intake.merged_queue_batches,
+            queue_bytes=settings.intake.merged_queue_bytes,
+        )
         historian = _historian(settings)
         registry = ingest_registry(
             {name: source.stats for name, source in sources.items()},
@@ -184,7 +188,7 @@ def _mqtt_source(
         ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,
         certfile=str(mqtt.certfile) if mqtt.certfile else None,
         keyfile=str(mqtt.keyfile) if mqtt.keyfile else None,
-        queue_messages=mqtt.queue_messages,
+        queue_bytes=mqtt.queue_bytes,
         limits=limits,
         sparkplug_host_id=settings.sparkplug.host_id,
         reorder_timeout=settings.sparkplug.reorder_timeout,

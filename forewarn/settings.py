@@ -41,8 +41,9 @@ class MqttSettings(BaseModel):
     ca_certs: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
-    queue_messages: int = Field(default=10_000, gt=0)
-    """Bound of the queue between the network thread and the pipeline (overflow policy: block)."""
+    queue_bytes: int = Field(default=64 << 20, gt=0)
+    """Bound, in bytes of readings, of the queue between the network thread and the pipeline
+    (overflow policy: block; the broker keeps the rest)."""
 
     def broker(self) -> BrokerAddress:
         """The broker of `url`, with the username and password given here if any."""
@@ -72,7 +73,8 @@ class IntakeSettings(BaseModel):
     dead_letters_kept: int = Field(default=10_000, gt=0)
     """Newest rejects kept in {state_dir}/dead-letters.sqlite3 (the counts cover all of them)."""
     merged_queue_batches: int = Field(default=64, gt=0)
-    """Bound of the queue where the sources' batches meet (overflow policy: block)."""
+    merged_queue_bytes: int = Field(default=64 << 20, gt=0)
+    """Bounds of the queue where the sources' batches meet (overflow policy: block)."""
 
 
 class SparkplugSettings(BaseModel):

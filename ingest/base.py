@@ -29,6 +29,8 @@ class SourceStats:
     last_reading_at: float | None = None
     """Wall-clock time the last reading came in; None: none yet."""
     queue_depth: int = 0
+    queue_bytes: int = 0
+    """Estimated memory of what waits in the source's queue."""
     dead_letters: DeadLetters = field(default_factory=DeadLetters)
     lag_seconds: float = 0.0
     """End-to-end lag of the last batch handed out: now minus its newest source timestamp."""

@@ -1,9 +1,10 @@
 """Several sources as one: the MQTT source and an OPC UA source per server feed one pipeline.
 
-A task per source moves its batches, in its order, into one bounded queue of batches. Overflow
-policy: block. When the pipeline falls behind, the queue fills, a source's task waits, and that
-source's own queue takes the backlog (and applies its own policy: the MQTT broker keeps the
-unacknowledged messages, an OPC UA subscription drops its oldest notifications).
+A task per source moves its batches, in its order, into one queue bounded by batches and by bytes
+(`ingest.queues`). Overflow policy: block. When the pipeline falls behind, the queue fills, a
+source's task waits, and that source's own queue takes the backlog (and applies its own policy:
+the MQTT broker keeps the unacknowledged messages, an OPC UA subscription drops its oldest
+notifications).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Self
 
 from ingest.base import Batch, Source, SourceStats
 from ingest.errors import IngestError
+from ingest.queues import DEFAULT_MAX_BYTES, AsyncByteQueue, readings_bytes
 from ingest.rejects import DeadLetters
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,17 @@ class _Ended:
 class FanIn:
     """The batches of `sources` (by name) in one stream; each source's batches keep their order."""
 
-    def __init__(self, sources: Mapping[str, Source], *, queue_batches: int = 64) -> None:
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        *,
+        queue_batches: int = 64,
+        queue_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         if not sources:
             raise ValueError("a fan-in needs at least one source")
         self.sources = dict(sources)
-        self._queue: asyncio.Queue[_Item | _Ended] = asyncio.Queue(maxsize=queue_batches)
+        self._queue: AsyncByteQueue[_Item | _Ended] = AsyncByteQueue(queue_bytes, queue_batches)
         self._handed: dict[str, int] = {}
         """Per source, the position of its last batch handed out."""
         self._position = 0
@@ -66,6 +74,7 @@ class FanIn:
                 (p.last_reading_at for p in parts if p.last_reading_at is not None), default=None
             ),
             queue_depth=sum(p.queue_depth for p in parts) + self.queue_depth,
+            queue_bytes=sum(p.queue_bytes for p in parts) + self._queue.bytes,
             dead_letters=DeadLetters.combined(p.dead_letters for p in parts),
             lag_seconds=max(p.lag_seconds for p in parts),
             lag_sum=sum(p.lag_sum for p in parts),
@@ -137,8 +146,8 @@ class FanIn:
         error: BaseException | None = None
         try:
             async for batch in source.batches():
-                await self._queue.put(_Item(name, source.position, batch))
+                await self._queue.put(_Item(name, source.position, batch), readings_bytes(batch))
         except Exception as exc:
             log.exception("source %s failed", name)
             error = exc
-        await self._queue.put(_Ended(name, error))
+        await self._queue.put(_Ended(name, error), 0)

@@ -38,6 +38,11 @@ class SourceCollector(Collector):
         depth = GaugeMetricFamily(
             "forewarn_ingest_queue_depth", "Items waiting in the source queue", labels=["source"]
         )
+        depth_bytes = GaugeMetricFamily(
+            "forewarn_ingest_queue_bytes",
+            "Estimated memory of the readings waiting in the source queue",
+            labels=["source"],
+        )
         lag = GaugeMetricFamily(
             "forewarn_ingest_lag_seconds",
             "End-to-end lag of the last batch (now minus its newest source timestamp)",
@@ -72,6 +77,7 @@ class SourceCollector(Collector):
             for reason, count in sorted(stats.dead_letters.counts.items()):
                 rejected.add_metric([name, reason.value], count)
             depth.add_metric([name], stats.queue_depth)
+            depth_bytes.add_metric([name], stats.queue_bytes)
             lag.add_metric([name], stats.lag_seconds)
             lag_total.add_metric([name], stats.lag_sum)
             lag_count.add_metric([name], stats.lag_count)
@@ -85,6 +91,7 @@ class SourceCollector(Collector):
             readings,
             rejected,
             depth,
+            depth_bytes,
             lag,
             lag_total,
             lag_count,

@@ -48,6 +48,7 @@ from devices import Plant, Reading
 from ingest.base import Batch, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.payload import JsonDecoder
+from ingest.queues import DEFAULT_MAX_BYTES, ByteQueue, readings_bytes
 from ingest.rejects import Reject, RejectReason
 from ingest.sparkplug import Outgoing, SparkplugHost
 from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
@@ -74,7 +75,7 @@ class MqttSource:
         certfile: str | None = None,
         keyfile: str | None = None,
         subscriptions: Sequence[str] | None = None,
-        queue_messages: int = 10_000,
+        queue_bytes: int = DEFAULT_MAX_BYTES,
         max_batch: int = 10_000,
         reconnect_max_delay: int = 5,
         limits: IntakeLimits | None = None,
@@ -103,7 +104,7 @@ class MqttSource:
         self._decoder = JsonDecoder(plant, reject)
         self._validator = Validator(limits or SIMULATED_TIME, reject)
         self._handler_lock = threading.Lock()
-        self._queue: queue.Queue[_Queued] = queue.Queue(maxsize=queue_messages)
+        self._queue: ByteQueue[_Queued] = ByteQueue(queue_bytes)
         self._ack_after_commit = ack_after_commit
         self._position = 0
         self._pending: collections.deque[tuple[int, list[tuple[int, int]]]] = collections.deque()
@@ -251,6 +252,7 @@ class MqttSource:
             except queue.Empty:
                 break
         self.stats.queue_depth = self._queue.qsize()
+        self.stats.queue_bytes = self._queue.bytes
         return batch, acks
 
     # paho callbacks: they run in the network thread.
@@ -391,18 +393,19 @@ class MqttSource:
 
     def _enqueue(self, queued: _Queued) -> bool:
         waited = 0.0
+        size = readings_bytes(queued.readings)
         while not self._closing:
-            try:
-                self._queue.put(queued, timeout=1.0)
+            if self._queue.put(queued, size, timeout=1.0):
+                self.stats.queue_bytes = self._queue.bytes
                 return True
-            except queue.Full:
-                waited += 1.0
-                if waited % 10 == 1:
-                    log.warning(
-                        "pipeline is behind: queue full for %.0f s; the broker holds the "
-                        "rest of the messages",
-                        waited,
-                    )
+            waited += 1.0
+            if waited % 10 == 1:
+                log.warning(
+                    "pipeline is behind: queue full (%d MB) for %.0f s; the broker holds the "
+                    "rest of the messages",
+                    self._queue.max_bytes >> 20,
+                    waited,
+                )
         return False
 
 
