@@ -64,6 +64,8 @@ class Intake:
     dead_letters: DeadLetterRecorder
     historian: Historian | None
     registry: CollectorRegistry
+    engine_rejects: DeadLetters
+    """Where the pipeline puts the readings the engine rejects (source "engine" in the file)."""
 
     @classmethod
     def from_settings(cls, plant: Plant, settings: Settings) -> Intake:
@@ -101,7 +103,8 @@ class Intake:
             historian=historian,
             recorder=recorder,
         )
-        return cls(mqtt, sources, merged, recorder, historian, registry)
+        engine = DeadLetters(sink=recorder.sink("engine"))
+        return cls(mqtt, sources, merged, recorder, historian, registry, engine)
 
     def start(self) -> None:
         """Start writing dead letters and history (each from its own thread)."""

@@ -12,7 +12,13 @@ from prometheus_client.registry import Collector
 from forewarn.health import Status, Verdict
 from forewarn.pipeline import Pipeline
 
-ENGINE_DROP_REASONS = ("unknown_stream", "out_of_order", "not_finite", "bad_quality")
+ENGINE_DROP_REASONS = (
+    "unknown_stream",
+    "out_of_order",
+    "clock_went_back",
+    "not_finite",
+    "bad_quality",
+)
 
 
 class PipelineCollector(Collector):
@@ -40,6 +46,11 @@ class PipelineCollector(Collector):
         for reason in ENGINE_DROP_REASONS:
             dropped.add_metric([reason], engine.get(reason, 0))
         yield dropped
+        yield CounterMetricFamily(
+            "forewarn_engine_clock_reanchored",
+            "Streams re-anchored on a device's earlier clock after a sustained jump back",
+            value=engine.get("clock_reanchored", 0),
+        )
         verdict = self._health()
         status = GaugeMetricFamily(
             "forewarn_health_status", "1 for the current health status", labels=["status"]

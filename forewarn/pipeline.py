@@ -13,7 +13,7 @@ from typing import Any
 from detectors import Engine
 from devices import Finding, Plant
 from forewarn import snapshots
-from ingest import Batch, Source
+from ingest import Batch, DeadLetters, Reject, RejectReason, Source
 from ticketing import Recorded, WorkOrderStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Pipeline:
         snapshot_interval: float = 60.0,
         on_recorded: OnRecorded | None = None,
         on_processed: OnProcessed | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.plant = plant
         self.source = source
@@ -59,6 +60,8 @@ class Pipeline:
         self._snapshot_interval = snapshot_interval
         self._on_recorded = on_recorded
         self._on_processed = on_processed
+        self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
+        """Readings the engine rejected (their clock went back)."""
         if snapshot_file is not None:
             snapshots.restore(engine, snapshot_file)
 
@@ -66,6 +69,7 @@ class Pipeline:
         last_snapshot = time.monotonic()
         async for batch in self.source.batches():
             findings = await asyncio.to_thread(self.engine.process, batch)
+            self._dead_letter_clock_rejects()
             if self._on_processed is not None:
                 self._on_processed(batch, findings)
             self.stats.batches += 1
@@ -78,6 +82,20 @@ class Pipeline:
                 last_snapshot = time.monotonic()
         await self._snapshot()
         log.info("pipeline finished: %s", self.stats)
+
+    def _dead_letter_clock_rejects(self) -> None:
+        now = time.time()
+        for reading, last in self.engine.take_clock_rejects():
+            self.dead_letters.add(
+                Reject(
+                    RejectReason.CLOCK_WENT_BACK,
+                    f"{reading.equipment_id}.{reading.signal}",
+                    f"ts {reading.ts:.3f} is {last - reading.ts:.1f} s before the last reading "
+                    f"the detectors saw ({last:.3f}); the device's clock went back",
+                    b"",
+                    now,
+                )
+            )
 
     async def _record(self, finding: Finding) -> None:
         self.stats.findings += 1

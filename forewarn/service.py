@@ -121,6 +121,7 @@ async def serve(
         snapshot_interval=settings.snapshot_interval,
         on_recorded=on_recorded,
         on_processed=_both(intake.on_processed, on_processed),
+        dead_letters=intake.engine_rejects,
     )
     sock = bind(settings.api.host, settings.api.port)
     host, port = sock.getsockname()[:2]

@@ -27,6 +27,9 @@ class RejectReason(enum.StrEnum):
     """A timestamp too far in the future or the past (a wrong clock or unit at the device)."""
     OUT_OF_ORDER = "out_of_order"
     """Older than the signal's last reading by more than the tolerance."""
+    CLOCK_WENT_BACK = "clock_went_back"
+    """Older than what the detectors already saw of the signal: its device's clock went back
+    (until the stream is re-anchored on the new clock)."""
     PAYLOAD_TOO_LARGE = "payload_too_large"
     NO_BIRTH = "no_birth"
     """Sparkplug data from an edge node or device whose birth certificate was not seen."""
