@@ -119,8 +119,11 @@ def main() -> None:
             ):
                 print(f"running: {label} ...", file=sys.stderr, flush=True)
                 child = subprocess.run(
-                    [sys.executable, __file__, "--messages", str(args.messages)]
-                    + [
+                    [
+                        sys.executable,
+                        __file__,
+                        "--messages",
+                        str(args.messages),
                         "--samples",
                         str(args.samples),
                         "--child",
