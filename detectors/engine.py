@@ -337,8 +337,20 @@ class Engine:
                 detector.learn_one(row, ts)
         return top
 
-    def _check_silence(self, findings: list[Finding]) -> None:
-        now = self._silence_checked = self._clock
+    def check_silence(self, elapsed: float) -> list[Finding]:
+        """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
+        batch, taken as that much source time past the newest reading (the source clock is not
+        assumed to run faster than the wall while it sends nothing). The pipeline calls it on a
+        timer, so that a source gone silent is noticed during the outage, not when it returns."""
+        findings: list[Finding] = []
+        if math.isfinite(self._clock) and elapsed > 0:
+            self._check_silence(findings, self._clock + elapsed)
+        self.stats.findings += len(findings)
+        return findings
+
+    def _check_silence(self, findings: list[Finding], now: float | None = None) -> None:
+        now = self._clock if now is None else now
+        self._silence_checked = now
         for stream, check in self._watch_silence:
             detector = check.detector
             score = detector.score_silence(now)

@@ -30,6 +30,8 @@ class PipelineStats:
     findings: int = 0
     orders_opened: int = 0
     orders_updated: int = 0
+    silence_checks: int = 0
+    """Times the engine judged silence on the timer, nothing having arrived."""
 
 
 class Pipeline:
@@ -62,13 +64,17 @@ class Pipeline:
         self._on_processed = on_processed
         self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
         """Readings the engine rejected (their clock went back)."""
+        self._engine_lock = asyncio.Lock()
+        self._last_batch = time.monotonic()
         if snapshot_file is not None:
             snapshots.restore(engine, snapshot_file)
 
     async def run(self) -> None:
         last_snapshot = time.monotonic()
         async for batch in self.source.batches():
-            findings = await asyncio.to_thread(self.engine.process, batch)
+            async with self._engine_lock:
+                findings = await asyncio.to_thread(self.engine.process, batch)
+                self._last_batch = time.monotonic()
             self._dead_letter_clock_rejects()
             if self._on_processed is not None:
                 self._on_processed(batch, findings)
@@ -110,6 +116,20 @@ class Pipeline:
             self.stats.orders_updated += 1
         if self._on_recorded is not None:
             self._on_recorded(finding, recorded)
+
+    async def watch_silence(self, every: float = 5.0) -> None:
+        """Until cancelled: every `every` seconds without a batch, let the engine judge the
+        silence (`Engine.check_silence`) and record what it finds."""
+        while True:
+            await asyncio.sleep(every)
+            async with self._engine_lock:
+                quiet = time.monotonic() - self._last_batch
+                if quiet < every:
+                    continue
+                findings = await asyncio.to_thread(self.engine.check_silence, quiet)
+            self.stats.silence_checks += 1
+            for finding in findings:
+                await self._record(finding)
 
     async def _snapshot(self) -> None:
         if self._snapshot_file is not None:

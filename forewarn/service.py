@@ -168,6 +168,7 @@ async def serve(
             api = tasks.create_task(server.serve(sockets=[sock]))
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
+            silence = tasks.create_task(pipeline.watch_silence())
             log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
             if on_started is not None:
                 on_started(running)
@@ -176,6 +177,7 @@ async def serve(
             await intake.merged.close_intake()
             await flow
             reporter.cancel()
+            silence.cancel()
             work.cancel()
             close_streams(app)
             server.should_exit = True

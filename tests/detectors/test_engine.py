@@ -228,3 +228,18 @@ def test_a_clock_that_went_back_is_rejected_visibly_then_reanchored(demo_plant: 
     assert restore.stats.readings - before == 40 - 11
     restore.process([Reading("P-101", "flow", rebooted + 59, 90.0)] * 2)  # a duplicate
     assert restore.stats.out_of_order == 1
+
+
+def test_silence_is_judged_on_the_timer_while_nothing_arrives(demo_plant: Plant) -> None:
+    engine = Engine(demo_plant, ["stale"])
+    t0 = 1_764_000_000.0
+    for k in range(120):
+        assert engine.process([Reading("P-101", "flow", t0 + k, 90.0)]) == []
+    assert engine.check_silence(30.0) == []  # a reconnect shorter than the stale delay
+    assert engine.process([Reading("P-101", "flow", t0 + 150 + k, 90.0) for k in range(5)]) == []
+    assert engine.check_silence(50.0) == []
+    findings = engine.check_silence(130.0)  # silent past twice the 60 s floor
+    assert [(f.equipment_id, f.signals, f.kind.value) for f in findings] == [
+        ("P-101", ("flow",), "sensor")
+    ]
+    assert engine.check_silence(140.0) == []  # one episode, not one finding per tick
