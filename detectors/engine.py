@@ -31,6 +31,8 @@ from detectors.registry import (
     is_equipment_detector,
 )
 from devices import (
+    ClockVerdict,
+    ClockWatch,
     DetectorConfig,
     Equipment,
     Finding,
@@ -45,6 +47,8 @@ from devices import (
 
 SNAPSHOT_VERSION = 3
 EVIDENCE_POINTS = 600
+MAX_CLOCK_REJECTS = 10_000
+"""Clock rejects kept between two `take_clock_rejects` calls (the counter counts them all)."""
 SILENCE_CHECK_INTERVAL = 1.0
 """Seconds of source time between two checks for signals that went silent."""
 
@@ -117,6 +121,11 @@ class EngineStats:
     findings: int = 0
     unknown_stream: int = 0
     out_of_order: int = 0
+    clock_went_back: int = 0
+    """Readings older than their stream's last one by more than the clock tolerance (rejected;
+    see `Engine.take_clock_rejects`)."""
+    clock_reanchored: int = 0
+    """Streams that went on from a device's earlier clock after a sustained jump back."""
     bad_quality: int = 0
     not_finite: int = 0
 
@@ -181,6 +190,8 @@ class Engine:
             if type(check.detector).score_silence is not Detector.score_silence
         ]
         self._clock = -math.inf
+        self._clocks = ClockWatch()
+        self._clock_rejects: list[tuple[Reading, float]] = []
         self._silence_checked = -math.inf
 
     def process(
@@ -212,7 +223,18 @@ class Engine:
             elif reading.quality is Quality.BAD:
                 stats.bad_quality += 1
             elif ts <= stream.last_ts:
-                stats.out_of_order += 1
+                verdict = self._clocks.judge(stream.index, stream.last_ts, ts)
+                if verdict is ClockVerdict.OUT_OF_ORDER:
+                    stats.out_of_order += 1
+                elif verdict is ClockVerdict.CLOCK_WENT_BACK:
+                    stats.clock_went_back += 1
+                    if len(self._clock_rejects) < MAX_CLOCK_REJECTS:
+                        self._clock_rejects.append((reading, stream.last_ts))
+                else:
+                    stats.clock_reanchored += 1
+                    stream.last_ts = ts
+                    accepted.append((stream, value, ts, reading.quality is Quality.GOOD))
+                    slots.append(first_slot + position)
             else:
                 stream.last_ts = ts
                 accepted.append((stream, value, ts, reading.quality is Quality.GOOD))
@@ -337,8 +359,20 @@ class Engine:
                 detector.learn_one(row, ts)
         return top
 
-    def _check_silence(self, findings: list[Finding]) -> None:
-        now = self._silence_checked = self._clock
+    def check_silence(self, elapsed: float) -> list[Finding]:
+        """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
+        batch, taken as that much source time past the newest reading (the source clock is not
+        assumed to run faster than the wall while it sends nothing). The pipeline calls it on a
+        timer, so that a source gone silent is noticed during the outage, not when it returns."""
+        findings: list[Finding] = []
+        if math.isfinite(self._clock) and elapsed > 0:
+            self._check_silence(findings, self._clock + elapsed)
+        self.stats.findings += len(findings)
+        return findings
+
+    def _check_silence(self, findings: list[Finding], now: float | None = None) -> None:
+        now = self._clock if now is None else now
+        self._silence_checked = now
         for stream, check in self._watch_silence:
             detector = check.detector
             score = detector.score_silence(now)
@@ -431,6 +465,12 @@ class Engine:
                 equipment_check.detector.end_warmup()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
+
+    def take_clock_rejects(self) -> list[tuple[Reading, float]]:
+        """The readings rejected because their stream's clock went back since the last call, each
+        with the stream's last timestamp then (for the dead letters)."""
+        rejects, self._clock_rejects = self._clock_rejects, []
+        return rejects
 
     def snapshot(self) -> dict[str, Any]:
         """The whole learned state as JSON-compatible data."""

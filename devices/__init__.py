@@ -18,6 +18,7 @@ from devices.bindings import (
     TopicFormat,
     parse_path,
 )
+from devices.clock import ClockPolicy, ClockVerdict, ClockWatch
 from devices.errors import DevicesError, PlantFileError, SparkplugError
 from devices.loader import load_plant, plant_from_dict
 from devices.organisation import (
@@ -37,6 +38,9 @@ from devices.schema import Criticality, Limits
 __all__ = [
     "ActionEvent",
     "AutomaticAction",
+    "ClockPolicy",
+    "ClockVerdict",
+    "ClockWatch",
     "Criticality",
     "Deadband",
     "DeadbandType",

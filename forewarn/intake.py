@@ -59,19 +59,25 @@ def intake_limits(
 class Intake:
     """What the service reads from, and where what it reads goes besides the pipeline."""
 
-    mqtt: MqttSource
+    mqtt: MqttSource | None
+    """None when the plant file binds no signal to an MQTT topic or to Sparkplug B."""
     sources: dict[str, Source]
-    """Every source by name: "mqtt", and "opcua:{server}" per OPC UA server of the plant file."""
+    """Every source by name: "mqtt" (if any), and "opcua:{server}" per OPC UA server of the plant
+    file."""
     merged: FanIn
     """What the pipeline consumes."""
     dead_letters: DeadLetterRecorder
     historian: Historian | None
     registry: CollectorRegistry
+    engine_rejects: DeadLetters
+    """Where the pipeline puts the readings the engine rejects (source "engine" in the file)."""
 
     @classmethod
     def from_settings(cls, plant: Plant, settings: Settings) -> Intake:
         """Build everything; nothing connects or opens a file until `start` and `merged` is
-        entered. Raises `IngestError` for a source that cannot be used as configured."""
+        entered. Raises `IngestError` for a source that cannot be used as configured, and
+        `ForewarnError` for a plant file the settings cannot serve."""
+        check_sources(plant, settings)
         recorder = DeadLetterRecorder(
             Path(settings.state_dir) / DEAD_LETTER_FILE,
             capacity=settings.intake.dead_letters_kept,
@@ -80,8 +86,12 @@ class Intake:
         def stats(name: str) -> SourceStats:
             return SourceStats(dead_letters=DeadLetters(sink=recorder.sink(name)))
 
-        mqtt = _mqtt_source(plant, settings, intake_limits(settings.intake, plant), stats("mqtt"))
-        sources: dict[str, Source] = {"mqtt": mqtt}
+        mqtt = (
+            _mqtt_source(plant, settings, intake_limits(settings.intake, plant), stats("mqtt"))
+            if reads_mqtt(plant, settings)
+            else None
+        )
+        sources: dict[str, Source] = {"mqtt": mqtt} if mqtt is not None else {}
         for server in plant.opcua_servers:
             name = f"opcua:{server}"
             limits = intake_limits(settings.intake, plant, name)
@@ -92,7 +102,11 @@ class Intake:
                 f"intake.receive_time_sources: no source {', '.join(unknown)}; the sources are "
                 f"{', '.join(sources)}"
             )
-        merged = FanIn(sources, queue_batches=settings.intake.merged_queue_batches)
+        merged = FanIn(
+            sources,
+            queue_batches=settings.intake.merged_queue_batches,
+            queue_bytes=settings.intake.merged_queue_bytes,
+        )
         historian = _historian(settings)
         registry = ingest_registry(
             {name: source.stats for name, source in sources.items()},
@@ -100,7 +114,8 @@ class Intake:
             historian=historian,
             recorder=recorder,
         )
-        return cls(mqtt, sources, merged, recorder, historian, registry)
+        engine = DeadLetters(sink=recorder.sink("engine"))
+        return cls(mqtt, sources, merged, recorder, historian, registry, engine)
 
     def start(self) -> None:
         """Start writing dead letters and history (each from its own thread)."""
@@ -157,6 +172,24 @@ class Intake:
         app.add_route("/metrics", metrics, include_in_schema=False)
 
 
+def reads_mqtt(plant: Plant, settings: Settings) -> bool:
+    """Whether any signal of the plant comes over MQTT: one not read from an OPC UA server (its
+    JSON topic), or Sparkplug B when the settings make forewarn a host application."""
+    return settings.sparkplug.host_id is not None or any(
+        signal.opcua is None for eq in plant.equipment.values() for signal in eq.signals.values()
+    )
+
+
+def check_sources(plant: Plant, settings: Settings) -> None:
+    """Refuse settings that would leave what the plant file binds unread, saying what to set."""
+    if plant.sparkplug_configured and settings.sparkplug.host_id is None:
+        raise ForewarnError(
+            f"{plant.source} has a sparkplug: section, but the settings name no Sparkplug B host "
+            "application id, so nothing would be read from it: set sparkplug.host_id in the "
+            "settings file (or FOREWARN_SPARKPLUG__HOST_ID), one per worker"
+        )
+
+
 def _mqtt_source(
     plant: Plant, settings: Settings, limits: IntakeLimits, stats: SourceStats
 ) -> MqttSource:
@@ -169,11 +202,12 @@ def _mqtt_source(
         ca_certs=str(mqtt.ca_certs) if mqtt.ca_certs else None,
         certfile=str(mqtt.certfile) if mqtt.certfile else None,
         keyfile=str(mqtt.keyfile) if mqtt.keyfile else None,
-        queue_messages=mqtt.queue_messages,
+        queue_bytes=mqtt.queue_bytes,
         limits=limits,
         sparkplug_host_id=settings.sparkplug.host_id,
         reorder_timeout=settings.sparkplug.reorder_timeout,
         stats=stats,
+        ack_after_commit=True,
     )
 
 

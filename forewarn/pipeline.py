@@ -13,7 +13,7 @@ from typing import Any
 from detectors import Engine
 from devices import Finding, Plant
 from forewarn import snapshots
-from ingest import Batch, Source
+from ingest import Batch, DeadLetters, Reject, RejectReason, Source
 from ticketing import Recorded, WorkOrderStore
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,15 @@ class PipelineStats:
     findings: int = 0
     orders_opened: int = 0
     orders_updated: int = 0
+    silence_checks: int = 0
+    """Times the engine judged silence on the timer, nothing having arrived."""
 
 
 class Pipeline:
-    """Consumes a source until it ends; every finding becomes a work order or updates one."""
+    """Consumes a source until it ends; every finding becomes a work order or updates one. Once a
+    batch's findings are stored, the source is told to commit it (acknowledge its messages):
+    a crash before then and the broker hands them out again, and the store's one open order per
+    equipment and failure mode makes the repeat an update."""
 
     def __init__(
         self,
@@ -46,6 +51,7 @@ class Pipeline:
         snapshot_interval: float = 60.0,
         on_recorded: OnRecorded | None = None,
         on_processed: OnProcessed | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.plant = plant
         self.source = source
@@ -56,24 +62,46 @@ class Pipeline:
         self._snapshot_interval = snapshot_interval
         self._on_recorded = on_recorded
         self._on_processed = on_processed
+        self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
+        """Readings the engine rejected (their clock went back)."""
+        self._engine_lock = asyncio.Lock()
+        self._last_batch = time.monotonic()
         if snapshot_file is not None:
             snapshots.restore(engine, snapshot_file)
 
     async def run(self) -> None:
         last_snapshot = time.monotonic()
         async for batch in self.source.batches():
-            findings = await asyncio.to_thread(self.engine.process, batch)
+            async with self._engine_lock:
+                findings = await asyncio.to_thread(self.engine.process, batch)
+                self._last_batch = time.monotonic()
+            self._dead_letter_clock_rejects()
             if self._on_processed is not None:
                 self._on_processed(batch, findings)
             self.stats.batches += 1
             self.stats.readings += len(batch)
             for finding in findings:
                 await self._record(finding)
+            self.source.commit()
             if time.monotonic() - last_snapshot >= self._snapshot_interval:
                 await self._snapshot()
                 last_snapshot = time.monotonic()
         await self._snapshot()
         log.info("pipeline finished: %s", self.stats)
+
+    def _dead_letter_clock_rejects(self) -> None:
+        now = time.time()
+        for reading, last in self.engine.take_clock_rejects():
+            self.dead_letters.add(
+                Reject(
+                    RejectReason.CLOCK_WENT_BACK,
+                    f"{reading.equipment_id}.{reading.signal}",
+                    f"ts {reading.ts:.3f} is {last - reading.ts:.1f} s before the last reading "
+                    f"the detectors saw ({last:.3f}); the device's clock went back",
+                    b"",
+                    now,
+                )
+            )
 
     async def _record(self, finding: Finding) -> None:
         self.stats.findings += 1
@@ -88,6 +116,20 @@ class Pipeline:
             self.stats.orders_updated += 1
         if self._on_recorded is not None:
             self._on_recorded(finding, recorded)
+
+    async def watch_silence(self, every: float = 5.0) -> None:
+        """Until cancelled: every `every` seconds without a batch, let the engine judge the
+        silence (`Engine.check_silence`) and record what it finds."""
+        while True:
+            await asyncio.sleep(every)
+            async with self._engine_lock:
+                quiet = time.monotonic() - self._last_batch
+                if quiet < every:
+                    continue
+                findings = await asyncio.to_thread(self.engine.check_silence, quiet)
+            self.stats.silence_checks += 1
+            for finding in findings:
+                await self._record(finding)
 
     async def _snapshot(self) -> None:
         if self._snapshot_file is not None:

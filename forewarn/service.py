@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Generator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,15 @@ from typing import Any
 import uvicorn
 
 from detectors import Engine
-from devices import Plant
+from devices import Finding, Plant
 from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
+from forewarn.health import HealthMonitor, Thresholds, Verdict, expected_rates, source_sample
 from forewarn.intake import Intake
-from forewarn.pipeline import OnRecorded, Pipeline
+from forewarn.metrics import PipelineCollector
+from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
-from ingest import MqttSource
+from ingest import Batch, MqttSource
 from ticketing import Publish, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
 
@@ -58,13 +61,21 @@ class Running:
     """What a started service exposes to whoever started it."""
 
     pipeline: Pipeline
-    source: MqttSource
+    mqtt: MqttSource | None
+    """None when the plant file reads nothing over MQTT."""
     store: WorkOrderStore
     api_url: str
     intake: Intake
     """Every source, the dead-letter recorder, the historian."""
     workers: Workers | None = None
     """Escalation timers and outbox deliveries."""
+
+    @property
+    def source(self) -> MqttSource:
+        """The MQTT source; an error for a plant that reads nothing over MQTT."""
+        if self.mqtt is None:
+            raise ForewarnError("the plant file binds no signal to an MQTT topic or Sparkplug B")
+        return self.mqtt
 
 
 @contextlib.asynccontextmanager
@@ -90,6 +101,7 @@ async def serve(
     *,
     stop: asyncio.Event,
     on_recorded: OnRecorded | None = None,
+    on_processed: OnProcessed | None = None,
     on_started: Callable[[Running], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     clock_note: str | None = None,
@@ -113,14 +125,37 @@ async def serve(
         snapshot_file=Path(settings.state_dir) / "detectors.json",
         snapshot_interval=settings.snapshot_interval,
         on_recorded=on_recorded,
-        on_processed=intake.on_processed,
+        on_processed=_both(intake.on_processed, on_processed),
+        dead_letters=intake.engine_rejects,
     )
     sock = bind(settings.api.host, settings.api.port)
     host, port = sock.getsockname()[:2]
     api_url = f"http://{host}:{port}"
 
+    health = settings.health
+    monitor = HealthMonitor(
+        expected_rates(plant, intake.sources),
+        started_at=time.time(),
+        window=health.window,
+        thresholds=Thresholds(
+            stale_after=health.stale_after,
+            startup_grace=health.startup_grace,
+            min_rate_fraction=health.min_rate_fraction,
+        ),
+    )
+
+    def verdict() -> Verdict:
+        now = time.time()
+        return monitor.check(
+            now,
+            {name: source_sample(s.stats, now) for name, s in intake.sources.items()},
+            asdict(engine.stats),
+        )
+
     def status() -> dict[str, Any]:
-        return {**pipeline.status(), **intake.status()}
+        return {**pipeline.status(), **intake.status(), **verdict().as_dict()}
+
+    intake.registry.register(PipelineCollector(pipeline, verdict))
 
     app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
     intake.mount_metrics(app)
@@ -138,6 +173,7 @@ async def serve(
             api = tasks.create_task(server.serve(sockets=[sock]))
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
+            silence = tasks.create_task(pipeline.watch_silence())
             log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
             if on_started is not None:
                 on_started(running)
@@ -146,6 +182,7 @@ async def serve(
             await intake.merged.close_intake()
             await flow
             reporter.cancel()
+            silence.cancel()
             work.cancel()
             close_streams(app)
             server.should_exit = True
@@ -155,3 +192,14 @@ async def serve(
         store.close()
         await intake.close()
     return running
+
+
+def _both(first: OnProcessed | None, second: OnProcessed | None) -> OnProcessed | None:
+    if first is None or second is None:
+        return first or second
+
+    def both(batch: Batch, findings: list[Finding]) -> None:
+        first(batch, findings)
+        second(batch, findings)
+
+    return both

@@ -41,8 +41,9 @@ class MqttSettings(BaseModel):
     ca_certs: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
-    queue_messages: int = Field(default=10_000, gt=0)
-    """Bound of the queue between the network thread and the pipeline (overflow policy: block)."""
+    queue_bytes: int = Field(default=64 << 20, gt=0)
+    """Bound, in bytes of readings, of the queue between the network thread and the pipeline
+    (overflow policy: block; the broker keeps the rest)."""
 
     def broker(self) -> BrokerAddress:
         """The broker of `url`, with the username and password given here if any."""
@@ -76,7 +77,8 @@ class IntakeSettings(BaseModel):
     dead_letters_kept: int = Field(default=10_000, gt=0)
     """Newest rejects kept in {state_dir}/dead-letters.sqlite3 (the counts cover all of them)."""
     merged_queue_batches: int = Field(default=64, gt=0)
-    """Bound of the queue where the sources' batches meet (overflow policy: block)."""
+    merged_queue_bytes: int = Field(default=64 << 20, gt=0)
+    """Bounds of the queue where the sources' batches meet (overflow policy: block)."""
 
 
 class SparkplugSettings(BaseModel):
@@ -123,6 +125,22 @@ class HistorianSettings(BaseModel):
         return self
 
 
+class HealthSettings(BaseModel):
+    """What GET /api/v1/health judges by (see forewarn.health)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stale_after: float = Field(default=60.0, gt=0)
+    """Seconds without a reading after which a source counts as silent."""
+    startup_grace: float = Field(default=60.0, ge=0)
+    """Seconds after start before a source that sent nothing yet counts against health."""
+    window: float = Field(default=30.0, gt=0)
+    """Seconds over which reading rates and engine drops are measured."""
+    min_rate_fraction: float = Field(default=0.5, ge=0, le=1)
+    """A source sending less than this part of the rate its signals' sample periods promise is
+    degraded."""
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -146,6 +164,7 @@ class Settings(BaseSettings):
     sparkplug: SparkplugSettings = SparkplugSettings()
     historian: HistorianSettings = HistorianSettings()
     api: ApiSettings = ApiSettings()
+    health: HealthSettings = HealthSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod

@@ -24,7 +24,13 @@ class SourceStats:
     connected: bool = False
     connects: int = 0
     disconnects: int = 0
+    loop_restarts: int = 0
+    """Times the network loop died of an error and was started again."""
+    last_reading_at: float | None = None
+    """Wall-clock time the last reading came in; None: none yet."""
     queue_depth: int = 0
+    queue_bytes: int = 0
+    """Estimated memory of what waits in the source's queue."""
     dead_letters: DeadLetters = field(default_factory=DeadLetters)
     lag_seconds: float = 0.0
     """End-to-end lag of the last batch handed out: now minus its newest source timestamp."""
@@ -57,6 +63,16 @@ class Source(Protocol):
 
     def batches(self) -> AsyncIterator[Batch]:
         """Batches in arrival order until the source is closed."""
+        ...
+
+    @property
+    def position(self) -> int:
+        """How many batches `batches()` has handed out so far."""
+        ...
+
+    def commit(self, through: int | None = None) -> None:
+        """Everything the batches handed out up to position `through` (default: all so far)
+        produced is stored: the source may acknowledge them (and the broker forget them)."""
         ...
 
     async def close_intake(self) -> None:

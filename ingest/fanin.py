@@ -1,9 +1,10 @@
 """Several sources as one: the MQTT source and an OPC UA source per server feed one pipeline.
 
-A task per source moves its batches, in its order, into one bounded queue of batches. Overflow
-policy: block. When the pipeline falls behind, the queue fills, a source's task waits, and that
-source's own queue takes the backlog (and applies its own policy: the MQTT broker keeps the
-unacknowledged messages, an OPC UA subscription drops its oldest notifications).
+A task per source moves its batches, in its order, into one queue bounded by batches and by bytes
+(`ingest.queues`). Overflow policy: block. When the pipeline falls behind, the queue fills, a
+source's task waits, and that source's own queue takes the backlog (and applies its own policy:
+the MQTT broker keeps the unacknowledged messages, an OPC UA subscription drops its oldest
+notifications).
 """
 
 from __future__ import annotations
@@ -18,9 +19,17 @@ from typing import Self
 
 from ingest.base import Batch, Source, SourceStats
 from ingest.errors import IngestError
+from ingest.queues import DEFAULT_MAX_BYTES, AsyncByteQueue, readings_bytes
 from ingest.rejects import DeadLetters
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    source: str
+    position: int
+    batch: Batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +41,20 @@ class _Ended:
 class FanIn:
     """The batches of `sources` (by name) in one stream; each source's batches keep their order."""
 
-    def __init__(self, sources: Mapping[str, Source], *, queue_batches: int = 64) -> None:
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        *,
+        queue_batches: int = 64,
+        queue_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         if not sources:
             raise ValueError("a fan-in needs at least one source")
         self.sources = dict(sources)
-        self._queue: asyncio.Queue[Batch | _Ended] = asyncio.Queue(maxsize=queue_batches)
+        self._queue: AsyncByteQueue[_Item | _Ended] = AsyncByteQueue(queue_bytes, queue_batches)
+        self._handed: dict[str, int] = {}
+        """Per source, the position of its last batch handed out."""
+        self._position = 0
         self._pumps: list[asyncio.Task[None]] = []
         self._stack = contextlib.AsyncExitStack()
 
@@ -51,7 +69,12 @@ class FanIn:
             connected=all(p.connected for p in parts),
             connects=sum(p.connects for p in parts),
             disconnects=sum(p.disconnects for p in parts),
+            loop_restarts=sum(p.loop_restarts for p in parts),
+            last_reading_at=max(
+                (p.last_reading_at for p in parts if p.last_reading_at is not None), default=None
+            ),
             queue_depth=sum(p.queue_depth for p in parts) + self.queue_depth,
+            queue_bytes=sum(p.queue_bytes for p in parts) + self._queue.bytes,
             dead_letters=DeadLetters.combined(p.dead_letters for p in parts),
             lag_seconds=max(p.lag_seconds for p in parts),
             lag_sum=sum(p.lag_sum for p in parts),
@@ -94,6 +117,18 @@ class FanIn:
         """Stop every source's intake; `batches()` then hands out what they had and ends."""
         await asyncio.gather(*(source.close_intake() for source in self.sources.values()))
 
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def commit(self, through: int | None = None) -> None:
+        """Commit, at each source, what the batches handed out so far came from (`through` is
+        not supported: the consumer commits in order, everything it was handed)."""
+        if through is not None and through != self._position:
+            raise ValueError("a fan-in commits everything it handed out, in order")
+        for name, position in self._handed.items():
+            self.sources[name].commit(position)
+
     async def batches(self) -> AsyncIterator[Batch]:
         running = len(self._pumps)
         while running:
@@ -103,14 +138,16 @@ class FanIn:
                 if item.error is not None:
                     raise IngestError(f"source {item.source} failed: {item.error}") from item.error
                 continue
-            yield item
+            self._handed[item.source] = item.position
+            self._position += 1
+            yield item.batch
 
     async def _pump(self, name: str, source: Source) -> None:
         error: BaseException | None = None
         try:
             async for batch in source.batches():
-                await self._queue.put(batch)
+                await self._queue.put(_Item(name, source.position, batch), readings_bytes(batch))
         except Exception as exc:
             log.exception("source %s failed", name)
             error = exc
-        await self._queue.put(_Ended(name, error))
+        await self._queue.put(_Ended(name, error), 0)

@@ -38,6 +38,11 @@ class SourceCollector(Collector):
         depth = GaugeMetricFamily(
             "forewarn_ingest_queue_depth", "Items waiting in the source queue", labels=["source"]
         )
+        depth_bytes = GaugeMetricFamily(
+            "forewarn_ingest_queue_bytes",
+            "Estimated memory of the readings waiting in the source queue",
+            labels=["source"],
+        )
         lag = GaugeMetricFamily(
             "forewarn_ingest_lag_seconds",
             "End-to-end lag of the last batch (now minus its newest source timestamp)",
@@ -55,6 +60,11 @@ class SourceCollector(Collector):
         connects = CounterMetricFamily(
             "forewarn_ingest_connects", "Successful connections", labels=["source"]
         )
+        restarts = CounterMetricFamily(
+            "forewarn_ingest_loop_restarts",
+            "Times the network loop died of an error and was started again",
+            labels=["source"],
+        )
         gaps = CounterMetricFamily(
             "forewarn_ingest_gaps", "Connection losses recovered from", labels=["source"]
         )
@@ -67,11 +77,13 @@ class SourceCollector(Collector):
             for reason, count in sorted(stats.dead_letters.counts.items()):
                 rejected.add_metric([name, reason.value], count)
             depth.add_metric([name], stats.queue_depth)
+            depth_bytes.add_metric([name], stats.queue_bytes)
             lag.add_metric([name], stats.lag_seconds)
             lag_total.add_metric([name], stats.lag_sum)
             lag_count.add_metric([name], stats.lag_count)
             connected.add_metric([name], 1.0 if stats.connected else 0.0)
             connects.add_metric([name], stats.connects)
+            restarts.add_metric([name], stats.loop_restarts)
             gaps.add_metric([name], stats.gaps)
             gap_seconds.add_metric([name], stats.gap_seconds)
         yield from (
@@ -79,11 +91,13 @@ class SourceCollector(Collector):
             readings,
             rejected,
             depth,
+            depth_bytes,
             lag,
             lag_total,
             lag_count,
             connected,
             connects,
+            restarts,
             gaps,
             gap_seconds,
         )

@@ -6,17 +6,26 @@ Without `limits`, timestamps are not checked against the wall clock (simulated a
 runs ahead of it); `forewarn run` passes the real-plant `IntakeLimits`.
 
 paho runs its network loop in its own thread and reconnects there with exponential backoff
-(`reconnect_delay_set`). Its callbacks only decode and put batches into a bounded queue; the asyncio
-side takes them out. Messages are acknowledged to the broker (manual ack) only once their readings
-are in the queue, so when the pipeline falls behind the queue fills, the callback waits, and the
+(`reconnect_delay_set`); should the loop die anyway (an error in paho or in a callback), the thread
+logs it, counts it in `SourceStats.loop_restarts` and starts the loop again. Its callbacks only
+decode and put batches into a bounded queue; the asyncio side takes them out. A message whose
+handling raises is dead-lettered as `handler_error` and acknowledged: no payload can stop the
+stream, and none is redelivered forever.
+
+Messages are acknowledged to the broker (manual ack) only once their readings are in the queue or,
+with `ack_after_commit` (what `forewarn run` uses), only once the consumer calls `commit` for the
+batches they went into, after it stored what they produced: a crash before that and the broker
+delivers them again. When the pipeline falls behind the queue fills, the callback waits, and the
 broker keeps the rest in our persistent session instead of anyone dropping them (overflow policy:
-block). On close, whatever is already queued is still handed out; a message that could not be queued
-is left unacknowledged and the broker delivers it again on the next connection.
+block). On close, whatever is already queued is still handed out and can be committed until the
+source is exited; a message that could not be queued is left unacknowledged and the broker
+delivers it again on the next connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import queue
@@ -25,6 +34,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -38,6 +48,8 @@ from devices import Plant, Reading
 from ingest.base import Batch, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.payload import JsonDecoder
+from ingest.queues import DEFAULT_MAX_BYTES, ByteQueue, readings_bytes
+from ingest.rejects import Reject, RejectReason
 from ingest.sparkplug import Outgoing, SparkplugHost
 from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
 
@@ -63,14 +75,15 @@ class MqttSource:
         certfile: str | None = None,
         keyfile: str | None = None,
         subscriptions: Sequence[str] | None = None,
-        queue_messages: int = 10_000,
+        queue_bytes: int = DEFAULT_MAX_BYTES,
         max_batch: int = 10_000,
-        reconnect_max_delay: int = 30,
+        reconnect_max_delay: int = 5,
         limits: IntakeLimits | None = None,
         json_topics: bool = True,
         sparkplug_host_id: str | None = None,
         reorder_timeout: float = 2.0,
         stats: SourceStats | None = None,
+        ack_after_commit: bool = False,
     ) -> None:
         self.broker = broker
         self.client_id = client_id
@@ -91,7 +104,10 @@ class MqttSource:
         self._decoder = JsonDecoder(plant, reject)
         self._validator = Validator(limits or SIMULATED_TIME, reject)
         self._handler_lock = threading.Lock()
-        self._queue: queue.Queue[list[Reading]] = queue.Queue(maxsize=queue_messages)
+        self._queue: ByteQueue[_Queued] = ByteQueue(queue_bytes)
+        self._ack_after_commit = ack_after_commit
+        self._position = 0
+        self._pending: collections.deque[tuple[int, list[tuple[int, int]]]] = collections.deque()
         self._closing = False
         self._intake_closed = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-take")
@@ -100,7 +116,8 @@ class MqttSource:
         self._connected = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-        self._client = paho.Client(
+        self._client = _SupervisedClient(
+            self.stats,
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=None if self._v5 else False,
@@ -152,13 +169,6 @@ class MqttSource:
         tb: TracebackType | None,
     ) -> None:
         await self.close_intake()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    async def close_intake(self) -> None:
-        """Stop receiving; `batches()` then hands out what is queued and ends."""
-        if self._intake_closed:
-            return
-        self._closing = True
         if self.sparkplug is not None and self.stats.connected:
             offline = self.sparkplug.offline()
             info = self._client.publish(
@@ -168,46 +178,84 @@ class MqttSource:
                 await asyncio.to_thread(info.wait_for_publish, 5.0)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
-        self._intake_closed = True
         self.stats.connected = False
-        log.info("disconnected from %s; %d messages still queued", self.broker, self._queue.qsize())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        log.info(
+            "disconnected from %s; %d messages left unacknowledged for the next session",
+            self.broker,
+            self._queue.qsize() + sum(len(acks) for _, acks in self._pending),
+        )
+
+    async def close_intake(self) -> None:
+        """Stop taking messages in; `batches()` then hands out what is queued and ends. The
+        connection stays up until the source is exited, so that what is handed out can still be
+        committed (acknowledged); messages arriving meanwhile are left for the next session."""
+        self._closing = True
+        self._intake_closed = True
 
     async def connected(self) -> None:
         """Wait until connected and subscribed (bound the wait with `asyncio.timeout`)."""
         await self._connected.wait()
 
+    @property
+    def position(self) -> int:
+        """How many batches `batches()` has handed out: the token `commit` takes."""
+        return self._position
+
+    def commit(self, through: int | None = None) -> None:
+        """The batches handed out up to `through` (default: all so far) are processed and what
+        they produced is stored: acknowledge their messages to the broker (with
+        `ack_after_commit`; otherwise they were acknowledged when queued)."""
+        through = self._position if through is None else through
+        pending = self._pending
+        while pending and pending[0][0] <= through:
+            for mid, qos in pending.popleft()[1]:
+                self._client.ack(mid, qos)
+
     async def batches(self) -> AsyncIterator[Batch]:
         loop = asyncio.get_running_loop()
         while True:
-            batch = await loop.run_in_executor(self._executor, self._take)
-            if batch is None:
+            taken = await loop.run_in_executor(self._executor, self._take)
+            if taken is None:
                 return
+            batch, acks = taken
             if batch:
+                self._position += 1
+                if acks:
+                    self._pending.append((self._position, acks))
                 self.stats.observe_lag(batch, time.time())
                 yield batch
 
-    def _take(self) -> Batch | None:
-        """Up to `max_batch` readings: waits briefly for a first message, then takes what is there.
+    def _take(self) -> tuple[Batch, list[tuple[int, int]]] | None:
+        """Up to `max_batch` readings and the acknowledgements their messages wait for: waits
+        briefly for a first message, then takes what is there.
 
-        [] when nothing came in time; None once the intake is closed and the queue is empty.
+        ([], []) when nothing came in time; None once the intake is closed and the queue is empty.
         """
         closed = self._intake_closed
         batch = self._tick()
+        acks: list[tuple[int, int]] = []
         try:
-            batch.extend(self._queue.get(timeout=0.2))
+            message = self._queue.get(timeout=0.2)
         except queue.Empty:
             if batch:
-                return batch
-            return None if closed else []
-        while len(batch) < self._max_batch:
+                return batch, acks
+            return None if closed else ([], acks)
+        while True:
+            batch.extend(message.readings)
+            if message.qos > 0 and self._ack_after_commit:
+                acks.append((message.mid, message.qos))
+            if len(batch) >= self._max_batch:
+                break
             try:
-                batch.extend(self._queue.get_nowait())
+                message = self._queue.get_nowait()
             except queue.Empty:
                 break
         self.stats.queue_depth = self._queue.qsize()
-        return batch
+        self.stats.queue_bytes = self._queue.bytes
+        return batch, acks
 
-    # paho callbacks: they run in paho's network thread.
+    # paho callbacks: they run in the network thread.
 
     def _on_connect(
         self,
@@ -277,6 +325,30 @@ class MqttSource:
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self.stats.messages += 1
         topic, payload, now = message.topic, bytes(message.payload), time.time()
+        try:
+            readings = self._readings(topic, payload, now)
+        except Exception as exc:
+            log.exception("handling a message on %s failed; set aside as handler_error", topic)
+            self.stats.dead_letters.add(
+                Reject(
+                    RejectReason.HANDLER_ERROR, topic, f"{type(exc).__name__}: {exc}", payload, now
+                )
+            )
+            readings = []
+        if self._closing:
+            return  # not acknowledged: the broker delivers it again next session
+        if readings:
+            queued = _Queued(readings, message.mid, message.qos)
+            if not self._enqueue(queued):
+                return
+            self.stats.readings += len(readings)
+            self.stats.last_reading_at = now
+            if self._ack_after_commit:
+                return  # acknowledged by `commit`
+        if message.qos > 0:
+            client.ack(message.mid, message.qos)
+
+    def _readings(self, topic: str, payload: bytes, now: float) -> list[Reading]:
         if self._validator.too_large(topic, payload, now):
             readings: list[Reading] = []
         elif self.sparkplug is not None and topic.startswith("spBv1.0/"):
@@ -288,11 +360,7 @@ class MqttSource:
             readings = self._validator.admit(
                 self._decoder.decode(topic, payload, now), topic, payload, now
             )
-        if readings and not self._enqueue(readings):
-            return  # not acknowledged: the broker delivers it again next session
-        self.stats.readings += len(readings)
-        if message.qos > 0:
-            client.ack(message.mid, message.qos)
+        return readings
 
     def _tick(self) -> list[Reading]:
         """Readings the Sparkplug host releases after its reorder timeout (taker thread)."""
@@ -303,7 +371,9 @@ class MqttSource:
             readings, outgoing = self.sparkplug.tick(now)
             readings = self._validator.admit(readings, "spBv1.0/(reorder timeout)", b"", now)
         self._publish(outgoing)
-        self.stats.readings += len(readings)
+        if readings:
+            self.stats.readings += len(readings)
+            self.stats.last_reading_at = now
         return readings
 
     def _publish(self, messages: list[Outgoing]) -> None:
@@ -321,18 +391,58 @@ class MqttSource:
             event = self._connected
             self._loop.call_soon_threadsafe(event.set if connected else event.clear)
 
-    def _enqueue(self, readings: list[Reading]) -> bool:
+    def _enqueue(self, queued: _Queued) -> bool:
         waited = 0.0
+        size = readings_bytes(queued.readings)
         while not self._closing:
-            try:
-                self._queue.put(readings, timeout=1.0)
+            if self._queue.put(queued, size, timeout=1.0):
+                self.stats.queue_bytes = self._queue.bytes
                 return True
-            except queue.Full:
-                waited += 1.0
-                if waited % 10 == 1:
-                    log.warning(
-                        "pipeline is behind: queue full for %.0f s; the broker holds the "
-                        "rest of the messages",
-                        waited,
-                    )
+            waited += 1.0
+            if waited % 10 == 1:
+                log.warning(
+                    "pipeline is behind: queue full (%d MB) for %.0f s; the broker holds the "
+                    "rest of the messages",
+                    self._queue.max_bytes >> 20,
+                    waited,
+                )
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A message's readings, and what acknowledges the message."""
+
+    readings: list[Reading]
+    mid: int
+    qos: int
+
+
+class _SupervisedClient(paho.Client):
+    """A paho client whose network thread starts the loop again when it dies of an error."""
+
+    restart_delay = 1.0
+
+    def __init__(self, stats: SourceStats, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._source_stats = stats
+
+    def _thread_main(self) -> None:
+        try:
+            while not self._thread_terminate:
+                try:
+                    self.loop_forever(retry_first_connection=True)
+                except Exception:
+                    if self._thread_terminate:
+                        break
+                    self._source_stats.loop_restarts += 1
+                    log.exception(
+                        "the MQTT network loop died (restart %d); starting it again",
+                        self._source_stats.loop_restarts,
+                    )
+                    time.sleep(self.restart_delay)
+                else:
+                    if not self._thread_terminate:
+                        time.sleep(self.restart_delay)
+        finally:
+            self._thread = None

@@ -7,7 +7,10 @@ supervisor loop that reconnects with backoff and subscribes again.
   every new sample is reported, also when its value repeats the last one (trigger
   StatusValueTimestamp): a sensor stuck at one value must look stuck, not silent.
 - A lost connection (server restart, network) ends the session; the supervisor logs and counts
-  the gap, waits (1 s, doubling to `reconnect_max_delay`), connects and subscribes again.
+  the gap, waits (1 s, doubling to `reconnect_max_delay`, 5 s by default, so that a server back
+  after a 30 s restart is read again well within a signal's stale delay), connects and subscribes
+  again. asyncua's own "Publish iteration crashed" traceback on a lost server becomes one WARNING
+  line (`PublishLoopLog`).
 - A server that refuses subscriptions (or `mode: poll`) is polled instead.
 - Status codes become quality (Good / Uncertain / Bad); a Bad value is handed on without a value
   (NaN) and detectors never learn from it.
@@ -66,6 +69,35 @@ _REFUSED = {
     StatusCodes.BadMonitoredItemFilterUnsupported,
     StatusCodes.BadNotSupported,
 }
+
+
+RECONNECT_MAX_DELAY = 5.0
+"""Seconds; the longest wait between two connection attempts."""
+
+
+class PublishLoopLog(logging.Filter):
+    """Turns asyncua's "Publish iteration crashed" ERROR traceback, which it logs every time the
+    server goes away while a publish request is out, into one WARNING line: the source's
+    supervisor already reports the lost connection and reconnects."""
+
+    LOGGER = "asyncua.client.ua_session.UaSession"
+
+    @classmethod
+    def install(cls) -> None:
+        logger = logging.getLogger(cls.LOGGER)
+        if not any(isinstance(f, cls) for f in logger.filters):
+            logger.addFilter(cls())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith(
+            "Publish iteration crashed"
+        ):
+            error = record.exc_info[1] if record.exc_info else None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "OPC UA publish request failed (%s); the session is being re-established"
+            record.args = (_describe(error) if error is not None else "no detail",)
+            record.exc_info = record.exc_text = None
+        return True
 
 
 class OpcUaError(IngestError):
@@ -134,9 +166,10 @@ class OpcUaSource:
         limits: IntakeLimits | None = None,
         queue_readings: int = 100_000,
         max_batch: int = 10_000,
-        reconnect_max_delay: float = 30.0,
+        reconnect_max_delay: float = RECONNECT_MAX_DELAY,
         stats: SourceStats | None = None,
     ) -> None:
+        PublishLoopLog.install()
         spec = plant.opcua_servers.get(server)
         if spec is None:
             known = ", ".join(sorted(plant.opcua_servers)) or "none"
@@ -162,6 +195,7 @@ class OpcUaSource:
         self._closing = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._lost_at: float | None = None
+        self._position = 0
         self.polling = False
 
     async def __aenter__(self) -> Self:
@@ -190,6 +224,13 @@ class OpcUaSource:
         """Wait until connected and subscribed (bound the wait with `asyncio.timeout`)."""
         await self._connected.wait()
 
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def commit(self, through: int | None = None) -> None:
+        """Nothing to acknowledge: an OPC UA server does not keep what it sent."""
+
     async def batches(self) -> AsyncIterator[Batch]:
         queue = self._queue
         while True:
@@ -205,6 +246,7 @@ class OpcUaSource:
                 batch.append(queue.get_nowait())
             self.stats.queue_depth = queue.qsize()
             self.stats.observe_lag(batch, time.time())
+            self._position += 1
             yield batch
 
     # ---- the supervisor ----
@@ -378,6 +420,7 @@ class OpcUaSource:
         for r in admitted:
             await self._queue.put(r)
             self.stats.readings += 1
+            self.stats.last_reading_at = received_at
 
     def _reading(
         self, item: _Item, value: ua.DataValue | None, received_at: float

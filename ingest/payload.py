@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -128,11 +129,20 @@ def _append(
     reject: Callable[[RejectReason, str], None],
 ) -> None:
     if not _is_number(value):
-        reject(RejectReason.WRONG_TYPE, f"{name}={value!r} is not a number")
-    elif not math.isfinite(value):
-        reject(RejectReason.NOT_FINITE, f"{name}={value!r}")
+        reject(RejectReason.WRONG_TYPE, f"{name}={reprlib.repr(value)} is not a number")
+        return
+    try:
+        number = float(value)
+    except OverflowError:
+        reject(
+            RejectReason.NUMBER_OUT_OF_RANGE,
+            f"{name}: an integer of {len(str(value))} digits is beyond a float's range",
+        )
+        return
+    if not math.isfinite(number):
+        reject(RejectReason.NOT_FINITE, f"{name}={number!r}")
     else:
-        readings.append(Reading(route.equipment_id, route.signal, ts, float(value)))
+        readings.append(Reading(route.equipment_id, route.signal, ts, number))
 
 
 def _is_number(value: Any) -> bool:

@@ -17,6 +17,8 @@ class RejectReason(enum.StrEnum):
     """A value that is not a number."""
     NOT_FINITE = "not_finite"
     """NaN or infinity."""
+    NUMBER_OUT_OF_RANGE = "number_out_of_range"
+    """An integer too large for a float (JSON allows any number of digits)."""
     UNKNOWN_EQUIPMENT = "unknown_equipment"
     """A topic that no equipment of the plant file is bound to."""
     UNKNOWN_SIGNAL = "unknown_signal"
@@ -25,9 +27,14 @@ class RejectReason(enum.StrEnum):
     """A timestamp too far in the future or the past (a wrong clock or unit at the device)."""
     OUT_OF_ORDER = "out_of_order"
     """Older than the signal's last reading by more than the tolerance."""
+    CLOCK_WENT_BACK = "clock_went_back"
+    """Older than what the detectors already saw of the signal: its device's clock went back
+    (until the stream is re-anchored on the new clock)."""
     PAYLOAD_TOO_LARGE = "payload_too_large"
     NO_BIRTH = "no_birth"
     """Sparkplug data from an edge node or device whose birth certificate was not seen."""
+    HANDLER_ERROR = "handler_error"
+    """A message whose handling raised an unexpected error (a bug): set aside, acknowledged."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,3 +203,44 @@ def test_an_equipment_detector_named_on_a_signal_is_refused(demo_plant: Plant) -
     flow = dataclasses.replace(pump.signals["flow"], detectors=(DetectorConfig("test_sum_above"),))
     with pytest.raises(DetectorConfigError, match="signal flow: detector 'test_sum_above' scores"):
         Engine(plant_with(demo_plant, signals={**pump.signals, "flow": flow}))
+
+
+def test_a_clock_that_went_back_is_rejected_visibly_then_reanchored(demo_plant: Plant) -> None:
+    engine = Engine(demo_plant, ["limits"])
+    t0 = 1_764_000_000.0
+    engine.process([Reading("P-101", "flow", t0 + k, 90.0) for k in range(10)])
+    restore = Engine(demo_plant, ["limits"])
+    restore.restore(engine.snapshot())  # forewarn restarted after the device rebooted
+    rebooted = t0 - 86_400.0
+    findings = restore.process([Reading("P-101", "flow", rebooted + k, 90.0) for k in range(19)])
+    assert findings == []
+    assert restore.stats.clock_went_back == 19
+    assert restore.stats.out_of_order == 0
+    rejects = restore.take_clock_rejects()
+    assert [r.ts for r, _ in rejects] == [rebooted + k for k in range(19)]
+    assert all(last == t0 + 9 for _, last in rejects)
+    assert restore.take_clock_rejects() == []
+
+    # the default policy: 20 consistent readings spanning 30 s re-anchor the stream
+    before = restore.stats.readings
+    restore.process([Reading("P-101", "flow", rebooted + 19 + k, 90.0) for k in range(40)])
+    assert restore.stats.clock_reanchored == 1
+    assert restore.stats.clock_went_back == 19 + 11
+    assert restore.stats.readings - before == 40 - 11
+    restore.process([Reading("P-101", "flow", rebooted + 59, 90.0)] * 2)  # a duplicate
+    assert restore.stats.out_of_order == 1
+
+
+def test_silence_is_judged_on_the_timer_while_nothing_arrives(demo_plant: Plant) -> None:
+    engine = Engine(demo_plant, ["stale"])
+    t0 = 1_764_000_000.0
+    for k in range(120):
+        assert engine.process([Reading("P-101", "flow", t0 + k, 90.0)]) == []
+    assert engine.check_silence(30.0) == []  # a reconnect shorter than the stale delay
+    assert engine.process([Reading("P-101", "flow", t0 + 150 + k, 90.0) for k in range(5)]) == []
+    assert engine.check_silence(50.0) == []
+    findings = engine.check_silence(130.0)  # silent past twice the 60 s floor
+    assert [(f.equipment_id, f.signals, f.kind.value) for f in findings] == [
+        ("P-101", ("flow",), "sensor")
+    ]
+    assert engine.check_silence(140.0) == []  # one episode, not one finding per tick

@@ -23,6 +23,7 @@ class ListSource:
         self.count = batches
         self.fail_after = fail_after
         self.handed = 0
+        self.committed = 0
         self.entered = self.exited = False
         self._closed = asyncio.Event()
 
@@ -40,6 +41,15 @@ class ListSource:
 
     async def close_intake(self) -> None:
         self._closed.set()
+
+    @property
+    def position(self) -> int:
+        return self.handed
+
+    def commit(self, through: int | None = None) -> None:
+        assert through is not None
+        assert self.committed <= through <= self.handed
+        self.committed = through
 
     async def batches(self) -> AsyncIterator[Batch]:
         for i in range(self.count):
@@ -128,3 +138,19 @@ def test_counters_add_up() -> None:
     assert [r.detail for r in total.dead_letters.samples()] == ["y", "x", "z"]
     with pytest.raises(ValueError, match="at least one source"):
         FanIn({})
+
+
+async def test_a_commit_reaches_each_source_for_what_was_handed_out_of_it() -> None:
+    sources = {name: ListSource(name, 50) for name in ("mqtt", "opcua:a")}
+    fanin = FanIn(sources, queue_batches=4)
+    seen: dict[str, int] = {name: 0 for name in sources}
+    async with fanin:
+        async with asyncio.timeout(10):
+            async for batch in fanin.batches():
+                seen[batch[0].equipment_id] += 1
+                fanin.commit()
+                assert {n: s.committed for n, s in sources.items()} == seen
+                if sum(seen.values()) == 100:
+                    break
+    assert fanin.position == 100
+    assert all(s.committed == 50 for s in sources.values())

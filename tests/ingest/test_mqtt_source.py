@@ -145,3 +145,35 @@ def test_broker_urls() -> None:
     assert BrokerAddress.parse("localhost:1884").port == 1884
     with pytest.raises(ValueError, match="scheme 'http'"):
         BrokerAddress.parse("http://x")
+
+
+async def test_with_ack_after_commit_only_committed_batches_are_acknowledged(
+    demo_plant: Plant, private_mosquitto: Mosquitto
+) -> None:
+    client_id = f"fw-{uuid.uuid4().hex[:8]}"
+    broker = BrokerAddress("127.0.0.1", private_mosquitto.port)
+
+    def source() -> MqttSource:
+        return MqttSource(demo_plant, broker, client_id=client_id, ack_after_commit=True)
+
+    async with source() as first:
+        await asyncio.wait_for(first.connected(), 10)
+        pub = publisher(private_mosquitto)
+        publish(pub, [(TOPIC, telemetry(1_000 + i, float(i))) for i in range(10)])
+        taken = await collect(first, 10)
+        assert first.position >= 1
+    assert [r.value for r in taken] == [float(i) for i in range(10)]
+
+    async with source() as second:  # nothing was committed: all of it comes again
+        await asyncio.wait_for(second.connected(), 10)
+        again = await collect(second, 10)
+        second.commit()
+    assert [r.value for r in again] == [float(i) for i in range(10)]
+
+    async with source() as third:
+        await asyncio.wait_for(third.connected(), 10)
+        publish(pub, [(TOPIC, telemetry(2_000, 99.0))])
+        after = await collect(third, 1)
+        third.commit()
+    pub.disconnect()
+    assert [r.value for r in after] == [99.0]

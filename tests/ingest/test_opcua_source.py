@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from asyncua.ua.status_codes import StatusCodes
 
 from devices import Plant, Quality, Reading, plant_from_dict
 from ingest import OpcUaSource, RejectReason, quality_of, write_self_signed
+from ingest.opcua import RECONNECT_MAX_DELAY
 from tests.conftest import free_port
 
 NAMESPACE = "urn:forewarn:test-plant"
@@ -309,3 +311,36 @@ async def test_secured_endpoint_with_certificates_and_password(
         assert "OPC UA server plc" in caplog.text
     finally:
         await server.stop()
+
+
+async def test_a_server_restart_is_read_again_within_the_capped_backoff(
+    plant_server: PlantServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An 8 s restart: attempts at about 1, 3, 7, 12, 17 s (the wait doubles up to 5 s), so the
+    source is back within about 5 s of the server, far under the 60 s stale floor; asyncua's
+    publish-loop traceback is one WARNING line, never an ERROR."""
+    caplog.set_level(logging.INFO)
+    source = OpcUaSource(plant_for(plant_server), "plc")
+    async with source:
+        async with asyncio.timeout(20):
+            await source.connected()
+        await take(source, 1)
+        await plant_server.stop()
+        while source.stats.connected:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(8)
+        await plant_server.start()
+        server_up = time.monotonic()
+        async with asyncio.timeout(30):
+            while not source.stats.connected:
+                await asyncio.sleep(0.05)
+        back_after = time.monotonic() - server_up
+        await take(source, 1)
+    assert source.stats.gaps == 1
+    assert back_after < RECONNECT_MAX_DELAY + 2
+    asyncua_errors = [
+        r for r in caplog.records if r.name.startswith("asyncua") and r.levelno >= logging.ERROR
+    ]
+    assert asyncua_errors == []
+    publish = [r for r in caplog.records if "publish request failed" in r.getMessage()]
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in publish)

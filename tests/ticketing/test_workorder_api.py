@@ -34,7 +34,7 @@ def api_store(sqlite_dir: Path, demo_plant: Plant) -> Iterator[WorkOrderStore]:
 
 @pytest.fixture
 def client(api_store: WorkOrderStore) -> Iterator[TestClient]:
-    counters = {"pipeline": {"findings": 3}, "status": "overridden?"}
+    counters = {"pipeline": {"findings": 3}}
     secret = api_store.access.create_token("ann", Role.PLANNER).secret
     with TestClient(create_app(api_store, extra_status=lambda: counters)) as test_client:
         test_client.headers["Authorization"] = f"Bearer {secret}"
@@ -221,7 +221,7 @@ def test_malformed_json_is_422(client: TestClient, numbers: dict[str, str]) -> N
 def test_health_reports_ok_with_the_service_s_counters(client: TestClient) -> None:
     response = client.get(f"{API}/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "pipeline": {"findings": 3}}
+    assert response.json() == {"status": "ok", "reasons": [], "pipeline": {"findings": 3}}
 
 
 def test_a_lost_database_is_503_not_500(

@@ -464,8 +464,10 @@ class TransitionProblem(Problem):
 
 
 class Health(BaseModel):
-    """`ok` when the API and its database answer, with the service's own counters."""
+    """`ok` when the API and its database answer and the service does its job; `degraded` or
+    `failing` (with `reasons`) when the service's own checks say otherwise; and its counters."""
 
     model_config = ConfigDict(extra="allow")
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded", "failing"]
+    reasons: list[str] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from ticketing.api.deps import ExtraStatusDep, StoreDep
 from ticketing.api.metrics import CONTENT_TYPE
@@ -17,12 +18,22 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     summary="Health and counters",
-    responses={503: {"model": Problem, "description": "The work-order database does not answer."}},
+    response_model=Health,
+    responses={
+        503: {
+            "model": Health | Problem,
+            "description": "The work-order database does not answer (a Problem), or the "
+            "service's own checks say it is failing (a Health with its reasons).",
+        }
+    },
 )
-async def health(store: StoreDep, extra_status: ExtraStatusDep) -> Health:
+async def health(store: StoreDep, extra_status: ExtraStatusDep) -> Health | JSONResponse:
     await asyncio.to_thread(store.ping)
     extra = dict(extra_status()) if extra_status is not None else {}
-    return Health.model_validate({**extra, "status": "ok"})
+    report = Health.model_validate({"status": "ok", **extra})
+    if report.status == "failing":
+        return JSONResponse(report.model_dump(mode="json"), status_code=503)
+    return report
 
 
 @router.get(
