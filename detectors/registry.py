@@ -61,10 +61,10 @@ per signal, the sensor-health checks that raised nothing on healthy machines, an
 between an equipment's signals. `shift` judges the joint state of an equipment's signals once a
 healthy baseline is named (`forewarn score --train-rows`, `forewarn learn`). `onset` marks where
 each signal starts to behave unusually, once per episode, with notices that open no work order
-(what ranks NAB's anomalies). Left out by default, for plant files to name where they fit: `zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
-shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in
-data without start/stop cycles; the best on NAB), `regime_baseline` (a day of learning per load
-band) and `half_space_trees`."""
+(what ranks NAB's anomalies). Left out by default, for plant files to name where they fit:
+`zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
+shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in data
+without start/stop cycles), `regime_baseline` (a day of learning per load band) and `half_space_trees`."""
 
 
 def detector_class(name: str) -> type[Detector] | type[EquipmentDetector]:
