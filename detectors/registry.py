@@ -64,7 +64,8 @@ each signal starts to behave unusually, once per episode, with notices that open
 (what ranks NAB's anomalies). Left out by default, for plant files to name where they fit:
 `zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
 shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in data
-without start/stop cycles), `regime_baseline` (a day of learning per load band) and `half_space_trees`."""
+without start/stop cycles), `regime_baseline` (a day of learning per load band) and
+`half_space_trees`."""
 
 
 def detector_class(name: str) -> type[Detector] | type[EquipmentDetector]:
