@@ -169,6 +169,11 @@ class EquipmentDetector(_Decided, _Stateful, ABC):
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
         """Update the learned state with the row `x`."""
 
+    def learn_baseline(self, x: Mapping[str, float], ts: float) -> None:
+        """Learn the row `x` of a named healthy baseline (the engine's training rows, before
+        `end_warmup`); by default as any other row."""
+        self.learn_one(x, ts)
+
     @abstractmethod
     def explain(self, x: Mapping[str, float]) -> tuple[str, ...]:
         """The signals that contribute most to the score of `x`, most first (at least one)."""

@@ -355,7 +355,9 @@ class Engine:
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:
                     findings.append(self._row_finding(unit, check, transition, ts, score, severity))
-            if learn:
+            if train and learn:
+                detector.learn_baseline(row, ts)
+            elif learn:
                 detector.learn_one(row, ts)
         return top
 

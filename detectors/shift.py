@@ -14,10 +14,12 @@ level alone. They are recognised on the baseline by their persistence, the lag-1
 of their values (1 - var(diff) / (2 var)): above `persistence`, a signal is judged by its changes
 (its first differences), not its level. Noise-like signals keep their levels.
 
-Nothing is judged until a baseline is named: the detector keeps the last `baseline_capacity` rows
-it learned and fits on them when `end_warmup()` is called (`forewarn score --train-rows`,
-`forewarn learn`). After the fit it follows slow change: the mean of every standardised feature
-with a `mean_halflife`, the covariance, from rows judged normal only, with a `cov_halflife`.
+Nothing is judged or learned until a baseline is named: the detector keeps the last
+`baseline_capacity` rows of the engine's training rows (`learn_baseline`) and fits on them when
+`end_warmup()` is called (`forewarn score --train-rows`, `forewarn learn`); a live engine that is
+never told of a baseline costs it almost nothing. After the fit it follows slow change: the mean
+of every standardised feature with a `mean_halflife`, the covariance, from rows judged normal
+only, with a `cov_halflife`.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class ShiftDetector(EquipmentDetector):
     last: Array = field(init=False)
     """The last row learned (for the differences)."""
     baseline: deque[list[float]] = field(init=False)
-    """Rows learned before the fit; not part of snapshots (learn, then `end_warmup`)."""
+    """Baseline rows learned before the fit; not part of snapshots (learn, then `end_warmup`)."""
 
     def __post_init__(self) -> None:
         self.signals = tuple(self.signals)
@@ -185,13 +187,18 @@ class ShiftDetector(EquipmentDetector):
             return 0.0
         return self._score(self._step(np.array(values))[2])
 
+    def learn_baseline(self, x: Mapping[str, float], ts: float) -> None:
+        reject_non_finite_row(self, x)
+        values = row_values(x, self.signals)
+        if values is not None and not self.fitted:
+            self.baseline.append(values)
+        else:
+            self.learn_one(x, ts)
+
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
         reject_non_finite_row(self, x)
         values = row_values(x, self.signals)
-        if values is None:
-            return
-        if not self.fitted:
-            self.baseline.append(values)
+        if values is None or not self.fitted:
             return
         row = np.array(values)
         z, smoothed, statistic = self._step(row)

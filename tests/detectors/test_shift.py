@@ -43,7 +43,7 @@ def run(
     detector = detector or ShiftDetector(signals=SIGNALS)
     for i, x in enumerate(data[:BASELINE]):
         assert detector.score_one(x, float(i)) == 0.0  # no baseline named yet
-        detector.learn_one(x, float(i))
+        detector.learn_baseline(x, float(i))
     detector.end_warmup()
     scores = []
     for i, x in enumerate(data[BASELINE:], start=BASELINE):
@@ -77,10 +77,19 @@ def test_a_broken_correlation_alarms_and_names_the_signal() -> None:
     assert detector.explain(data[-1])[0] == "flow"
 
 
+def test_rows_outside_a_named_baseline_teach_nothing() -> None:
+    detector = ShiftDetector(signals=SIGNALS)
+    for i, x in enumerate(rows(600)):
+        detector.learn_one(x, float(i))  # a live engine never told of a baseline
+    assert not detector.baseline
+    detector.end_warmup()
+    assert not detector.fitted
+
+
 def test_too_short_a_baseline_fits_nothing() -> None:
     detector = ShiftDetector(signals=SIGNALS)
     for i, x in enumerate(rows(30)):
-        detector.learn_one(x, float(i))
+        detector.learn_baseline(x, float(i))
     detector.end_warmup()
     assert not detector.fitted
     assert detector.score_one(rows(1)[0], 31.0) == 0.0

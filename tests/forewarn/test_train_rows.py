@@ -48,7 +48,8 @@ def test_end_warmup_makes_counting_detectors_judge_from_what_they_saw(tmp_path: 
             [
                 Reading("csv", name, float(table.ts[r]), float(table.values[r, c]))
                 for c, name in enumerate(table.columns)
-            ]
+            ],
+            train=True,
         )
     engine.end_warmup()
     state = engine.snapshot()
