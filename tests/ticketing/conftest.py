@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from browser import artefacts, browser_page  # noqa: F401  (fixtures of the brow
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from workorder_helpers import Clock
 
 from devices import Plant
 from ticketing import WorkOrderStore
@@ -107,20 +108,6 @@ def reused_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def store(database_url: str) -> Iterator[WorkOrderStore]:
     with WorkOrderStore(database_url) as opened:
         yield opened
-
-
-class Clock:
-    """A clock the test moves: the store's idea of now (UTC)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 @pytest.fixture

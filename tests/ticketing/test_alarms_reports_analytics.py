@@ -7,8 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Clock
-from workorder_helpers import T0, finding, record
+from workorder_helpers import T0, Clock, finding, record
 
 from devices import FindingKind, Person, Plant, Severity, Shift
 from ticketing import (

@@ -7,8 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from conftest import Clock
-from workorder_helpers import T0, finding, record
+from workorder_helpers import T0, Clock, finding, record
 
 from devices import Plant, Severity
 from ticketing import Event, Priority, Status, WorkOrderStore

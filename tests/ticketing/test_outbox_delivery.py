@@ -156,7 +156,7 @@ async def test_escalations_notify_each_level_s_contact(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from conftest import Clock
+    from workorder_helpers import Clock
 
     clock = Clock(datetime.now(UTC))
     plant = plant_notifying(receiver.url(""))

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Clock
-from workorder_helpers import T0, finding, record
+from workorder_helpers import T0, Clock, finding, record
 
 from devices import FindingKind, Plant, Severity
 from ticketing import InvalidRequest, Outcome, Recurrence, WorkOrderStore

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
@@ -117,3 +117,17 @@ def plant_notifying(base_url: str, **extra: Any) -> Plant:
         team["notify"] = f"{base_url}/teams/{team['id']}"
     data.update(extra)
     return plant_from_dict(data, source="test plant")
+
+
+class Clock:
+    """A clock the test moves: the store's idea of now (UTC)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
