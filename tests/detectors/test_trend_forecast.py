@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+from detectors import Engine
 from detectors.prediction import MIN_BUCKETS, forecast_trend
 from detectors.trend import TrendHistory
-from devices import Limits
+from devices import Limits, Reading, plant_from_dict
 
 LIMIT = 7.1
 ONSET = 86_400.0
@@ -103,3 +105,37 @@ def test_history_keeps_two_days_of_ten_minute_buckets_and_survives_a_snapshot() 
     restored.add(3 * 8640 * PERIOD, 1.0)
     history.add(3 * 8640 * PERIOD, 1.0)
     assert restored.buckets() == history.buckets()
+
+
+def test_the_engine_forecasts_from_its_history_and_keeps_it_in_its_snapshot() -> None:
+    """A pump whose vibration rises steadily for hours: the warning finding's time to the alarm
+    limit comes from the trend, and a restored engine has the same history."""
+    equipment = {"id": "P-1", "type": "centrifugal_pump", "team": "maintenance"}
+    line = {"id": "l", "equipment": [equipment]}
+    plant = plant_from_dict({"site": {"id": "s"}, "areas": [{"id": "a", "lines": [line]}]})
+    limits = next(iter(plant)).signals["vibration"].limits
+    assert limits.warn_high is not None
+    assert limits.alarm_high is not None
+    engine = Engine(plant, ("limits",))
+    start = limits.warn_high - 1.0
+    rate = (limits.alarm_high - start) / (10 * 3600.0)  # from 1 below warning to alarm in 10 h
+    rng = np.random.default_rng(4)
+    findings = []
+    for i in range(int(8 * 3600 / PERIOD)):
+        ts = i * PERIOD
+        value = start + rate * ts + 0.02 * rng.standard_normal()
+        findings += engine.process([Reading("P-1", "vibration", ts, float(value))])
+    warning = next(f for f in findings if f.active)
+    assert warning.time_to_limit is not None
+    assert warning.time_to_limit_range is not None
+    actual = (limits.alarm_high - start) / rate - warning.ts
+    low, high = warning.time_to_limit_range
+    assert low <= actual <= high
+    assert warning.time_to_limit == pytest.approx(actual, rel=0.25)
+    saved = json.loads(json.dumps(engine.snapshot(), allow_nan=False))
+    resumed = Engine(plant, ("limits",))
+    resumed.restore(saved)
+    assert (
+        resumed.snapshot()["streams"]["P-1/vibration"]["history"]
+        == saved["streams"]["P-1/vibration"]["history"]
+    )
