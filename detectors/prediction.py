@@ -65,7 +65,8 @@ touches the limit: drawn uniformly in this interval."""
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """When the trend reaches `limit`, in seconds after the last point, with a 95% range.
+    """When the trend reaches `limit`, in seconds after the last point, with its range (95 % for
+    the window's trend, 90 % for the long trend's).
 
     `earliest <= seconds <= latest`; `latest` is infinite when the slope's interval reaches zero
     (the trend may as well be flat). All three are 0.0 when the signal is already past the limit.
@@ -159,7 +160,7 @@ def forecast_trend(buckets: Sequence[Bucket], limits: Limits, now: float) -> For
         return Forecast(0.0, 0.0, 0.0, slope, limit)
     rng = np.random.default_rng(n)
     pick = rng.choice(weight.size, size=DRAWS, p=weight)
-    sd = np.sqrt(np.maximum(cov[pick] * inflation, 0.0))  # (draws, 2): level, rate
+    sd = np.sqrt(np.maximum(cov[pick, :2] * inflation, 0.0))  # of level and rate
     z = rng.standard_normal((DRAWS, 2))
     corr = cov[pick, 2] * inflation / np.maximum(sd[:, 0] * sd[:, 1], 1e-300)
     corr = np.clip(corr, -1.0, 1.0)
