@@ -171,6 +171,7 @@ def forecast_trend(buckets: Sequence[Bucket], limits: Limits, now: float) -> For
         draw_level, draw_rate, touch, tau[pick, -1], k[pick], now_f[pick], sign
     )
     seconds = seconds * np.exp(DISCREPANCY * rng.standard_normal(DRAWS))
+    seconds[np.isnan(seconds)] = np.inf  # a draw without a defined crossing never crosses
     seconds.sort()  # infinite draws last: np.quantile would turn them into NaN
     low, mid, high = seconds[[round(q * (DRAWS - 1)) for q in (RANGE[0], 0.5, RANGE[1])]]
     return Forecast(float(mid), float(low), float(high), slope, limit)
@@ -200,7 +201,7 @@ def _features(tau: npt.NDArray[np.float64], k: npt.NDArray[np.float64]) -> npt.N
 def _derivative(
     tau: npt.NDArray[np.float64], k: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    return np.where(k > 0.0, np.exp(k * tau), 1.0)
+    return np.where(k > 0.0, np.exp(np.minimum(k * tau, 700.0)), 1.0)
 
 
 def _fit(
@@ -225,10 +226,16 @@ def _fit(
     rate = (sw * sfy - sf * sy) / det
     level = (sy - rate * sf) / sw
     rss = np.maximum(syy - level * sy - rate * sfy, 0.0)
+    # Candidates too steep for floating point (or degenerate) get no weight and no NaNs.
+    ok &= np.isfinite(rate) & np.isfinite(level) & np.isfinite(rss)
+    rate = np.where(ok, rate, 0.0)
+    level = np.where(ok, level, sy / sw)
     rss = np.where(ok, rss, np.inf)
     dof = max(float(y.size) - 2.0, 1.0)
     sigma2 = np.where(ok, rss, 0.0) / dof
-    cov = np.stack((sigma2 * sff / det, sigma2 * sw / det, -sigma2 * sf / det), axis=1)
+    with np.errstate(invalid="ignore"):
+        cov = np.stack((sigma2 * sff / det, sigma2 * sw / det, -sigma2 * sf / det), axis=1)
+    cov = np.where(ok[:, None] & np.isfinite(cov), cov, 0.0)
     return level, rate, rss, cov
 
 
