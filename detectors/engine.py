@@ -22,7 +22,7 @@ from detectors.bank import FAMILY, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
-from detectors.prediction import Forecast, forecast
+from detectors.prediction import MIN_BUCKETS, Forecast, forecast, forecast_trend
 from detectors.registry import (
     DEFAULT,
     REGISTRY,
@@ -30,6 +30,7 @@ from detectors.registry import (
     build_for_signal,
     is_equipment_detector,
 )
+from detectors.trend import TrendHistory
 from devices import (
     ClockVerdict,
     ClockWatch,
@@ -90,6 +91,7 @@ class _Stream:
     bank_checks: list[_BankCheck]
     unit: _Unit
     evidence: deque[Point] = field(default_factory=lambda: deque(maxlen=EVIDENCE_POINTS))
+    history: TrendHistory = field(default_factory=TrendHistory)
     last_ts: float = -math.inf
     deciding: bool = False
     """A bank check's condition is active or pending: every score must reach its decision."""
@@ -281,6 +283,7 @@ class Engine:
         reading: outside the bank, of the equipment row and, with `banked`, in the bank.
         """
         stream.evidence.append((ts, value))
+        stream.history.add(ts, value)
         self.stats.readings += 1
         if ts > self._clock:
             self._clock = ts
@@ -402,7 +405,7 @@ class Engine:
         signal = stream.signal
         active = transition is not Transition.CLEARED
         evidence = tuple(stream.evidence)
-        prediction = _forecast(evidence, signal, detector.kind, active)
+        prediction = _forecast(evidence, stream.history, signal, detector.kind, active)
         return Finding(
             equipment_id=stream.equipment_id,
             signals=(signal.name,),
@@ -432,7 +435,13 @@ class Engine:
         signals = detector.explain(unit.row)
         evidence = {name: tuple(self._streams[(equipment.id, name)].evidence) for name in signals}
         forecasts = [
-            _forecast(evidence[name], equipment.signals[name], detector.kind, active)
+            _forecast(
+                evidence[name],
+                self._streams[(equipment.id, name)].history,
+                equipment.signals[name],
+                detector.kind,
+                active,
+            )
             for name in signals
         ]
         soonest = min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
@@ -482,6 +491,7 @@ class Engine:
                 f"{eq}/{sig}": {
                     "last_ts": stream.last_ts if math.isfinite(stream.last_ts) else None,
                     "evidence": list(stream.evidence),
+                    "history": stream.history.snapshot(),
                     "checks": [
                         *(_check_snapshot(c.detector, c.decision) for c in stream.checks),
                         *(
@@ -535,6 +545,8 @@ class Engine:
             )
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
+            if "history" in saved:
+                stream.history = TrendHistory.restore(saved["history"])
             self._clock = max(self._clock, stream.last_ts)
             restored += 1
         for equipment_id, saved in snapshot["equipment"].items():
@@ -612,9 +624,16 @@ def _severity(decision: Debounce, severity: Severity, active: bool) -> Severity:
 
 
 def _forecast(
-    evidence: Sequence[Point], signal: Signal, kind: FindingKind, active: bool
+    evidence: Sequence[Point],
+    history: TrendHistory,
+    signal: Signal,
+    kind: FindingKind,
+    active: bool,
 ) -> Forecast | None:
-    """When the signal will cross its alarm limit; not asked of a broken sensor."""
-    if not active or kind is FindingKind.SENSOR:
+    """When the signal will cross its alarm limit, from its long trend once it has one, else
+    from the evidence window; not asked of a broken sensor."""
+    if not active or kind is FindingKind.SENSOR or not evidence:
         return None
+    if len(history) >= MIN_BUCKETS:
+        return forecast_trend(history.buckets(), signal.limits, evidence[-1][0])
     return forecast(evidence, signal.limits)

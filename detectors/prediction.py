@@ -1,11 +1,26 @@
-"""When will a signal cross its alarm limit? A robust trend over the recent evidence window.
+"""When will a signal cross its alarm limit?
 
-The trend is Theil-Sen: the median of the slopes between pairs of points. Unlike least squares, a
-few spikes or a short glitch in the window barely move it (its breakdown point is about 29%), which
-matters because the window that raised a finding is exactly where odd values are. The uncertainty
-comes from the rank-based confidence interval of the slope (Sen 1968, from the null variance of
-Kendall's S): each end of the interval gives its own line, hence its own crossing time. The
-interval assumes independent residuals; strongly autocorrelated noise makes it too narrow.
+`forecast_trend` judges the signal's long trend (`detectors.trend`: 10-minute means over up to two
+days). Wear starts at some moment and then grows, steadily (erosion, fouling) or feeding itself
+(spalling, failing lubrication), so each candidate model is a flat baseline up to an onset and
+then a linear or an exponential rise: onsets from an hour to the whole history back, e-folding
+times from half an hour to weeks. Every candidate is a weighted least-squares fit; candidates are
+weighted by their likelihood (BIC, with the residuals' autocorrelation counted as fewer
+independent points) and their crossing times pooled. The 90 % range comes from that pool: each
+draw takes a candidate by weight, its level and rate from their fitted uncertainty, and a limit
+lowered by part of the signal's short-term spread (a noisy signal first touches the limit before
+its mean does), and a time left scaled by a log-normal `DISCREPANCY` for what no candidate
+explains. The point estimate is the pool's median.
+
+`forecast` is the short-window fallback while the history is under `MIN_BUCKETS` buckets.
+
+The short-window trend is Theil-Sen: the median of the slopes between pairs of points. Unlike
+least squares, a few spikes or a short glitch in the window barely move it (its breakdown point
+is about 29%), which matters because the window that raised a finding is exactly where odd
+values are. The uncertainty comes from the rank-based confidence interval of the slope (Sen
+1968, from the null variance of Kendall's S): each end of the interval gives its own line, hence
+its own crossing time. The interval assumes independent residuals; strongly autocorrelated noise
+makes it too narrow.
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from detectors.trend import Bucket
 from devices import Limits, Point
 
 MAX_PAIRS = 6000
@@ -29,10 +45,28 @@ ends by a small fraction of its width)."""
 Z_95 = 1.959963984540054
 """Two-sided 95% normal quantile."""
 
+MIN_BUCKETS = 12
+"""History buckets (of 10 minutes: two hours) below which the short-window trend is used."""
+MIN_AFTER_ONSET = 3
+"""Buckets a candidate onset needs after it."""
+ONSETS = 48
+"""Candidate onsets, spaced geometrically back from `MIN_AFTER_ONSET` buckets to the oldest."""
+E_FOLDING_HOURS = np.geomspace(0.5, 500.0, 64)
+"""Doubling-ish times of the exponential candidates (hours)."""
+DRAWS = 4000
+RANGE = (0.05, 0.95)
+DISCREPANCY = 0.2
+"""Log-scale standard deviation of the time left that no candidate explains: the wear's future
+is not exactly any fitted curve (machines change load, damage jumps)."""
+NOISE_TOUCH = (0.0, 3.5)
+"""How far below the limit (in short-term standard deviations) the mean is when the signal first
+touches the limit: drawn uniformly in this interval."""
+
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """When the trend reaches `limit`, in seconds after the last point, with a 95% range.
+    """When the trend reaches `limit`, in seconds after the last point, with its range (95 % for
+    the window's trend, 90 % for the long trend's).
 
     `earliest <= seconds <= latest`; `latest` is infinite when the slope's interval reaches zero
     (the trend may as well be flat). All three are 0.0 when the signal is already past the limit.
@@ -86,6 +120,159 @@ def forecast(
     earliest = _crossing(t, y, steep, slope, limit)
     latest = _crossing(t, y, shallow, slope, limit)
     return Forecast(seconds, min(earliest, seconds), max(latest, seconds), slope, limit)
+
+
+def forecast_trend(buckets: Sequence[Bucket], limits: Limits, now: float) -> Forecast | None:
+    """The forecast of the alarm limit the long trend of `buckets` (oldest first) heads to, in
+    seconds after `now`, with a 90 % range; None when there are too few buckets, no trend or no
+    alarm limit in its direction."""
+    n = len(buckets)
+    if n < MIN_BUCKETS:
+        return None
+    t = np.fromiter((b.ts - now for b in buckets), np.float64, n)
+    y = np.fromiter((b.mean for b in buckets), np.float64, n)
+    counts = np.fromiter((b.count for b in buckets), np.float64, n)
+    w = np.minimum(counts / np.median(counts), 1.0)
+    spread = float(np.median([b.sd for b in buckets[-6:]]))
+    tau, shapes, k = _candidates(t)
+    f = _features(tau, k)  # (candidates, n)
+    fit = _fit(f, y, w)
+    if fit is None:
+        return None
+    level, rate, rss, cov = fit
+    now_f = f[:, -1]
+    slope_now = rate * _derivative(tau[:, -1], k)
+    rho = _autocorrelation(f, y, level, rate)
+    inflation = (1.0 + rho) / (1.0 - rho)
+    n_eff = max(w.sum() / inflation, 3.0)
+    params = np.where(shapes, 4.0, 3.0)
+    bic = n_eff * np.log(np.maximum(rss / w.sum(), 1e-300)) + params * math.log(n_eff)
+    weight = np.exp(-(bic - bic.min()) / 2.0)
+    weight /= weight.sum()
+    slope = float(weight @ slope_now)
+    if slope == 0.0:
+        return None
+    limit = limits.alarm_high if slope > 0.0 else limits.alarm_low
+    if limit is None:
+        return None
+    sign = 1.0 if slope > 0.0 else -1.0
+    if sign * (float(weight @ (level + rate * now_f)) - limit) >= 0.0:
+        return Forecast(0.0, 0.0, 0.0, slope, limit)
+    rng = np.random.default_rng(n)
+    pick = rng.choice(weight.size, size=DRAWS, p=weight)
+    sd = np.sqrt(np.maximum(cov[pick, :2] * inflation, 0.0))  # of level and rate
+    z = rng.standard_normal((DRAWS, 2))
+    corr = cov[pick, 2] * inflation / np.maximum(sd[:, 0] * sd[:, 1], 1e-300)
+    corr = np.clip(corr, -1.0, 1.0)
+    draw_level = level[pick] + sd[:, 0] * z[:, 0]
+    draw_rate = rate[pick] + sd[:, 1] * (corr * z[:, 0] + np.sqrt(1.0 - corr**2) * z[:, 1])
+    touch = limit - sign * spread * rng.uniform(*NOISE_TOUCH, DRAWS)
+    seconds = _crossing_times(
+        draw_level, draw_rate, touch, tau[pick, -1], k[pick], now_f[pick], sign
+    )
+    seconds = seconds * np.exp(DISCREPANCY * rng.standard_normal(DRAWS))
+    seconds[np.isnan(seconds)] = np.inf  # a draw without a defined crossing never crosses
+    seconds.sort()  # infinite draws last: np.quantile would turn them into NaN
+    low, mid, high = seconds[[round(q * (DRAWS - 1)) for q in (RANGE[0], 0.5, RANGE[1])]]
+    return Forecast(float(mid), float(low), float(high), slope, limit)
+
+
+def _candidates(
+    t: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Time since onset of every bucket for every candidate (onset, shape); which candidates are
+    exponential; their rates (0 for linear)."""
+    n = t.size
+    lookbacks = np.unique(np.geomspace(MIN_AFTER_ONSET, n, ONSETS).round().astype(int))
+    onsets = t[n - lookbacks]
+    rates = np.concatenate(([0.0], math.log(2.0) / (E_FOLDING_HOURS * 3600.0)))
+    onset = np.repeat(onsets, rates.size)
+    k = np.tile(rates, len(onsets))
+    tau = np.maximum(t[None, :] - onset[:, None], 0.0)
+    return tau, k > 0.0, k
+
+
+def _features(tau: npt.NDArray[np.float64], k: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The rise after onset: tau (linear) or expm1(k tau) / k (exponential, unit initial rate)."""
+    kk = np.where(k > 0.0, k, 1.0)[:, None]
+    return np.where(k[:, None] > 0.0, np.expm1(np.minimum(kk * tau, 700.0)) / kk, tau)
+
+
+def _derivative(
+    tau: npt.NDArray[np.float64], k: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    return np.where(k > 0.0, np.exp(np.minimum(k * tau, 700.0)), 1.0)
+
+
+def _fit(
+    f: npt.NDArray[np.float64], y: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], ...] | None:
+    """Weighted least squares of y = level + rate * f for every candidate row of `f`.
+
+    Returns level, rate, residual sum of squares and the covariance (var level, var rate, cov)
+    as columns.
+    """
+    sw = w.sum()
+    sf = f @ w
+    sff = (f * f) @ w
+    sy = float(w @ y)
+    sfy = f @ (w * y)
+    syy = float(w @ (y * y))
+    det = sw * sff - sf * sf
+    ok = det > 1e-12 * np.maximum(sff * sw, 1e-300)
+    if not ok.any():
+        return None
+    det = np.where(ok, det, np.inf)
+    rate = (sw * sfy - sf * sy) / det
+    level = (sy - rate * sf) / sw
+    rss = np.maximum(syy - level * sy - rate * sfy, 0.0)
+    # Candidates too steep for floating point (or degenerate) get no weight and no NaNs.
+    ok &= np.isfinite(rate) & np.isfinite(level) & np.isfinite(rss)
+    rate = np.where(ok, rate, 0.0)
+    level = np.where(ok, level, sy / sw)
+    rss = np.where(ok, rss, np.inf)
+    dof = max(float(y.size) - 2.0, 1.0)
+    sigma2 = np.where(ok, rss, 0.0) / dof
+    with np.errstate(invalid="ignore"):
+        cov = np.stack((sigma2 * sff / det, sigma2 * sw / det, -sigma2 * sf / det), axis=1)
+    cov = np.where(ok[:, None] & np.isfinite(cov), cov, 0.0)
+    return level, rate, rss, cov
+
+
+def _autocorrelation(
+    f: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    level: npt.NDArray[np.float64],
+    rate: npt.NDArray[np.float64],
+) -> float:
+    """Lag-1 autocorrelation of the residuals of the best candidate, in [0, 0.95]."""
+    residuals = y[None, :] - level[:, None] - rate[:, None] * f
+    best = int(np.nanargmin(np.where(np.isfinite(rate), (residuals**2).sum(axis=1), np.inf)))
+    r = y - level[best] - rate[best] * f[best]
+    denominator = float(r @ r)
+    if denominator <= 0.0:
+        return 0.0
+    return min(max(float(r[1:] @ r[:-1]) / denominator, 0.0), 0.95)
+
+
+def _crossing_times(
+    level: npt.NDArray[np.float64],
+    rate: npt.NDArray[np.float64],
+    limit: npt.NDArray[np.float64],
+    tau_now: npt.NDArray[np.float64],
+    k: npt.NDArray[np.float64],
+    f_now: npt.NDArray[np.float64],
+    sign: float,
+) -> npt.NDArray[np.float64]:
+    """Seconds from now until level + rate * f(tau) reaches `limit`, which lies on the `sign`
+    side (+1 above); 0 when it is there already, inf when it heads away."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        past = sign * (level + rate * f_now - limit) >= 0.0
+        f_star = (limit - level) / rate
+        k_safe = np.where(k > 0.0, k, 1.0)
+        reached = np.where(k > 0.0, np.log1p(k * f_star) / k_safe, f_star) - tau_now
+        seconds = np.where((sign * rate > 0.0) & np.isfinite(reached), reached, np.inf)
+        return np.where(past, 0.0, np.maximum(seconds, 0.0))
 
 
 def _slope_interval(

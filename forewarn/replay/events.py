@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ class OrderEvent:
     """The order's severity after this finding (the worst so far)."""
     status: str
     finding_count: int
+    time_to_limit_range: tuple[float, float] | None = None
+    """The finding's 90 % range of `time_to_limit` (the upper end may be infinite)."""
 
     @classmethod
     def of(cls, finding: Finding, recorded: Recorded) -> OrderEvent:
@@ -59,6 +62,7 @@ class OrderEvent:
             severity=order.severity.label,
             status=order.status.value,
             finding_count=order.finding_count,
+            time_to_limit_range=finding.time_to_limit_range,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -80,8 +84,23 @@ class OrderEvent:
             "severity": self.severity,
             "status": self.status,
             "finding_count": self.finding_count,
+            "time_to_limit_range": None
+            if self.time_to_limit_range is None
+            else list(self.time_to_limit_range),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> OrderEvent:
-        return cls(**{**data, "signals": tuple(data["signals"])})
+        span = data.get("time_to_limit_range")
+        return cls(
+            **{
+                **data,
+                "signals": tuple(data["signals"]),
+                "time_to_limit_range": None if span is None else (_bound(span[0]), _bound(span[1])),
+            }
+        )
+
+
+def _bound(value: float | None) -> float:
+    """JSON has no infinity: an open upper end is written as null."""
+    return math.inf if value is None else float(value)

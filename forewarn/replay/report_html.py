@@ -40,7 +40,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
   color:var(--ink); background:var(--bg); }
-main { max-width:1180px; margin:0 auto; padding:24px 20px 60px; }
+main { max-width:1400px; margin:0 auto; padding:24px 20px 60px; }
 h1 { font-size:24px; margin:0 0 4px; } h2 { font-size:18px; margin:32px 0 10px; }
 h3 { font-size:15px; margin:0; }
 .sub { color:var(--muted); margin:0 0 16px; }
@@ -144,6 +144,12 @@ def _cards(result: ReplayResult) -> str:
             (_duration(t.median_lead_to_alarm), "median lead before alarm limit"),
             (_duration(t.median_lead_to_failure), "median lead before failure"),
         ]
+    if t.forecasts_judged:
+        error = "–" if t.median_forecast_error is None else f"{t.median_forecast_error:.0%}"
+        cards += [
+            (f"{t.forecasts_held} / {t.forecasts_judged}", "forecast ranges that held"),
+            (error, "median forecast error"),
+        ]
     if t.sensor_faults:
         cards.append((f"{t.sensor_detected} / {t.sensor_faults}", "sensor faults noticed"))
     cards += [
@@ -178,6 +184,7 @@ def _faults_table(faults: Sequence[FaultScore]) -> str:
             f"<td class='num'>{_duration(f.delay)}</td>"
             f"<td class='num'>{_duration(f.lead_to_alarm)}</td>"
             f"<td class='num'>{_duration(f.lead_to_failure)}</td>"
+            f"<td class='num'>{_forecast(f)}</td>"
             f"<td>{_e(f.order_number or '')} {mode}"
             f"<div class='small'>{_e(f.summary or '')}</div></td>"
             f"<td>{_escalations(f.escalations)}</td>"
@@ -186,7 +193,8 @@ def _faults_table(faults: Sequence[FaultScore]) -> str:
     head = (
         "<tr><th>Machine</th><th>Fault</th><th>Onset</th><th>Alarm limit crossed</th>"
         "<th>Failure</th><th>Outcome</th><th>Detected</th><th>After onset</th>"
-        "<th>Lead to alarm</th><th>Lead to failure</th><th>Work order</th><th>Escalations</th></tr>"
+        "<th>Lead to alarm</th><th>Lead to failure</th><th>Forecast at opening (90 %)</th>"
+        "<th>Work order</th><th>Escalations</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -534,6 +542,18 @@ def _time(ts: float | None) -> str:
     if ts is None or not math.isfinite(ts):
         return "–"
     return datetime.fromtimestamp(ts, UTC).strftime("%a %d %b %H:%M")
+
+
+def _forecast(f: FaultScore) -> str:
+    """The order's forecast of the time left, its range, and whether the range held."""
+    if f.forecast is None:
+        return "–"
+    cast = f.forecast
+    text = f"{_duration(cast.predicted_s)}<div class='small'>{_duration(cast.low_s)} to "
+    text += "open" if not math.isfinite(cast.high_s) else _duration(cast.high_s)
+    if f.actual_s is not None:
+        text += " ✓" if cast.holds(f.actual_s) else " ✗"
+    return text + "</div>"
 
 
 def _duration(seconds: float | None) -> str:

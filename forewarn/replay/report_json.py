@@ -104,6 +104,14 @@ def _fault(f: FaultScore) -> dict[str, Any]:
         "signals": list(f.signals),
         "summary": f.summary,
         "escalations": [_escalation(e) for e in f.escalations],
+        "forecast": None
+        if f.forecast is None
+        else {
+            "predicted_s": f.forecast.predicted_s,
+            "low_s": f.forecast.low_s,
+            "high_s": f.forecast.high_s,
+        },
+        "actual_s": f.actual_s,
     }
 
 

@@ -56,6 +56,19 @@ class Escalation:
 
 
 @dataclass(frozen=True, slots=True)
+class Forecast:
+    """The time to the alarm limit a work order gave when it opened, with its 90 % range."""
+
+    predicted_s: float
+    low_s: float
+    high_s: float
+    """Infinite when the trend may as well be flat."""
+
+    def holds(self, actual_s: float) -> bool:
+        return self.low_s <= actual_s <= self.high_s
+
+
+@dataclass(frozen=True, slots=True)
 class FaultScore:
     truth: GroundTruth
     outcome: Outcome
@@ -72,6 +85,13 @@ class FaultScore:
     """Seconds from detection to the first alarm-limit crossing (None: no crossing in the run)."""
     lead_to_failure: float | None
     escalations: tuple[Escalation, ...]
+    forecast: Forecast | None = None
+    """What the finding that detected the fault forecast (None: no forecast)."""
+
+    @property
+    def actual_s(self) -> float | None:
+        """Seconds from detection to the alarm-limit crossing (None: never crossed)."""
+        return self.lead_to_alarm
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +150,12 @@ class Totals:
     median_delay: float | None
     median_lead_to_alarm: float | None
     median_lead_to_failure: float | None
+    forecasts_judged: int = 0
+    """Faults detected before their alarm-limit crossing, which came within the run."""
+    forecasts_held: int = 0
+    """Of those, the ones whose order's 90 % range held the crossing (no forecast: not held)."""
+    median_forecast_error: float | None = None
+    """Median |predicted - actual| / actual over the judged faults that had a forecast."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +208,12 @@ def _fault(
             lead_to_alarm=None if alarm is None else alarm - event.ts,
             lead_to_failure=fault.failure_at - event.ts,
             escalations=escalations.get(event.order_number, ()),
+            forecast=None
+            if event.time_to_limit is None
+            else Forecast(
+                event.time_to_limit,
+                *(event.time_to_limit_range or (event.time_to_limit, event.time_to_limit)),
+            ),
         )
 
     if fault.onset > truth.end:
@@ -299,6 +331,12 @@ def _totals(
         return statistics.median(present) if present else None
 
     in_time = [f for f in faults if f.outcome.in_time]
+    judged = [f for f in faults if f.actual_s is not None and f.actual_s > 0]
+    errors = [
+        abs(f.forecast.predicted_s - f.actual_s) / f.actual_s
+        for f in judged
+        if f.forecast is not None and f.actual_s is not None
+    ]
     false = [o for o in orders if o.false]
     healthy = set(truth.healthy)
     days = truth.machine_days
@@ -324,6 +362,12 @@ def _totals(
         median_delay=median([f.delay for f in in_time]),
         median_lead_to_alarm=median([f.lead_to_alarm for f in in_time]),
         median_lead_to_failure=median([f.lead_to_failure for f in in_time]),
+        forecasts_judged=len(judged),
+        forecasts_held=sum(
+            f.forecast is not None and f.actual_s is not None and f.forecast.holds(f.actual_s)
+            for f in judged
+        ),
+        median_forecast_error=statistics.median(errors) if errors else None,
     )
 
 

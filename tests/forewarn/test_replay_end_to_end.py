@@ -99,6 +99,16 @@ def test_the_json_report(
     assert fault["outcome"] == "early"
     assert fault["order"] == result.score.faults[0].order_number
     assert fault["lead_to_alarm"] == result.score.faults[0].lead_to_alarm
+    forecast, actual = fault["forecast"], fault["actual_s"]
+    assert actual == fault["alarm_crossed_at"] - fault["detected_at"] > 0
+    assert set(forecast) == {"predicted_s", "low_s", "high_s"}
+    assert 0 < forecast["low_s"] <= forecast["predicted_s"]
+    assert forecast["high_s"] is None or forecast["predicted_s"] <= forecast["high_s"]
+    totals = document["totals"]
+    assert totals["forecasts_judged"] == 1
+    assert totals["median_forecast_error"] == pytest.approx(
+        abs(forecast["predicted_s"] - actual) / actual
+    )
     assert document["sensor_faults"][0]["kind"] == "stuck"
     assert document["totals"]["false_orders"] == 0
     assert len(document["machines"]) == 10
@@ -131,6 +141,8 @@ def test_the_html_report(
     assert "badge good'>early" in faults_table
     assert order in faults_table
     assert "VIB ✓" in faults_table
+    assert "Forecast at opening (90 %)" in faults_table
+    assert "forecast ranges that held" in page
     sensors_table = page[page.index("<h2>Sensor faults</h2>") : page.index("<h2>Work orders</h2>")]
     assert "bearing_temp" in sensors_table
     assert "stuck" in sensors_table

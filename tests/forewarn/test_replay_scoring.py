@@ -107,6 +107,36 @@ def test_outcomes_and_lead_times() -> None:
     assert totals.median_lead_to_failure == pytest.approx((18 * H + 8 * H) / 2)
 
 
+def test_the_forecast_when_the_order_opened_is_judged_against_the_crossing() -> None:
+    faults = (
+        fault("M-0", T0 + 10 * H, T0 + 30 * H, T0 + 26 * H),  # opened at 12 h: 14 h left
+        fault("M-1", T0 + 10 * H, T0 + 30 * H, T0 + 26 * H),  # opened at 16 h: 10 h left
+        fault("M-2", T0 + 10 * H, T0 + 30 * H, T0 + 26 * H),  # opened with no forecast
+        fault("M-3", T0 + 10 * H, T0 + 30 * H, None),  # the limit is never crossed
+    )
+    events = [
+        event(
+            "M-0", T0 + 12 * H, "WO-1", time_to_limit=12 * H, time_to_limit_range=(8 * H, 20 * H)
+        ),
+        event("M-1", T0 + 16 * H, "WO-2", time_to_limit=5 * H, time_to_limit_range=(4 * H, 6 * H)),
+        event("M-2", T0 + 16 * H, "WO-3"),
+        event("M-3", T0 + 16 * H, "WO-4", time_to_limit=5 * H, time_to_limit_range=(4 * H, 6 * H)),
+    ]
+    result = score(truth(faults), events)
+    held, narrow, none, never = result.faults
+    assert held.forecast is not None
+    assert held.actual_s == 14 * H
+    assert held.forecast.holds(14 * H)
+    assert narrow.forecast is not None
+    assert not narrow.forecast.holds(10 * H)
+    assert none.forecast is None
+    assert none.actual_s == 10 * H
+    assert never.actual_s is None
+    totals = result.totals
+    assert (totals.forecasts_judged, totals.forecasts_held) == (3, 1)
+    assert totals.median_forecast_error == pytest.approx((2 / 14 + 5 / 10) / 2)
+
+
 def test_after_failure_and_not_started() -> None:
     faults = (
         fault("M-0", T0 + 1 * H, T0 + 2 * H, T0 + 1.5 * H),

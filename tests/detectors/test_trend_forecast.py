@@ -1,0 +1,141 @@
+"""The long-trend forecast: bucketed history, onset models, a 90 % range that holds the truth."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from detectors import Engine
+from detectors.prediction import MIN_BUCKETS, forecast_trend
+from detectors.trend import TrendHistory
+from devices import Limits, Reading, plant_from_dict
+
+LIMIT = 7.1
+ONSET = 86_400.0
+TTF = 48 * 3600.0
+PERIOD = 10.0
+
+
+def severity(shape: str, t: float) -> float:
+    x = min(max((t - ONSET) / TTF, 0.0), 1.0)
+    return x if shape == "linear" else math.expm1(4.0 * x) / math.expm1(4.0)
+
+
+def degrade(
+    shape: str, fraction: float, seed: int, sd: float = 0.05
+) -> tuple[TrendHistory, float, float]:
+    """A signal from 2.0 rising to 7.5 at failure; its history up to `fraction` of the time to
+    failure, that moment, and the first time a noisy reading reaches the limit."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, ONSET + TTF, PERIOD)
+    values = (
+        2.0 + 5.5 * np.array([severity(shape, x) for x in t]) + sd * rng.standard_normal(t.size)
+    )
+    now = ONSET + fraction * TTF
+    history = TrendHistory()
+    for ts, value in zip(t[t <= now], values[t <= now], strict=True):
+        history.add(float(ts), float(value))
+    crossed = float(t[(t > now) & (values >= LIMIT)][0])
+    return history, float(t[t <= now][-1]), crossed
+
+
+@pytest.mark.parametrize("shape", ["linear", "exponential"])
+def test_the_range_holds_the_crossing_and_the_estimate_is_close(shape: str) -> None:
+    errors = []
+    held = 0
+    cases = [(fraction, seed) for fraction in (0.3, 0.5, 0.7) for seed in (1, 2)]
+    for fraction, seed in cases:
+        history, now, crossed = degrade(shape, fraction, seed)
+        got = forecast_trend(history.buckets(), Limits(alarm_high=LIMIT), now)
+        assert got is not None
+        actual = crossed - now
+        held += got.earliest <= actual <= got.latest
+        errors.append(abs(got.seconds - actual) / actual)
+        assert got.earliest <= got.seconds <= got.latest
+    assert held >= len(cases) - 1
+    assert float(np.median(errors)) < 0.25
+
+
+def test_exponential_wear_is_not_forecast_as_linear() -> None:
+    """Midway, accelerating wear crosses far sooner than its straight line says."""
+    history, now, crossed = degrade("exponential", 0.6, seed=3)
+    buckets = history.buckets()
+    got = forecast_trend(buckets, Limits(alarm_high=LIMIT), now)
+    assert got is not None
+    recent = buckets[-36:]
+    slope, level = np.polyfit([b.ts - now for b in recent], [b.mean for b in recent], 1)
+    linear = (LIMIT - level) / slope
+    actual = crossed - now
+    assert abs(got.seconds - actual) < 0.25 * actual < abs(linear - actual)
+
+
+def test_a_flat_signal_is_not_forecast_to_cross_soon() -> None:
+    rng = np.random.default_rng(0)
+    history = TrendHistory()
+    for i in range(20_000):
+        history.add(i * PERIOD, 3.0 + 0.05 * rng.standard_normal())
+    got = forecast_trend(
+        history.buckets(), Limits(alarm_high=LIMIT, alarm_low=0.5), 19_999 * PERIOD
+    )
+    assert got is None or got.seconds > 2 * 86_400.0
+
+
+def test_too_short_a_history_has_no_trend_forecast() -> None:
+    history = TrendHistory()
+    for i in range(int((MIN_BUCKETS - 1) * 600 / PERIOD)):
+        history.add(i * PERIOD, 2.0 + i * 1e-3)
+    assert len(history) < MIN_BUCKETS
+    assert forecast_trend(history.buckets(), Limits(alarm_high=LIMIT), i * PERIOD) is None
+
+
+def test_history_keeps_two_days_of_ten_minute_buckets_and_survives_a_snapshot() -> None:
+    history = TrendHistory()
+    for i in range(3 * 8640):  # three days at 10 s
+        history.add(i * PERIOD, float(i % 60))
+    buckets = history.buckets()
+    assert len(buckets) == 288
+    assert buckets[-1].ts - buckets[0].ts == pytest.approx(287 * 600.0, abs=600.0)
+    assert buckets[0].mean == pytest.approx(29.5)
+    assert buckets[0].count == 60
+    restored = TrendHistory.restore(history.snapshot())
+    assert restored.buckets() == buckets
+    restored.add(3 * 8640 * PERIOD, 1.0)
+    history.add(3 * 8640 * PERIOD, 1.0)
+    assert restored.buckets() == history.buckets()
+
+
+def test_the_engine_forecasts_from_its_history_and_keeps_it_in_its_snapshot() -> None:
+    """A pump whose vibration rises steadily for hours: the warning finding's time to the alarm
+    limit comes from the trend, and a restored engine has the same history."""
+    equipment = {"id": "P-1", "type": "centrifugal_pump", "team": "maintenance"}
+    line = {"id": "l", "equipment": [equipment]}
+    plant = plant_from_dict({"site": {"id": "s"}, "areas": [{"id": "a", "lines": [line]}]})
+    limits = next(iter(plant)).signals["vibration"].limits
+    assert limits.warn_high is not None
+    assert limits.alarm_high is not None
+    engine = Engine(plant, ("limits",))
+    start = limits.warn_high - 1.0
+    rate = (limits.alarm_high - start) / (10 * 3600.0)  # from 1 below warning to alarm in 10 h
+    rng = np.random.default_rng(4)
+    findings = []
+    for i in range(int(8 * 3600 / PERIOD)):
+        ts = i * PERIOD
+        value = start + rate * ts + 0.02 * rng.standard_normal()
+        findings += engine.process([Reading("P-1", "vibration", ts, float(value))])
+    warning = next(f for f in findings if f.active)
+    assert warning.time_to_limit is not None
+    assert warning.time_to_limit_range is not None
+    actual = (limits.alarm_high - start) / rate - warning.ts
+    low, high = warning.time_to_limit_range
+    assert low <= actual <= high
+    assert warning.time_to_limit == pytest.approx(actual, rel=0.25)
+    saved = json.loads(json.dumps(engine.snapshot(), allow_nan=False))
+    resumed = Engine(plant, ("limits",))
+    resumed.restore(saved)
+    assert (
+        resumed.snapshot()["streams"]["P-1/vibration"]["history"]
+        == saved["streams"]["P-1/vibration"]["history"]
+    )
