@@ -30,6 +30,7 @@ from ticketing.base import (
     WorkOrderView,
 )
 from ticketing.errors import (
+    Conflict,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -51,6 +52,7 @@ __all__ = [
     "AlarmView",
     "AuditEvent",
     "Comment",
+    "Conflict",
     "DeliveryKind",
     "DeliveryState",
     "DeliveryView",

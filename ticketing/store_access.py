@@ -25,6 +25,7 @@ from ticketing.base import (
     WorkOrderView,
 )
 from ticketing.errors import (
+    Conflict,
     InvalidRequest,
     NotAuthenticated,
     NotFound,
@@ -238,9 +239,7 @@ class AccessStore(StoreBase):
                     tx.session.add(row)
                     tx.session.flush()
             except IntegrityError as exc:
-                raise InvalidRequest(
-                    f"a webhook named {name!r} exists; choose another name"
-                ) from exc
+                raise Conflict(f"a webhook named {name!r} exists; choose another name") from exc
             audit_record(
                 tx,
                 principal,

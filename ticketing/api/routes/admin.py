@@ -85,7 +85,7 @@ async def list_webhooks(store: StoreDep, principal: Admin) -> list[WebhookOut]:
     "of that order carry it.",
     status_code=201,
     tags=["webhooks"],
-    responses=DENIED,
+    responses={**DENIED, 409: {"model": Problem, "description": "A webhook has this name."}},
 )
 async def add_webhook(store: StoreDep, principal: Admin, body: WebhookIn) -> CreatedWebhook:
     webhook, secret = await asyncio.to_thread(
