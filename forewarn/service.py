@@ -22,7 +22,7 @@ from forewarn.intake import Intake
 from forewarn.pipeline import OnRecorded, Pipeline
 from forewarn.settings import Settings
 from ingest import MqttSource
-from ticketing import Publish, Workers, WorkOrderStore
+from ticketing import FindingSpool, Publish, SpoolingRecorder, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ class Running:
     """Every source, the dead-letter recorder, the historian."""
     workers: Workers | None = None
     """Escalation timers and outbox deliveries."""
+    recorder: SpoolingRecorder | None = None
+    """Records findings, spooling them while the database is unreachable."""
 
 
 @contextlib.asynccontextmanager
@@ -99,28 +101,33 @@ async def serve(
     """
     intake = Intake.from_settings(plant, settings)
     store = WorkOrderStore(settings.database, plant=plant)
+    spool = FindingSpool(
+        Path(settings.state_dir) / "finding-spool.sqlite3", max_bytes=settings.finding_spool_bytes
+    )
+    recorder = SpoolingRecorder(store, plant, spool)
     engine = Engine(plant, settings.detectors)
     pipeline = Pipeline(
         plant,
         intake.merged,
         engine,
-        store,
+        recorder,
         snapshot_file=Path(settings.state_dir) / "detectors.json",
         snapshot_interval=settings.snapshot_interval,
         on_recorded=on_recorded,
         on_processed=intake.on_processed,
     )
+    recorder.on_replayed = pipeline.recorded
     sock = bind(settings.api.host, settings.api.port)
     host, port = sock.getsockname()[:2]
     api_url = f"http://{host}:{port}"
 
     def status() -> dict[str, Any]:
-        return {**pipeline.status(), **intake.status()}
+        return {**pipeline.status(), **intake.status(), "store": recorder.status().to_json()}
 
     app = create_app(store, plant=plant, extra_status=status)
     intake.mount_metrics(app)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    running = Running(pipeline, intake.mqtt, store, api_url, intake)
+    running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
     try:
         intake.start()
         async with (
@@ -133,6 +140,7 @@ async def serve(
             api = tasks.create_task(server.serve(sockets=[sock]))
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
+            replays = tasks.create_task(recorder.run())
             log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
             if on_started is not None:
                 on_started(running)
@@ -141,6 +149,7 @@ async def serve(
             await intake.merged.close_intake()
             await flow
             reporter.cancel()
+            replays.cancel()
             work.cancel()
             close_streams(app)
             server.should_exit = True
@@ -148,5 +157,6 @@ async def serve(
     finally:
         sock.close()
         store.close()
+        spool.close()
         await intake.close()
     return running
