@@ -68,6 +68,10 @@ class PrivatePostgres:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def crash(self) -> None:
+        """Stop without a clean shutdown (recovery runs at the next start), like a crash."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
 
 @contextlib.contextmanager
 def running_postgres() -> Iterator[PrivatePostgres]:
