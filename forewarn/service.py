@@ -24,6 +24,7 @@ from forewarn.settings import Settings
 from ingest import MqttSource
 from ticketing import FindingSpool, Publish, SpoolingRecorder, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
+from ticketing.spool import SpoolCollector
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ async def serve(
         return {**pipeline.status(), **intake.status(), "store": recorder.status().to_json()}
 
     app = create_app(store, plant=plant, extra_status=status)
+    app.state.metrics.registry.register(SpoolCollector(recorder))
     intake.mount_metrics(app)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)

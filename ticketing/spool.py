@@ -16,11 +16,13 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -265,3 +267,28 @@ class SpoolingRecorder:
             finding.ts if math.isfinite(finding.ts) else "?",
             reason,
         )
+
+
+class SpoolCollector(Collector):
+    """Prometheus metrics of a `SpoolingRecorder` (register it in the API's registry)."""
+
+    def __init__(self, recorder: SpoolingRecorder) -> None:
+        self.recorder = recorder
+
+    def collect(self) -> Iterator[Metric]:
+        status = self.recorder.status()
+        gauges = {
+            "pending": ("Findings waiting for the work-order database.", status.pending),
+            "pending_bytes": ("Bytes of the waiting findings.", status.pending_bytes),
+            "oldest_age_seconds": ("Wait of the oldest finding.", status.oldest_age or 0.0),
+        }
+        for name, (help_text, value) in gauges.items():
+            yield GaugeMetricFamily(f"forewarn_finding_spool_{name}", help_text, value=value)
+        counters = {
+            "spooled": ("Findings that waited in the spool.", status.spooled),
+            "replayed": ("Spooled findings recorded later.", status.replayed),
+            "dropped": ("Findings lost because the spool was full.", status.dropped),
+            "refused": ("Spooled findings the database refused.", status.refused),
+        }
+        for name, (help_text, value) in counters.items():
+            yield CounterMetricFamily(f"forewarn_finding_spool_{name}", help_text, value=value)

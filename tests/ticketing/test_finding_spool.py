@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, text
 from workorder_helpers import T0, finding
 
@@ -16,7 +17,7 @@ from devices import Finding, FindingKind, Plant, Severity, load_plant
 from tests.conftest import DEMO_PLANT
 from tests.private_postgres import PrivatePostgres, private_postgres  # noqa: F401
 from ticketing import FindingSpool, SpoolingRecorder, WorkOrderStore
-from ticketing.spool import finding_from_json, finding_to_json
+from ticketing.spool import SpoolCollector, finding_from_json, finding_to_json
 
 PUMPS = ("P-101", "P-102", "P-103", "P-204")
 
@@ -122,6 +123,10 @@ def test_findings_wait_while_postgres_is_down_and_are_recorded_in_order(
     assert status.oldest_age >= 0
     assert "could not record a finding" in (status.last_error or "")
     assert not recorder.replay()  # still down: nothing is lost by trying
+    registry = CollectorRegistry()
+    registry.register(SpoolCollector(recorder))
+    assert registry.get_sample_value("forewarn_finding_spool_pending") == len(during)
+    assert registry.get_sample_value("forewarn_finding_spool_spooled_total") == len(during)
 
     private_postgres.start()
     _record_all(recorder, plant, after)  # the first of these replays the spool first
