@@ -234,6 +234,8 @@ async def bench(args: argparse.Namespace) -> int:
         f"readings: {readings_published:,} published, >= {processed:,} processed over "
         f"{len(forewarn.lifetimes)} forewarn processes"
     )
+    for k, life in enumerate(forewarn.lifetimes, 1):
+        print(f"  forewarn process {k}: engine {life.get('engine', {})}")
     return 0 if lost_orders == 0 and duplicated_orders == 0 else 1
 
 
