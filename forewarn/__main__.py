@@ -1,3 +1,8 @@
-from forewarn.cli import app
+import sys
+
+try:
+    from forewarn.cli import app
+except KeyboardInterrupt:  # Ctrl-C while starting up
+    sys.exit(130)
 
 app(prog_name="forewarn")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from forewarn.commands.simulate import simulate
 from forewarn.commands.tokens import tokens_app
 from forewarn.console import make_console
 from forewarn.errors import ForewarnError
+from forewarn.interrupts import Interrupts
 from ingest import IngestError
 from ticketing import TicketingError
 
@@ -114,11 +114,8 @@ def run(
         raise _fail(exc) from exc
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(plant, settings, stop=stop)
+        with Interrupts() as interrupts:
+            await serve(plant, settings, stop=interrupts.stop)
 
     logging.getLogger(__name__).info(
         "plant %s: %d equipment, %d signals",

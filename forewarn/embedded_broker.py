@@ -1,5 +1,9 @@
 """An MQTT broker for the demo, so `forewarn demo` needs nothing installed: amqtt, in a child
-process (its own core, its own event loop), bound to 127.0.0.1 only."""
+process (its own core, its own event loop), bound to 127.0.0.1 only.
+
+The child runs in a session of its own, so that a Ctrl-C at the terminal reaches only the demo,
+which stops its clients before the broker; the child exits by itself when its parent is gone
+(the end of a pipe on its stdin), even after a SIGKILL."""
 
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from types import TracebackType
 from typing import Self
 
 from forewarn.errors import ForewarnError
+
+STOP_TIMEOUT = 3.0
+"""Seconds the broker has to exit after SIGTERM before it is killed."""
 
 
 def free_port() -> int:
@@ -39,7 +46,8 @@ class EmbeddedBroker:
     def __enter__(self) -> Self:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "forewarn.embedded_broker", "--port", str(self.port)],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # its end tells the child that the parent is gone
+            start_new_session=True,
         )
         deadline = time.monotonic() + self._start_timeout
         while time.monotonic() < deadline:
@@ -63,9 +71,11 @@ class EmbeddedBroker:
     ) -> None:
         if self._process is None:
             return
+        if self._process.stdin is not None:
+            self._process.stdin.close()
         self._process.terminate()
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
@@ -85,9 +95,17 @@ async def _serve(port: int) -> None:
     )
     await broker.start()
     try:
-        await asyncio.Event().wait()
+        await _parent_gone()
     finally:
         await broker.shutdown()
+
+
+async def _parent_gone() -> None:
+    """Return when stdin, a pipe from the parent, ends: the parent closed it or died."""
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await reader.read()
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from devices import Plant
 from ingest import SourceStats
+from ticketing import StoreStatus
 
 
 class Status(enum.StrEnum):
@@ -44,7 +45,7 @@ class SourceSample:
 
 @dataclass(frozen=True, slots=True)
 class StoreSample:
-    """What the work-order store says of itself (the store-outage work fills it in)."""
+    """What the work-order store says of itself (see `store_sample`)."""
 
     status: Status
     reason: str = ""
@@ -227,3 +228,17 @@ def source_sample(stats: SourceStats, now: float) -> SourceSample:
         last_reading_age=None if last is None else max(0.0, now - last),
         loop_restarts=stats.loop_restarts,
     )
+
+
+def store_sample(status: StoreStatus) -> StoreSample:
+    """Findings waiting in the spool for the database make the service degraded (nothing is lost
+    yet); a full spool, which drops findings, makes it failing."""
+    if status.state == "ok":
+        return StoreSample(Status.OK)
+    waited = f", the oldest for {status.oldest_age:.0f} s" if status.oldest_age is not None else ""
+    reason = f"{status.pending} findings wait for the database{waited}"
+    if status.last_error:
+        reason += f" ({status.last_error})"
+    if status.pending_bytes >= status.max_bytes:
+        return StoreSample(Status.FAILING, f"the finding spool is full: {reason}")
+    return StoreSample(Status.DEGRADED, reason)

@@ -14,7 +14,7 @@ from detectors import Engine
 from devices import Finding, Plant
 from forewarn import snapshots
 from ingest import Batch, DeadLetters, Reject, RejectReason, Source
-from ticketing import Recorded, WorkOrderStore
+from ticketing import FindingRecorder, Recorded
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Pipeline:
         plant: Plant,
         source: Source,
         engine: Engine,
-        store: WorkOrderStore,
+        store: FindingRecorder,
         *,
         snapshot_file: Path | None = None,
         snapshot_interval: float = 60.0,
@@ -106,9 +106,14 @@ class Pipeline:
     async def _record(self, finding: Finding) -> None:
         self.stats.findings += 1
         equipment = self.plant.equipment[finding.equipment_id]
-        recorded = await asyncio.to_thread(self.store.orders.record, finding, equipment)
+        recorded = await asyncio.to_thread(self.store.record, finding, equipment)
+        self.recorded(finding, recorded)
+
+    def recorded(self, finding: Finding, recorded: Recorded | None) -> None:
+        """Count what recording `finding` did (also when a spooled finding is replayed)."""
         if recorded is None:
             return
+        equipment = self.plant.equipment[finding.equipment_id]
         if recorded.created:
             self.stats.orders_opened += 1
             log.info("opened %s for %s: %s", recorded.order.number, equipment.path, finding.summary)

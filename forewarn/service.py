@@ -20,14 +20,22 @@ from detectors import Engine
 from devices import Finding, Plant
 from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
-from forewarn.health import HealthMonitor, Thresholds, Verdict, expected_rates, source_sample
+from forewarn.health import (
+    HealthMonitor,
+    Thresholds,
+    Verdict,
+    expected_rates,
+    source_sample,
+    store_sample,
+)
 from forewarn.intake import Intake
 from forewarn.metrics import PipelineCollector
 from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
 from ingest import Batch, MqttSource
-from ticketing import Publish, Workers, WorkOrderStore
+from ticketing import FindingSpool, Publish, SpoolingRecorder, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
+from ticketing.spool import SpoolCollector
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,8 @@ class Running:
     """Every source, the dead-letter recorder, the historian."""
     workers: Workers | None = None
     """Escalation timers and outbox deliveries."""
+    recorder: SpoolingRecorder | None = None
+    """Records findings, spooling them while the database is unreachable."""
 
     @property
     def source(self) -> MqttSource:
@@ -116,18 +126,23 @@ async def serve(
     """
     intake = Intake.from_settings(plant, settings)
     store = WorkOrderStore(settings.database, plant=plant, clock=clock)
+    spool = FindingSpool(
+        Path(settings.state_dir) / "finding-spool.sqlite3", max_bytes=settings.finding_spool_bytes
+    )
+    recorder = SpoolingRecorder(store, plant, spool)
     engine = Engine(plant, settings.detectors)
     pipeline = Pipeline(
         plant,
         intake.merged,
         engine,
-        store,
+        recorder,
         snapshot_file=Path(settings.state_dir) / "detectors.json",
         snapshot_interval=settings.snapshot_interval,
         on_recorded=on_recorded,
         on_processed=_both(intake.on_processed, on_processed),
         dead_letters=intake.engine_rejects,
     )
+    recorder.on_replayed = pipeline.recorded
     sock = bind(settings.api.host, settings.api.port)
     host, port = sock.getsockname()[:2]
     api_url = f"http://{host}:{port}"
@@ -150,17 +165,24 @@ async def serve(
             now,
             {name: source_sample(s.stats, now) for name, s in intake.sources.items()},
             asdict(engine.stats),
+            store_sample(recorder.status()),
         )
 
     def status() -> dict[str, Any]:
-        return {**pipeline.status(), **intake.status(), **verdict().as_dict()}
+        return {
+            **pipeline.status(),
+            **intake.status(),
+            "store": recorder.status().to_json(),
+            **verdict().as_dict(),
+        }
 
     intake.registry.register(PipelineCollector(pipeline, verdict))
 
     app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
+    app.state.metrics.registry.register(SpoolCollector(recorder))
     intake.mount_metrics(app)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    running = Running(pipeline, intake.mqtt, store, api_url, intake)
+    running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
     try:
         intake.start()
         async with (
@@ -174,6 +196,7 @@ async def serve(
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
             silence = tasks.create_task(pipeline.watch_silence())
+            replays = tasks.create_task(recorder.run())
             log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
             if on_started is not None:
                 on_started(running)
@@ -183,6 +206,7 @@ async def serve(
             await flow
             reporter.cancel()
             silence.cancel()
+            replays.cancel()
             work.cancel()
             close_streams(app)
             server.should_exit = True
@@ -190,6 +214,7 @@ async def serve(
     finally:
         sock.close()
         store.close()
+        spool.close()
         await intake.close()
     return running
 

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     state_dir: Path = Path("forewarn-state")
     """Where detector state snapshots are kept between runs."""
     snapshot_interval: float = Field(default=60.0, gt=0)
+    finding_spool_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Findings wait in {state_dir}/finding-spool.sqlite3 while the work-order database is
+    unreachable, up to this many bytes; beyond it new findings are lost (and counted)."""
     detectors: list[str] = list(DEFAULT_DETECTORS)
     mqtt: MqttSettings = MqttSettings()
     intake: IntakeSettings = IntakeSettings()

@@ -15,6 +15,7 @@ from ticketing.base import (
     DeliveryView,
     Event,
     Evidence,
+    FindingRecorder,
     FindingView,
     IssuedToken,
     Outcome,
@@ -30,6 +31,7 @@ from ticketing.base import (
     WorkOrderView,
 )
 from ticketing.errors import (
+    Conflict,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -41,6 +43,7 @@ from ticketing.errors import (
 )
 from ticketing.lifecycle import ACTIVE, TRANSITIONS, Status, advance, allowed_next
 from ticketing.priority import Priority, priority_for
+from ticketing.spool import FindingSpool, SpoolingRecorder, StoreStatus
 from ticketing.store import WorkOrderStore, order_number
 from ticketing.workers import Publish, Workers
 
@@ -51,11 +54,14 @@ __all__ = [
     "AlarmView",
     "AuditEvent",
     "Comment",
+    "Conflict",
     "DeliveryKind",
     "DeliveryState",
     "DeliveryView",
     "Event",
     "Evidence",
+    "FindingRecorder",
+    "FindingSpool",
     "FindingView",
     "InvalidRequest",
     "InvalidTransition",
@@ -71,8 +77,10 @@ __all__ = [
     "Recurrence",
     "Role",
     "Shelf",
+    "SpoolingRecorder",
     "Status",
     "StorageError",
+    "StoreStatus",
     "TicketingError",
     "TokenView",
     "WebhookView",

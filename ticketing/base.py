@@ -8,9 +8,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from devices import Finding, FindingKind, Point, Severity
+from devices import Equipment, Finding, FindingKind, Point, Severity
 from ticketing.lifecycle import ACTIVE, Status
 from ticketing.priority import Priority
 
@@ -242,6 +242,12 @@ class Recorded:
 
     order: WorkOrderView
     created: bool
+
+
+class FindingRecorder(Protocol):
+    """Where findings are recorded: the store itself, or a `SpoolingRecorder` in front of it."""
+
+    def record(self, finding: Finding, equipment: Equipment) -> Recorded | None: ...
 
 
 @dataclass(frozen=True, slots=True)

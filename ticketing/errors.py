@@ -59,6 +59,10 @@ class InvalidRequest(TicketingError, ValueError):
     """A request the store cannot carry out as given; the message says what to change."""
 
 
+class Conflict(InvalidRequest):
+    """The request is well formed but clashes with what exists (a name already in use)."""
+
+
 class NotAuthenticated(TicketingError):
     """No token, or one that is unknown, revoked or expired."""
 

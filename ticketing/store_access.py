@@ -22,7 +22,12 @@ from ticketing.base import (
     WebhookView,
     WorkOrderView,
 )
-from ticketing.errors import InvalidRequest, NotAuthenticated, NotFound
+from ticketing.errors import (
+    Conflict,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+)
 from ticketing.models import (
     AuditRow,
     TokenRow,
@@ -230,9 +235,7 @@ class Access:
                     tx.session.add(row)
                     tx.session.flush()
             except IntegrityError as exc:
-                raise InvalidRequest(
-                    f"a webhook named {name!r} exists; choose another name"
-                ) from exc
+                raise Conflict(f"a webhook named {name!r} exists; choose another name") from exc
             audit_record(
                 tx,
                 principal,

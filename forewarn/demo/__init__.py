@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import signal
 import tempfile
 import time
 import uuid
@@ -27,6 +26,8 @@ from rich.table import Table
 
 from devices import Finding, Plant, load_plant
 from forewarn.embedded_broker import EmbeddedBroker
+from forewarn.errors import ForewarnError
+from forewarn.interrupts import Interrupts
 from forewarn.service import Running, serve
 from forewarn.settings import ApiSettings, IntakeSettings, MqttSettings, Settings
 from ingest import BrokerAddress
@@ -44,6 +45,12 @@ from ticketing import Outcome, Recorded, Role, Status, WorkOrderStore, WorkOrder
 DEMO_PLANT = Path(str(resources.files("forewarn").joinpath("demo/plant.yaml")))
 
 HOUR = 3600.0
+CONNECT_DEADLINE = 30.0
+SIMULATION_DEADLINE = 2.0
+PUBLISHER_DEADLINE = 3.0
+SERVICE_DEADLINE = 4.0
+"""Seconds each part has to stop after Ctrl-C (at the end of --duration they take what they
+need); a second Ctrl-C does not wait for them."""
 
 
 def demo_faults(start: float) -> list[FaultInjection]:
@@ -147,11 +154,7 @@ async def _run(
         started.set()
 
     stop_service = asyncio.Event()
-    stop_sim = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_sim.set)
-    try:
+    with Interrupts() as interrupts:
         service = asyncio.create_task(
             serve(
                 plant,
@@ -163,60 +166,100 @@ async def _run(
                 clock_note=f"simulated time ×{options.speed:g}",
             )
         )
-        await _first(started.wait(), service)
-        async with asyncio.timeout(30):
-            await running[0].source.connected()
-        api = running[0].api_url
+        try:
+            if await _until(started.wait(), service, interrupts.stop):
+                demo = _Demo(
+                    plant,
+                    options,
+                    broker_url,
+                    fleet,
+                    clock,
+                    result,
+                    console,
+                    wall_start,
+                    on_repaired,
+                )
+                await demo.simulate(running[0], service, interrupts)
+        finally:
+            interrupts.stop.set()
+            stop_service.set()
+            await interrupts.finish(service, "the service", SERVICE_DEADLINE)
+    result.readings = running[0].pipeline.stats.readings if running else 0
+    print_summary(result, fleet, options.speed, console)
+    return result
+
+
+@dataclass(frozen=True)
+class _Demo:
+    plant: Plant
+    options: DemoOptions
+    broker_url: str
+    fleet: Fleet
+    clock: SimClock
+    result: DemoResult
+    console: Console
+    wall_start: float
+    on_repaired: Callable[[str, str, tuple[str, ...]], None]
+
+    async def simulate(
+        self, service: Running, service_task: asyncio.Task[Running], interrupts: Interrupts
+    ) -> None:
+        """Publish the simulated plant until Ctrl-C or the end of the duration."""
+        options, result, clock, stop = self.options, self.result, self.clock, interrupts.stop
+        try:
+            async with asyncio.timeout(CONNECT_DEADLINE):
+                if not await _until(service.source.connected(), service_task, stop):
+                    return
+        except TimeoutError:
+            raise ForewarnError(
+                f"the demo could not connect to the MQTT broker {self.broker_url} "
+                f"in {CONNECT_DEADLINE:g} s"
+            ) from None
+        api = service.api_url
         issued = await asyncio.to_thread(
-            running[0].store.access.create_token, "demo planner", Role.PLANNER, by="forewarn demo"
+            service.store.access.create_token, "demo planner", Role.PLANNER, by="forewarn demo"
         )
         result.sign_in = f"{api}/#token={issued.secret}"
-        console.print(
+        self.console.print(
             f"Sign in as a planner: [bold]{result.sign_in}[/]\n"
             f"API on {api}  (docs: {api}/docs; send 'Authorization: Bearer {issued.secret}')\n"
-            f"Simulating {len(plant)} pumps at ×{options.speed:g} with {len(faults)} developing "
-            f"faults; every time shown (here, on the page, in the API) is simulated time. Close "
-            f"an order with the cause confirmed and its pump is repaired. Ctrl-C stops."
+            f"Simulating {len(self.plant)} pumps at ×{options.speed:g} with "
+            f"{len(result.faults)} developing faults; every time shown (here, on the page, in the "
+            f"API) is simulated time. Close an order with the cause confirmed and its pump is "
+            f"repaired. Ctrl-C stops."
         )
-        repairs = asyncio.create_task(repair_on_close(running[0].store, fleet, on_repaired))
-        broker = BrokerAddress.parse(broker_url)
+        repairs = asyncio.create_task(repair_on_close(service.store, self.fleet, self.on_repaired))
+        broker = BrokerAddress.parse(self.broker_url)
         async with MqttPublisher(
-            plant,
+            self.plant,
             host=broker.host,
             port=broker.port,
             client_id=f"forewarn-demo-sim-{uuid.uuid4().hex[:8]}",
             username=broker.username,
             password=broker.password,
+            close_timeout=PUBLISHER_DEADLINE,
         ) as publisher:
-            simulation = asyncio.create_task(run_simulation(fleet, clock, publisher, stop=stop_sim))
-            with console.status("") as status:
-                while not stop_sim.is_set():
-                    elapsed = time.monotonic() - wall_start
+            simulation = asyncio.create_task(
+                run_simulation(self.fleet, clock, publisher, stop=stop)
+            )
+            with self.console.status("") as status:
+                while not stop.is_set():
+                    elapsed = time.monotonic() - self.wall_start
                     if options.duration is not None and elapsed >= options.duration:
                         break
                     status.update(
-                        f"simulated {_clock(clock.now - sim_start)} (×{options.speed:g})  "
-                        f"{running[0].pipeline.stats.readings:,} readings  "
+                        f"simulated {_clock(clock.now - result.sim_start)} "
+                        f"(×{options.speed:g})  {service.pipeline.stats.readings:,} readings  "
                         f"{len(result.opened)} work orders"
                     )
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(0.5):
-                            await stop_sim.wait()
-                stop_sim.set()
+                            await stop.wait()
+                stop.set()
                 status.update("stopping: processing what was received")
-                await simulation
+                await interrupts.finish(simulation, "the simulation", SIMULATION_DEADLINE)
                 repairs.cancel()
                 result.sim_end = clock.now
-                stop_service.set()
-                await service
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        stop_sim.set()
-        stop_service.set()
-    result.readings = running[0].pipeline.stats.readings
-    print_summary(result, fleet, options.speed, console)
-    return result
 
 
 async def repair_on_close(
@@ -254,13 +297,23 @@ async def repair_on_close(
         store.remove_listener(changed)
 
 
-async def _first(waiter: Coroutine[Any, Any, Any], service: asyncio.Task[Running]) -> None:
-    """Wait for `waiter`, but surface the service's error if it fails first."""
+async def _until(
+    waiter: Coroutine[Any, Any, Any], service: asyncio.Task[Running], stop: asyncio.Event
+) -> bool:
+    """Wait for `waiter` (True) unless `stop` is set first (False); if the service ends first,
+    its error surfaces."""
     wait_task = asyncio.ensure_future(waiter)
-    done, _ = await asyncio.wait({wait_task, service}, return_when=asyncio.FIRST_COMPLETED)
-    if service in done:
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {wait_task, stopped, service}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
         wait_task.cancel()
+        stopped.cancel()
+    if service in done:
         service.result()
+    return wait_task in done and not wait_task.cancelled()
 
 
 def _clock(seconds: float) -> str:

@@ -205,7 +205,7 @@ def test_bad_input_is_422_naming_the_field(
 ) -> None:
     response = client.request(method, f"{API}{path}", json=body)
     assert response.status_code == 422, response.text
-    assert [error["loc"] for error in response.json()["detail"]] == [where]
+    assert [error["loc"] for error in response.json()["errors"]] == [where]
     assert client.get(f"{API}/work-orders/WO-000001").json()["status"] == "open"
 
 

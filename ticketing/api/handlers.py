@@ -1,16 +1,21 @@
-"""Errors as HTTP answers with a reason: 401 no or bad token, 403 role or team refuses, 404
-unknown, 409 refused transition (naming the allowed ones), 422 bad input, 503 database
-unavailable. Bad input never becomes a 500."""
+"""Errors as HTTP answers with a reason, all in the `Problem` shape: 400 a body that is not
+text, 401 no or bad token, 403 role or team refuses, 404 unknown, 405 method (with every allowed
+one), 409 refused transition (naming the allowed ones) or a name in use, 422 bad input (each
+invalid part, never echoing the input), 503 database unavailable. Bad input never becomes a 500."""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
-from ticketing.api.schemas import Problem, TransitionProblem
+from ticketing.api.schemas import FieldProblem, Problem, TransitionProblem
 from ticketing.errors import (
+    Conflict,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -23,10 +28,36 @@ from ticketing.errors import (
 log = logging.getLogger(__name__)
 
 
-def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        Problem(detail=detail).model_dump(mode="json"), status_code=status, headers=headers
-    )
+def _problem(
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    errors: list[FieldProblem] | None = None,
+) -> JSONResponse:
+    body = Problem(detail=detail, errors=errors).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_problems(exc: RequestValidationError) -> list[FieldProblem]:
+    return [
+        FieldProblem(
+            loc=[part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            msg=str(error.get("msg", "invalid")),
+            type=str(error.get("type", "invalid")),
+        )
+        for error in exc.errors()
+    ]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document declares for the requested path."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        if regex.match(path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -45,6 +76,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=409)
 
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return _problem(409, str(exc))
+
     @app.exception_handler(InvalidRequest)
     async def invalid(request: Request, exc: InvalidRequest) -> JSONResponse:
         return _problem(422, str(exc))
@@ -61,3 +96,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unavailable(request: Request, exc: StorageError) -> JSONResponse:
         log.warning("%s %s: %s", request.method, request.url.path, exc)
         return _problem(503, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _field_problems(exc)
+        reasons = "; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in problems)
+        return _problem(422, reasons or "the request is not valid", errors=problems)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _problem(exc.status_code, str(exc.detail), headers or None)

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 64 * 1024
 MAX_URL = 8 * 1024
+WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class SizeLimits:
@@ -24,13 +25,13 @@ class SizeLimits:
             return
         url_length = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
         if url_length > self.max_url:
-            await _refuse(send, 414, f"the URL is longer than {self.max_url} bytes")
+            await refuse(send, 414, f"the URL is longer than {self.max_url} bytes")
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                await _refuse(send, 413, self._too_large())
+                await refuse(send, 413, self._too_large())
                 return
-        if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):
+        if scope.get("method") not in WITH_BODY:
             await self.app(scope, receive, send)
             return
         body = bytearray()
@@ -40,27 +41,38 @@ class SizeLimits:
                 return  # the client went away
             body.extend(message.get("body", b""))
             if len(body) > self.max_body:
-                await _refuse(send, 413, self._too_large())
+                await refuse(send, 413, self._too_large())
                 return
             if not message.get("more_body", False):
                 break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(bytes(body), receive), send)
 
     def _too_large(self) -> str:
         return f"the request body is larger than {self.max_body} bytes"
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the already read `body` first, then passes on to `receive`."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def refuse(
+    send: Send, status: int, detail: str, errors: list[dict[str, object]] | None = None
+) -> None:
+    """Answer with a `Problem` body (see ticketing.api.schemas) without calling the app."""
+    problem: dict[str, object] = {"detail": detail}
+    if errors:
+        problem["errors"] = errors
+    body = json.dumps(problem).encode()
     await send(
         {
             "type": "http.response.start",

@@ -14,9 +14,11 @@ from fastapi_offline import FastAPIOffline
 
 from devices import Plant
 from ticketing.api.deps import ExtraStatus
+from ticketing.api.finite_json import FiniteJson
 from ticketing.api.handlers import install_error_handlers
 from ticketing.api.limits import MAX_BODY, SizeLimits
 from ticketing.api.metrics import Metrics, RequestTimer
+from ticketing.api.openapi import install_openapi
 from ticketing.api.routes import (
     admin,
     alarms,
@@ -104,7 +106,9 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(floor.pages)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
+    app.add_middleware(FiniteJson)
     app.add_middleware(SizeLimits, max_body=max_body)
+    install_openapi(app)
     _web(app)
     return app
 

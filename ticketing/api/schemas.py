@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,15 @@ def _severity_label(value: Any) -> Any:
     return value.label if isinstance(value, Severity) else value
 
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("give an ISO 8601 date-time such as 2026-01-31T06:00:00Z")
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("give a time zone (e.g. 2026-01-31T06:00:00Z or +01:00)")
@@ -39,11 +49,20 @@ def _aware(value: datetime) -> datetime:
 
 
 SeverityLabel = Annotated[Literal["warning", "alarm", "critical"], BeforeValidator(_severity_label)]
-AwareTime = Annotated[datetime, AfterValidator(_aware)]
+AwareTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# Some character that is not white space in Python, ECMAScript or Rust regular expressions, so
+# that the OpenAPI pattern refuses exactly the texts that are empty once stripped.
+VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+Required = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=VISIBLE)
+]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=VISIBLE)
+]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=VISIBLE)
+]
 
 
 class _Out(BaseModel):
@@ -355,7 +374,9 @@ class IssuedTokenOut(BaseModel):
 
 class WebhookIn(_In):
     name: Name
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[!-~]+$", max_length=2000)] = Field(
+        description="http(s) URL in printable ASCII (percent-encode anything else)."
+    )
     events: list[Event] = Field(default_factory=lambda: list(Event), min_length=1)
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
 
@@ -449,10 +470,21 @@ class Me(BaseModel):
     team: str | None
 
 
-class Problem(BaseModel):
-    """Why a request failed."""
+class FieldProblem(BaseModel):
+    """One part of a request that is not valid."""
 
-    detail: str
+    loc: list[str | int] = Field(description="Where: `body`, `query`, `path` and the field.")
+    msg: str = Field(description="What is wrong with it.")
+    type: str = Field(description="A stable code for the kind of problem.")
+
+
+class Problem(BaseModel):
+    """Why a request failed: the answer of every 4xx and 5xx."""
+
+    detail: str = Field(description="What went wrong and what to change.")
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="For invalid requests (422), each invalid part."
+    )
 
 
 class TransitionProblem(Problem):

@@ -85,7 +85,7 @@ async def list_webhooks(access: AccessDep, principal: Admin) -> list[WebhookOut]
     "of that order carry it.",
     status_code=201,
     tags=["webhooks"],
-    responses=DENIED,
+    responses={**DENIED, 409: {"model": Problem, "description": "A webhook has this name."}},
 )
 async def add_webhook(access: AccessDep, principal: Admin, body: WebhookIn) -> CreatedWebhook:
     webhook, secret = await asyncio.to_thread(

@@ -115,7 +115,11 @@ async def list_work_orders(
     "",
     summary="Report a problem (corrective order)",
     status_code=201,
-    responses={**DENIED, 200: {"model": CreatedOrder, "description": "An active order existed."}},
+    responses={
+        **DENIED,
+        200: {"model": CreatedOrder, "description": "An active order existed."},
+        404: {"model": Problem, "description": "No equipment has this id."},
+    },
 )
 async def report_problem(
     orders: OrdersDep, principal: AnyRole, body: ReportIn, response: Response
