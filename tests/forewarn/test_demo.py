@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import free_port
 from ticketing import Role, Status, WorkOrderStore
@@ -19,6 +20,7 @@ from ticketing import Role, Status, WorkOrderStore
 HOUR = 3600.0
 
 
+@pytest.mark.timeout(600)  # about a minute alone; it waits for simulated time, however loaded
 def test_demo_opens_the_orders_of_both_faults_and_summarises(tmp_path: Path) -> None:
     """Also the loop a planner closes: the P-103 order closed with its cause confirmed repairs
     the simulated pump, so no new order opens on it in the two simulated hours after; and the
