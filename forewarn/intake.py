@@ -207,7 +207,7 @@ def _mqtt_source(
         sparkplug_host_id=settings.sparkplug.host_id,
         reorder_timeout=settings.sparkplug.reorder_timeout,
         stats=stats,
-        ack_after_commit=True,
+        ack_after_commit=mqtt.ack_after_commit,
     )
 
 

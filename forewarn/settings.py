@@ -41,6 +41,11 @@ class MqttSettings(BaseModel):
     ca_certs: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
+    ack_after_commit: bool = False
+    """Acknowledge a QoS 1 message only once the findings of its batch are stored (no loss on a
+    crash). Needs a broker that keeps many messages in flight per client (mosquitto with
+    max_inflight_messages 100 or more); off by default because the demo's embedded amqtt
+    delivers one unacknowledged message at a time."""
     queue_bytes: int = Field(default=64 << 20, gt=0)
     """Bound, in bytes of readings, of the queue between the network thread and the pipeline
     (overflow policy: block; the broker keeps the rest)."""

@@ -123,7 +123,7 @@ def test_sigkill_under_load_loses_no_reading_and_duplicates_no_order(
         f"state_dir: {tmp_path / 'state'}\n"
         "snapshot_interval: 2\n"
         "detectors: [limits]\n"
-        f"mqtt: {{url: '{private_mosquitto.url}', client_id: kill-test}}\n"
+        f"mqtt: {{url: '{private_mosquitto.url}', client_id: kill-test, ack_after_commit: true}}\n"
         "intake: {timestamp_window: false}\n"
         "api: {port: 0}\n"
     )
