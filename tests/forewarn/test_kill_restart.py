@@ -165,7 +165,7 @@ def test_sigkill_under_load_loses_no_reading_and_duplicates_no_order(
         f"sqlite:///{tmp_path / 'orders.db'}", plant=load_plant(tmp_path / "plant.yaml")
     )
     try:
-        orders = store.list(limit=1000)
+        orders = store.orders.list(limit=1000)
     finally:
         store.close()
     keys = Counter((o.equipment_id, o.failure_mode_code) for o in orders)

@@ -55,7 +55,7 @@ async def test_clock_rejects_reach_the_dead_letters(demo_plant: Plant, tmp_path:
     )
     store = WorkOrderStore(f"sqlite:///{tmp_path / 'orders.db'}", plant=demo_plant)
     try:
-        pipeline = Pipeline(demo_plant, source, Engine(demo_plant, ["limits"]), store)
+        pipeline = Pipeline(demo_plant, source, Engine(demo_plant, ["limits"]), store.orders)
         await pipeline.run()
     finally:
         store.close()
@@ -107,7 +107,7 @@ async def test_a_silent_source_raises_a_stale_finding_during_the_outage(tmp_path
     t0 = time.time() - 5
     source = OneBatchThenSilence([[Reading("P-1", "flow", t0 + 0.1 * k, 90.0) for k in range(50)]])
     store = WorkOrderStore(f"sqlite:///{tmp_path / 'orders.db'}", plant=plant)
-    pipeline = Pipeline(plant, source, Engine(plant), store)
+    pipeline = Pipeline(plant, source, Engine(plant), store.orders)
     try:
         async with asyncio.TaskGroup() as tasks:
             run = tasks.create_task(pipeline.run())
@@ -128,6 +128,6 @@ async def test_a_silent_source_raises_a_stale_finding_during_the_outage(tmp_path
 def store_orders(tmp_path: Path, plant: Plant) -> list[WorkOrderView]:
     store = WorkOrderStore(f"sqlite:///{tmp_path / 'orders.db'}", plant=plant)
     try:
-        return store.list()
+        return store.orders.list()
     finally:
         store.close()
