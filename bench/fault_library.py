@@ -71,10 +71,15 @@ def run(
             new = engine.process(batch)
             findings += new
             batch = []
-            if snapshot is None and fault and any(f.active and f.ts >= fault.onset for f in new):
+            if snapshot is None and fault and any(_opens(f, fault.onset) for f in new):
                 snapshot = engine.snapshot()
         ts += PERIOD
     return findings, fleet, snapshot
+
+
+def _opens(finding: Finding, onset: float) -> bool:
+    """The finding would open the fault's work order: active, after onset, not a notice."""
+    return finding.active and finding.ts >= onset and not finding.is_notice
 
 
 def forecast_cells(
@@ -146,10 +151,10 @@ def main() -> None:
         plant = one_machine(machine_type)
         if machine_type not in healthy and not args.no_healthy:
             quiet, _, _ = run(plant, None, end)
-            healthy[machine_type] = sum(1 for f in quiet if f.active)
+            healthy[machine_type] = sum(1 for f in quiet if f.active and not f.is_notice)
         findings, fleet, snapshot = run(plant, fault_cls(onset, ttf), end)
         (truth,) = fleet.ground_truth()
-        first = next((f for f in findings if f.active and f.ts >= onset), None)
+        first = next((f for f in findings if _opens(f, onset)), None)
         alarm = truth.alarm_crossed_at
         if first is None:
             table.add_row(

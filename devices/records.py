@@ -79,3 +79,14 @@ class Finding:
     """Plausible range (earliest, latest) of `time_to_limit`; latest may be infinite."""
     evidence: Mapping[str, tuple[Point, ...]] = field(default_factory=dict)
     """Recent `(ts, value)` points per signal, oldest first."""
+
+    @property
+    def is_notice(self) -> bool:
+        """A drift or anomaly finding under the decision score (0.5) and below alarm severity:
+        it marks where a signal began to behave unusually (detector `onset`) but opens no work
+        order by itself (ticketing's sensitivity starts at that score)."""
+        return (
+            self.kind in (FindingKind.DRIFT, FindingKind.ANOMALY)
+            and self.severity < Severity.ALARM
+            and self.score < 0.5
+        )
