@@ -20,7 +20,12 @@ evidence always ranks higher.
 
 After an onset the detector stays quiet (scores 0) for `refractory` samples, and then until the
 evidence has fallen back to `off_threshold`: an episode is reported at its start, once, and its
-persistence is left to `ewma_drift` and the limits.
+persistence is left to `ewma_drift` and the limits. The quiet period adapts to how often the
+stream itself is unusual: it learns (over `long_halflife`) its rate of surprises, samples whose
+corrected tail probability is below 1 in 100 (`SURPRISE_LOG10`), and a stream that surprises k
+times as often as that nominal rate stays quiet k times as long after an onset. A calibrated
+stream keeps `refractory`; one that is often unusual (a spiky load, a busy server) needs its
+surprises to be rare against its own rate before the next one is reported.
 
 It judges only signals without limits (`for_signal`), and its findings are notices: they stay
 below 0.5, the score an anomaly finding needs to open a work order
@@ -42,6 +47,8 @@ from devices import FindingKind, Signal
 
 LOOKS = math.log10(3.0)
 """Bonferroni: the smallest of three tail probabilities, times three."""
+SURPRISE_LOG10 = 2.0
+"""-log10 of the corrected tail probability that counts as a surprise of the stream."""
 SETTLE = 30
 """Samples the long-run level and spread settle for before values and steps are judged in
 their units: the first few estimates depend on the signal's offset through the relative floor."""
@@ -69,7 +76,8 @@ class OnsetDetector(AnomalyLikelihood):
     onset_log10: float = 3.0
     """-log10 of the corrected tail probability that makes an onset."""
     refractory: int = 150
-    """Samples of quiet after an onset, at least."""
+    """Samples of quiet after an onset in a stream that surprises at the nominal rate, and the
+    least after any onset."""
 
     value_mean: float = field(default=0.0, init=False)
     value_var: float = field(default=0.0, init=False)
@@ -85,6 +93,8 @@ class OnsetDetector(AnomalyLikelihood):
     """Samples of quiet left."""
     armed: bool = field(default=True, init=False)
     """False from an onset until the evidence has fallen back after the refractory period."""
+    surprise_rate: float = field(default=10.0**-SURPRISE_LOG10, init=False)
+    """The stream's recent fraction of samples with evidence of at least `SURPRISE_LOG10`."""
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
@@ -105,12 +115,19 @@ class OnsetDetector(AnomalyLikelihood):
 
     def learn_one(self, value: float, ts: float) -> None:
         reject_non_finite(self, value)
-        if self.quiet > 0:
-            self.quiet -= 1
-        elif not self.armed:
-            self.armed = self._score(value, ts) <= self.off_threshold
-        elif self._score(value, ts) >= self.on_threshold:
-            self.quiet, self.armed = self.refractory, False
+        if self.n >= self.warmup:
+            evidence = self._evidence(value, ts)
+            surprise = 1.0 if evidence >= SURPRISE_LOG10 else 0.0
+            self.surprise_rate += halflife_rate(self.long_halflife) * (
+                surprise - self.surprise_rate
+            )
+            score = self._as_score(evidence)
+            if self.quiet > 0:
+                self.quiet -= 1
+            elif not self.armed:
+                self.armed = score <= self.off_threshold
+            elif score >= self.on_threshold:
+                self.quiet, self.armed = self.quiet_after_onset(), False
         if self.n == 0:
             self.value_mean = value
         else:
@@ -130,6 +147,12 @@ class OnsetDetector(AnomalyLikelihood):
             self.value_mean += rate * change
             self.value_var = (1.0 - rate) * (self.value_var + rate * change**2)
         super().learn_one(value, ts)
+
+    def quiet_after_onset(self) -> int:
+        """Samples of quiet after an onset now: `refractory`, times how many times the nominal
+        rate the stream has lately been surprising (at least once)."""
+        excess: float = self.surprise_rate / 10.0**-SURPRISE_LOG10
+        return math.ceil(self.refractory * max(excess, 1.0))
 
     def _spread(self) -> float:
         floor = self.min_relative_scale * abs(self.value_mean)
@@ -155,14 +178,21 @@ class OnsetDetector(AnomalyLikelihood):
         """The score of `value`'s evidence, whether or not the detector is quiet."""
         if self.n < self.warmup:
             return 0.0
+        return self._as_score(self._evidence(value, ts))
+
+    def _as_score(self, evidence: float) -> float:
+        return 0.5 * evidence / (evidence + self.onset_log10)
+
+    def _evidence(self, value: float, ts: float) -> float:
+        """-log10 of the smallest tail probability of `value`'s features, corrected for three
+        looks (0 when none is below 1 in 3)."""
         deviation, step = self._features(value)
         log10_p = max(
             _upper_tail_log10(self._z(self._average(value, ts))),
             _upper_tail_log10(_rarity(deviation, self.deviation_mean, self.deviation_var)),
             _upper_tail_log10(_rarity(step, self.step_mean, self.step_var)),
         )
-        evidence = max(log10_p - LOOKS, 0.0)
-        return 0.5 * evidence / (evidence + self.onset_log10)
+        return max(log10_p - LOOKS, 0.0)
 
     def describe(self, signal: Signal, value: float, score: float) -> str:
         unit = f" {signal.unit}" if signal.unit else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -136,3 +137,25 @@ def test_the_engine_ranks_an_onset_on_the_common_scale_and_raises_it_once() -> N
     assert 0.5 <= ranked[SHIFT_AT] < 1.0
     assert common_score(on, on) == 0.5
     assert common_score(0.7, 0.5) == 0.7
+
+
+def test_a_stream_that_is_often_unusual_stays_quiet_longer_after_an_onset() -> None:
+    rng = np.random.default_rng(7)
+    calm = rng.normal(10.0, 1.0, 20_000)
+    spiky = calm.copy()
+    # A burst every ~40 samples: the stream surprises itself a few times the nominal 1 in 100.
+    bursts = rng.choice(np.arange(2_000, 20_000), size=450, replace=False)
+    spiky[bursts] += rng.choice([-1.0, 1.0], size=bursts.size) * 8.0
+    detectors = []
+    for values in (calm, spiky):
+        detector = OnsetDetector(sample_period=1.0)
+        run_signal(detector, [(float(i), float(v)) for i, v in enumerate(values)])
+        detectors.append(detector)
+    calm_detector, spiky_detector = detectors
+    assert calm_detector.quiet_after_onset() < 2 * OnsetDetector.refractory
+    assert spiky_detector.quiet_after_onset() > 2 * OnsetDetector.refractory
+    # Its onsets are spaced by the longer quiet: fewer than the bursts would give otherwise.
+    found = onsets(scores(spiky))
+    late = [i for i in found if i > 10_000]
+    assert len(late) >= 1
+    assert all(b - a > 2 * OnsetDetector.refractory for a, b in itertools.pairwise(late))
