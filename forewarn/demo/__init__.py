@@ -225,8 +225,8 @@ class _Demo:
             f"API on {api}  (docs: {api}/docs; send 'Authorization: Bearer {issued.secret}')\n"
             f"Simulating {len(self.plant)} pumps at ×{options.speed:g} with "
             f"{len(result.faults)} developing faults; every time shown (here, on the page, in the "
-            f"API) is simulated time. Close an order with the cause confirmed and its pump is "
-            f"repaired. Ctrl-C stops."
+            f"API) is simulated time.\n"
+            f"Close an order with the cause confirmed and its pump is repaired. Ctrl-C stops."
         )
         repairs = asyncio.create_task(repair_on_close(service.store, self.fleet, self.on_repaired))
         broker = BrokerAddress.parse(self.broker_url)
