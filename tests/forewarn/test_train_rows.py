@@ -28,16 +28,18 @@ def test_a_twenty_minute_recording_is_judged_after_its_baseline(tmp_path: Path) 
     code, output = invoke(source, "-o", tmp_path / "plain.csv")
     assert code == 0, output
     _, plain = read_output(tmp_path / "plain.csv")
-    assert not any(r[2] == "1" for r in plain)  # no baseline named: nothing judges in time
+    # no baseline named: shift does not judge, so the fault is at most marked by onset's notices
+    # where it starts, not held in alarm while it lasts
+    held = [r[2] == "1" for r in plain[BROKEN:]]
+    assert sum(held) / len(held) < 0.1
 
     code, output = invoke(source, "-o", tmp_path / "trained.csv", "--train-rows", "400")
     assert code == 0, output
     _, trained = read_output(tmp_path / "trained.csv")
     alarms = [r[2] == "1" for r in trained]
-    assert not any(alarms[:BROKEN])
-    assert alarms.index(True) < BROKEN + 30
+    assert sum(alarms[:BROKEN]) <= 2  # at most a rare one-row onset notice while healthy
+    assert alarms[BROKEN:].index(True) < 30
     assert sum(alarms[BROKEN:]) / len(alarms[BROKEN:]) > 0.9  # in alarm while the fault lasts
-    assert "1 alarms" in output
 
 
 def test_end_warmup_makes_counting_detectors_judge_from_what_they_saw(tmp_path: Path) -> None:

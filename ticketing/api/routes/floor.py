@@ -8,13 +8,14 @@ import asyncio
 import base64
 import binascii
 import html
+import re
 from datetime import datetime
 from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing.api.deps import AnyRole, StoreDep
 from ticketing.api.routes.work_orders import DENIED, Answers
@@ -30,14 +31,31 @@ EquipmentId = Annotated[str, Path(max_length=200)]
 ProgressCode = Annotated[str, Path(min_length=4, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
 
 
+PHOTO_URL = re.compile(
+    r"^data:image/(?:jpeg|png|webp);base64,"
+    r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+)
+"""A photo as the page sends it: a base64 data URL of one of the kinds the store keeps."""
+
+
+def _data_url(value: str | None) -> str | None:
+    if value is not None and not PHOTO_URL.match(value):
+        raise ValueError(
+            "send the photo as a data URL: data:image/jpeg;base64,... (jpeg, png or webp)"
+        )
+    return value
+
+
 class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    photo: str | None = Field(
+    photo: Annotated[str | None, AfterValidator(_data_url)] = Field(
         default=None,
         max_length=60_000,
-        description="A data URL (data:image/jpeg;base64,...); the page resizes photos to fit.",
+        json_schema_extra={"pattern": PHOTO_URL.pattern},
+        description="A data URL (data:image/jpeg;base64,...: jpeg, png or webp); the page resizes "
+        "photos to fit.",
     )
 
 
