@@ -6,6 +6,8 @@ period:
   with the mean repair time, started -> done.
 - Backlog over time: active orders at each instant (created at or before it, not yet closed or
   cancelled).
+- Throughput: orders opened and orders closed in each period (a week on the page).
+- Backlog by team and priority: the active orders now, counted per team and priority.
 - Top failure modes per equipment type: how many orders each opened.
 - Detector precision: of the closed orders with an outcome that a detector contributed findings
   to, the share confirmed (the rest were false alarms).
@@ -76,6 +78,23 @@ class Resolution:
 @dataclass(frozen=True, slots=True)
 class BacklogPoint:
     at: datetime
+    active: int
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    start: datetime
+    end: datetime
+    opened: int
+    """Orders created in [start, end)."""
+    closed: int
+    """Orders closed (not cancelled) in [start, end)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamBacklog:
+    team: str
+    priority: str
     active: int
 
 
@@ -159,6 +178,53 @@ def backlog(session: Session, instants: Sequence[datetime]) -> list[BacklogPoint
         .order_by(points.c.at)
     )
     return [BacklogPoint(at, count) for at, count in session.execute(query)]
+
+
+def throughput(session: Session, edges: Sequence[datetime]) -> list[Throughput]:
+    """Orders opened and closed between consecutive `edges` (at most `MAX_BUCKETS` + 1)."""
+    if len(edges) < 2:
+        return []
+    if len(edges) > MAX_BUCKETS + 1:
+        raise ValueError(f"at most {MAX_BUCKETS} periods; widen the step")
+    buckets = union_all(
+        *(
+            select(literal(start, UTCDateTime()).label("start"), literal(end, UTCDateTime()).label("end"))
+            for start, end in zip(edges, edges[1:], strict=False)
+        )
+    ).subquery("buckets")
+    created_in = and_(
+        WorkOrderRow.created_at >= buckets.c.start, WorkOrderRow.created_at < buckets.c.end
+    )
+    closed_in = and_(
+        WorkOrderRow.status == Status.CLOSED,
+        WorkOrderRow.resolved_at >= buckets.c.start,
+        WorkOrderRow.resolved_at < buckets.c.end,
+    )
+    query = (
+        select(
+            buckets.c.start,
+            buckets.c.end,
+            func.count(distinct(case((created_in, WorkOrderRow.id)))),
+            func.count(distinct(case((closed_in, WorkOrderRow.id)))),
+        )
+        .select_from(buckets)
+        .outerjoin(WorkOrderRow, created_in | closed_in)
+        .group_by(buckets.c.start, buckets.c.end)
+        .order_by(buckets.c.start)
+    )
+    return [Throughput(*row) for row in session.execute(query)]
+
+
+def backlog_by_team(session: Session) -> list[TeamBacklog]:
+    """The active orders (neither closed nor cancelled) per team and priority."""
+    active = WorkOrderRow.status.not_in([Status.CLOSED, Status.CANCELLED])
+    query = (
+        select(WorkOrderRow.team, WorkOrderRow.priority, func.count())
+        .where(active)
+        .group_by(WorkOrderRow.team, WorkOrderRow.priority)
+    )
+    rows = [TeamBacklog(team, str(priority), n) for team, priority, n in session.execute(query)]
+    return sorted(rows, key=lambda r: (r.team, _RANK.get(r.priority, 9)))
 
 
 def top_failure_modes(

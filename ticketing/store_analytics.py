@@ -22,7 +22,8 @@ from ticketing.store_base import Storage
 
 
 class Analytics:
-    """Figures over the stored orders: MTTA, MTTR, backlog, failure modes, precision, gauges."""
+    """Figures over the stored orders: MTTA, MTTR, backlog, throughput, failure modes, precision,
+    gauges."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -42,6 +43,14 @@ class Analytics:
     def backlog(self, instants: Iterable[datetime]) -> builtins.list[analytics.BacklogPoint]:
         with self._storage.read("compute the backlog") as tx:
             return analytics.backlog(tx.session, builtins.list(instants))
+
+    def throughput(self, edges: Iterable[datetime]) -> builtins.list[analytics.Throughput]:
+        with self._storage.read("count orders opened and closed") as tx:
+            return analytics.throughput(tx.session, builtins.list(edges))
+
+    def backlog_by_team(self) -> builtins.list[analytics.TeamBacklog]:
+        with self._storage.read("count the backlog by team") as tx:
+            return analytics.backlog_by_team(tx.session)
 
     def top_failure_modes(
         self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 20

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from workorder_helpers import T0, Clock, finding, record
+from fastapi.testclient import TestClient
+from workorder_helpers import T0, Clock, finding, record, seed_two_weeks
 
 from devices import FindingKind, Person, Plant, Severity, Shift
 from ticketing import (
@@ -20,6 +21,7 @@ from ticketing import (
     WorkOrderStore,
     WorkOrderType,
 )
+from ticketing.api import create_app
 from ticketing.assignment import choose_assignee
 
 HOUR = 3600.0
@@ -195,3 +197,54 @@ def test_analytics_over_known_data(
     assert set(precision) == {"ewma_drift", "anomaly"}
     assert plant_store.orders.get(c.number).status is Status.OPEN
     assert plant_store.analytics.mtta(since=end) == [type(overall)(None, 0, None)]
+
+
+def test_throughput_and_backlog_by_team_through_the_api(
+    plant_store: WorkOrderStore, demo_plant: Plant, clock: Clock
+) -> None:
+    day0 = clock.now
+    seed_two_weeks(plant_store, demo_plant, clock)
+    secret = plant_store.access.create_token("pat", Role.PLANNER).secret
+    with TestClient(create_app(plant_store)) as client:
+        client.headers["Authorization"] = f"Bearer {secret}"
+        since = day0.isoformat()
+        weeks = client.get(
+            "/api/v1/analytics/throughput",
+            params={"since": since, "until": (day0 + timedelta(days=8)).isoformat()},
+        )
+        assert weeks.status_code == 200, weeks.text
+        assert [(w["opened"], w["closed"]) for w in weeks.json()] == [(2, 2), (3, 0)]
+        assert [datetime.fromisoformat(w["start"]) for w in weeks.json()] == [
+            day0,
+            day0 + timedelta(days=7),
+        ]
+        assert datetime.fromisoformat(weeks.json()[-1]["end"]) == day0 + timedelta(days=14)
+        daily = client.get(
+            "/api/v1/analytics/throughput",
+            params={"since": since, "until": since, "step": 3 * 3600},
+        )
+        # A opened at 0 and closed at 2 h, B opened at 2 h and closed at 3 h: the next period
+        assert [(w["opened"], w["closed"]) for w in daily.json()] == [(2, 1)]
+        backlog = client.get("/api/v1/analytics/backlog-by-team")
+        assert backlog.status_code == 200, backlog.text
+        assert backlog.json() == [
+            {"team": "mechanical", "priority": "medium", "active": 1},
+            {"team": "rotating-equipment", "priority": "urgent", "active": 1},
+        ]
+        backwards = client.get(
+            "/api/v1/analytics/throughput",
+            params={"since": since, "until": (day0 - timedelta(days=1)).isoformat()},
+        )
+        assert backwards.status_code == 400
+        late = client.get(
+            "/api/v1/analytics/throughput",
+            params={"since": "9999-12-30T00:00:00Z", "until": "9999-12-30T00:00:00Z"},
+        )
+        assert late.status_code == 400
+        assert "year 9999" in late.text
+        technician = plant_store.access.create_token("bruno", Role.TECHNICIAN).secret
+        refused = client.get(
+            "/api/v1/analytics/backlog-by-team",
+            headers={"Authorization": f"Bearer {technician}"},
+        )
+        assert refused.status_code == 403

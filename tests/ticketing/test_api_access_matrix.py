@@ -112,6 +112,12 @@ CASES = [
         "/analytics/backlog?since=2026-01-01T00:00:00Z&until=2026-01-10T00:00:00Z",
         PLANNERS,
     ),
+    Case(
+        "get",
+        "/analytics/throughput?since=2026-01-01T00:00:00Z&until=2026-01-10T00:00:00Z",
+        PLANNERS,
+    ),
+    Case("get", "/analytics/backlog-by-team", PLANNERS),
     Case("get", "/analytics/top-failure-modes", PLANNERS),
     Case("get", "/analytics/detector-precision", PLANNERS),
     Case("get", "/audit", PLANNERS),

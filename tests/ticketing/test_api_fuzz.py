@@ -24,11 +24,15 @@ from ticketing.api import create_app
 schemathesis = pytest.importorskip("schemathesis")
 
 # Rules a JSON schema cannot state, so a schema-valid request may still be refused with 422:
-# a window must end after it starts, a backlog's `until` must not be before its `since`, a
-# token must expire in the future, an assignee must be one of the plant's people.
+# a window must end after it starts, a backlog's or throughput's `until` must not be before its
+# `since`, a token must expire in the future, an assignee must be one of the plant's people.
 CROSS_FIELD_RULES = """
 [[operations]]
 include-name = "GET /api/v1/analytics/backlog"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "GET /api/v1/analytics/throughput"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 [[operations]]

@@ -19,7 +19,15 @@ from devices import (
     plant_from_dict,
 )
 from tests.conftest import DEMO_PLANT
-from ticketing import Evidence, Priority, Recorded, Status, WorkOrderStore, WorkOrderType
+from ticketing import (
+    Evidence,
+    Outcome,
+    Priority,
+    Recorded,
+    Status,
+    WorkOrderStore,
+    WorkOrderType,
+)
 
 T0 = 1_764_000_000.0
 """A source time (2025-11-24 16:00 UTC)."""
@@ -131,3 +139,42 @@ class Clock:
     def advance(self, seconds: float) -> datetime:
         self.now += timedelta(seconds=seconds)
         return self.now
+
+
+def seed_two_weeks(store: WorkOrderStore, plant: Plant, clock: Clock) -> dict[str, str]:
+    """Orders over two weeks from the clock's start, on the store that reads that clock:
+
+    - week 0: A (P-101, urgent) acknowledged after 10 min, started at 20, done at 80, closed at
+      120 min as confirmed; B (P-103, medium, anomaly) acknowledged after 30 min and closed at 60
+      as a false alarm.
+    - week 1: C (P-104 flow, medium) open; D (P-201, urgent) acknowledged after 20 min;
+      E (P-105) cancelled.
+
+    So: opened 2 then 3, closed 2 then 0; MTTA 20 min over 3; MTTR 1.5 h over 2; active now C
+    (mechanical, medium) and D (rotating-equipment, urgent); one false alarm of two judged.
+    Returns the numbers by letter."""
+    pumps = plant.equipment
+    alarm = Severity.ALARM
+    a = record(store, finding("P-101", severity=alarm), pumps["P-101"]).order.number
+    clock.advance(600)
+    store.orders.acknowledge(a, by="alice")
+    clock.advance(600)
+    store.orders.start(a, by="alice")
+    clock.advance(3600)
+    store.orders.done(a, by="alice")
+    clock.advance(2400)
+    store.orders.close_order(a, by="pat", outcome=Outcome.CONFIRMED)
+    b = record(store, finding("P-103", kind=FindingKind.ANOMALY, ts=T0 + 1), pumps["P-103"])
+    clock.advance(1800)
+    store.orders.acknowledge(b.order.number, by="bruno")
+    clock.advance(1800)
+    store.orders.close_order(b.order.number, by="pat", outcome=Outcome.FALSE_ALARM)
+    clock.advance(7 * 86400 - 3 * 3600)
+    c = record(store, finding("P-104", "flow", ts=T0 + 2), pumps["P-104"]).order.number
+    d = record(store, finding("P-201", severity=alarm, ts=T0 + 3), pumps["P-201"]).order.number
+    clock.advance(1200)
+    store.orders.acknowledge(d, by="erik")
+    e = record(store, finding("P-105", ts=T0 + 4), pumps["P-105"]).order.number
+    store.orders.cancel(e, by="pat", reason="duplicate of a paper ticket")
+    clock.advance(60)
+    return {"A": a, "B": b.order.number, "C": c, "D": d, "E": e}

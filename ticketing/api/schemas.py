@@ -430,6 +430,19 @@ class BacklogOut(_Out):
     active: int
 
 
+class ThroughputOut(_Out):
+    start: datetime
+    end: datetime
+    opened: int = Field(description="Orders created in [start, end).")
+    closed: int = Field(description="Orders closed (not cancelled) in [start, end).")
+
+
+class TeamBacklogOut(_Out):
+    team: str
+    priority: Priority
+    active: int = Field(description="Orders neither closed nor cancelled.")
+
+
 class FailureModeCountOut(_Out):
     equipment_type: str
     failure_mode_code: str

@@ -1,5 +1,5 @@
-"""Maintenance KPIs (planners): MTTA, MTTR, backlog over time, top failure modes, detector
-precision; computed in SQL over the orders created in a period."""
+"""Maintenance KPIs (planners): MTTA, MTTR, backlog over time and by team, orders opened and
+closed per period, top failure modes, detector precision; computed in SQL."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from ticketing.api.schemas import (
     MeanTimeOut,
     PrecisionOut,
     ResolutionOut,
+    TeamBacklogOut,
+    ThroughputOut,
 )
 from ticketing.errors import InvalidRequest
 
@@ -53,6 +55,11 @@ async def backlog(
         float, Query(gt=0, le=366 * 86400, description="Seconds between instants.")
     ] = 86400,
 ) -> list[BacklogOut]:
+    rows = await asyncio.to_thread(analytics.backlog, _instants(since, until, step))
+    return [BacklogOut.model_validate(r) for r in rows]
+
+
+def _instants(since: datetime, until: datetime, step: float) -> list[datetime]:
     if until < since:
         raise InvalidRequest("`until` must not be before `since`")
     steps = (until - since).total_seconds() / step  # infinite for a step too small to count
@@ -60,10 +67,36 @@ async def backlog(
         raise InvalidRequest(
             f"more than {MAX_BUCKETS} instants asked: widen the step or shorten the period"
         )
-    count = int(steps) + 1
-    instants: list[datetime] = [since + timedelta(seconds=step * k) for k in range(count)]
-    rows = await asyncio.to_thread(analytics.backlog, instants)
-    return [BacklogOut.model_validate(r) for r in rows]
+    return [since + timedelta(seconds=step * k) for k in range(int(steps) + 1)]
+
+
+@router.get("/throughput", summary="Orders opened and closed per period", responses=DENIED)
+async def throughput(
+    analytics: AnalyticsDep,
+    principal: Planner,
+    since: Annotated[AwareTime, Query(description="Start of the first period.")],
+    until: Annotated[AwareTime, Query(description="The last period is the one holding it.")],
+    step: Annotated[
+        float, Query(gt=0, le=366 * 86400, description="Seconds per period (a week by default).")
+    ] = 7 * 86400,
+) -> list[ThroughputOut]:
+    """Periods of `step` seconds from `since`, the last one holding `until`: in each, the orders
+    created and the orders closed (cancelled ones are not closed)."""
+    starts = _instants(since, until, step)
+    try:
+        edges = [*starts, starts[-1] + timedelta(seconds=step)]
+    except OverflowError:
+        raise InvalidRequest("the last period ends after the year 9999") from None
+    rows = await asyncio.to_thread(analytics.throughput, edges)
+    return [ThroughputOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/backlog-by-team", summary="Active orders per team and priority, now", responses=DENIED
+)
+async def backlog_by_team(analytics: AnalyticsDep, principal: Planner) -> list[TeamBacklogOut]:
+    rows = await asyncio.to_thread(analytics.backlog_by_team)
+    return [TeamBacklogOut.model_validate(r) for r in rows]
 
 
 @router.get("/top-failure-modes", summary="Failure modes opening the most orders", responses=DENIED)
