@@ -8,6 +8,7 @@ period:
   cancelled).
 - Throughput: orders opened and orders closed in each period (a week on the page).
 - Backlog by team and priority: the active orders now, counted per team and priority.
+- Outcomes: the closed orders by what closing them found (confirmed, false alarm, not judged).
 - Top failure modes per equipment type: how many orders each opened.
 - Detector precision: of the closed orders with an outcome that a detector contributed findings
   to, the share confirmed (the rest were false alarms).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, and_, case, distinct, func, literal, select, union_all
@@ -96,6 +98,13 @@ class TeamBacklog:
     team: str
     priority: str
     active: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeCount:
+    outcome: str | None
+    """None: closed without saying whether the finding was right."""
+    orders: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +197,11 @@ def throughput(session: Session, edges: Sequence[datetime]) -> list[Throughput]:
         raise ValueError(f"at most {MAX_BUCKETS} periods; widen the step")
     buckets = union_all(
         *(
-            select(literal(start, UTCDateTime()).label("start"), literal(end, UTCDateTime()).label("end"))
-            for start, end in zip(edges, edges[1:], strict=False)
+            select(
+                literal(start, UTCDateTime()).label("start"),
+                literal(end, UTCDateTime()).label("end"),
+            )
+            for start, end in pairwise(edges)
         )
     ).subquery("buckets")
     created_in = and_(
@@ -225,6 +237,22 @@ def backlog_by_team(session: Session) -> list[TeamBacklog]:
     )
     rows = [TeamBacklog(team, str(priority), n) for team, priority, n in session.execute(query)]
     return sorted(rows, key=lambda r: (r.team, _RANK.get(r.priority, 9)))
+
+
+def outcomes(
+    session: Session, since: datetime | None, until: datetime | None
+) -> list[OutcomeCount]:
+    """The closed orders created in the period, by outcome: confirmed, false alarm, not judged."""
+    query = (
+        select(WorkOrderRow.outcome, func.count())
+        .where(WorkOrderRow.status == Status.CLOSED, *_period(since, until))
+        .group_by(WorkOrderRow.outcome)
+    )
+    found = {None if o is None else str(o): n for o, n in session.execute(query)}
+    return [
+        OutcomeCount(o, found.get(o, 0))
+        for o in (Outcome.CONFIRMED.value, Outcome.FALSE_ALARM.value, None)
+    ]
 
 
 def top_failure_modes(

@@ -52,6 +52,12 @@ class Analytics:
         with self._storage.read("count the backlog by team") as tx:
             return analytics.backlog_by_team(tx.session)
 
+    def outcomes(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> builtins.list[analytics.OutcomeCount]:
+        with self._storage.read("count outcomes") as tx:
+            return analytics.outcomes(tx.session, since, until)
+
     def top_failure_modes(
         self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 20
     ) -> builtins.list[analytics.FailureModeCount]:

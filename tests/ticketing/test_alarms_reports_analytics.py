@@ -199,7 +199,7 @@ def test_analytics_over_known_data(
     assert plant_store.analytics.mtta(since=end) == [type(overall)(None, 0, None)]
 
 
-def test_throughput_and_backlog_by_team_through_the_api(
+def test_throughput_backlog_by_team_and_outcomes_through_the_api(
     plant_store: WorkOrderStore, demo_plant: Plant, clock: Clock
 ) -> None:
     day0 = clock.now
@@ -231,6 +231,18 @@ def test_throughput_and_backlog_by_team_through_the_api(
             {"team": "mechanical", "priority": "medium", "active": 1},
             {"team": "rotating-equipment", "priority": "urgent", "active": 1},
         ]
+        judged = client.get("/api/v1/analytics/outcomes", params={"since": since})
+        assert judged.status_code == 200, judged.text
+        assert judged.json() == [
+            {"outcome": "confirmed", "orders": 1},
+            {"outcome": "false_alarm", "orders": 1},
+            {"outcome": None, "orders": 0},
+        ]
+        later = client.get(
+            "/api/v1/analytics/outcomes",
+            params={"since": (day0 + timedelta(days=7)).isoformat()},
+        )
+        assert [o["orders"] for o in later.json()] == [0, 0, 0]
         backwards = client.get(
             "/api/v1/analytics/throughput",
             params={"since": since, "until": (day0 - timedelta(days=1)).isoformat()},

@@ -118,6 +118,7 @@ CASES = [
         PLANNERS,
     ),
     Case("get", "/analytics/backlog-by-team", PLANNERS),
+    Case("get", "/analytics/outcomes", PLANNERS),
     Case("get", "/analytics/top-failure-modes", PLANNERS),
     Case("get", "/analytics/detector-precision", PLANNERS),
     Case("get", "/audit", PLANNERS),

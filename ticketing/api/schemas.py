@@ -443,6 +443,11 @@ class TeamBacklogOut(_Out):
     active: int = Field(description="Orders neither closed nor cancelled.")
 
 
+class OutcomeCountOut(_Out):
+    outcome: Outcome | None = Field(description="None: closed without a judgement.")
+    orders: int
+
+
 class FailureModeCountOut(_Out):
     equipment_type: str
     failure_mode_code: str

@@ -17,6 +17,7 @@ from ticketing.api.schemas import (
     BacklogOut,
     FailureModeCountOut,
     MeanTimeOut,
+    OutcomeCountOut,
     PrecisionOut,
     ResolutionOut,
     TeamBacklogOut,
@@ -97,6 +98,20 @@ async def throughput(
 async def backlog_by_team(analytics: AnalyticsDep, principal: Planner) -> list[TeamBacklogOut]:
     rows = await asyncio.to_thread(analytics.backlog_by_team)
     return [TeamBacklogOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/outcomes",
+    summary="Closed orders by outcome: confirmed, false alarm, not judged",
+    responses=DENIED,
+)
+async def outcomes(
+    analytics: AnalyticsDep, principal: Planner, since: Since = None, until: Until = None
+) -> list[OutcomeCountOut]:
+    """The share of false alarms among the judged orders is false_alarm / (confirmed +
+    false_alarm)."""
+    rows = await asyncio.to_thread(analytics.outcomes, since, until)
+    return [OutcomeCountOut.model_validate(r) for r in rows]
 
 
 @router.get("/top-failure-modes", summary="Failure modes opening the most orders", responses=DENIED)
