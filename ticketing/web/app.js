@@ -33,7 +33,7 @@ async function api(path, options = {}) {
 }
 
 function show(id) {
-  for (const section of ["sign-in", "list-view", "detail-view", "machine-view", "labels-view"]) $(`#${section}`).hidden = section !== id;
+  for (const section of ["sign-in", "list-view", "detail-view", "machine-view", "labels-view", "analytics-view"]) $(`#${section}`).hidden = section !== id;
 }
 
 function signOut(message) {
@@ -75,6 +75,7 @@ async function start() {
   }
   $("#who").textContent = `${state.me.name} · ${state.me.role}${state.me.team ? " · " + state.me.team : ""}`;
   $("#sign-out").hidden = false;
+  $("#nav-analytics").hidden = RANK[state.me.role] < RANK.planner;
   $("#clock").hidden = !state.clock.simulated;
   $("#clock").textContent = state.clock.simulated ? `⏱ ${state.clock.note}` : "";
   const teams = $("#filters select[name=team]");
@@ -94,31 +95,54 @@ function route() {
   if (order) renderDetail(order[1]);
   else if (machine) renderMachine(decodeURIComponent(machine[1]));
   else if (location.hash.startsWith("#/labels")) renderLabels();
+  else if (location.hash.startsWith("#/analytics")) renderAnalytics();
   else if (location.hash.startsWith("#/equipment")) renderEquipment();
   else renderList();
 }
 
-// A machine's page (what its QR label opens on a phone): its state, its open orders, and a form
-// to report a problem with a note and a photo; the answer is a progress code to follow.
+// A machine's page (what its QR label opens on a phone): its state, its open and past orders, its
+// findings over time, its signals and limits, and a form to report a problem with a note and a
+// photo; the answer is a progress code to follow. (No API gives live signal values: the
+// evidence of an order's findings carries the recent points.)
 async function renderMachine(id) {
   show("machine-view");
   const view = $("#machine-view");
-  let eq, orders;
+  let eq, orders, past, pastTotal, alarms, clock;
+  const orderList = (path) => api(path).then((r) => [r.body, Number(r.response.headers.get("X-Total-Count"))]);
   try {
-    [eq, orders] = await Promise.all([
+    [eq, [orders], [past, pastTotal], alarms, clock] = await Promise.all([
       api(`/equipment/${encodeURIComponent(id)}`).then((r) => r.body),
-      api(`/work-orders?equipment=${encodeURIComponent(id)}&active=true`).then((r) => r.body),
+      orderList(`/work-orders?equipment=${encodeURIComponent(id)}&active=true`),
+      orderList(`/work-orders?equipment=${encodeURIComponent(id)}&active=false&sort=-updated_at&limit=20`),
+      api(`/alarms?equipment=${encodeURIComponent(id)}&limit=50`).then((r) => r.body),
+      api("/clock").then((r) => r.body),
     ]);
   } catch (error) {
     view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
     return;
   }
-  view.innerHTML = `<p><a href="#/">← all orders</a></p>
+  const limit = (v) => (v === null || v === undefined ? "—" : esc(v));
+  view.innerHTML = `<p><a href="#/">← all orders</a> · <a href="#/equipment">equipment</a></p>
     <h1>${esc(eq.id)}${eq.name && eq.name !== eq.id ? ` · ${esc(eq.name)}` : ""}</h1>
-    <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)}</p>
+    <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)} · criticality ${esc(eq.criticality)}</p>
+    <p id="machine-health">Health: <span class="state s-${eq.health.active_orders ? "order" : eq.health.active_alarms ? "finding" : "normal"}">${esc(eq.health.status)}</span>
+      <span class="muted">${esc(eq.health.active_alarms)} active findings · ${esc(eq.health.active_orders)} active orders</span></p>
     <div class="panel"><h2>Open orders</h2>${orders.length ? `<ul id="machine-orders">${orders.map((o) =>
       `<li><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a> ${esc(o.title)} · ${esc(o.status.replace("_", " "))}</li>`).join("")}</ul>`
       : `<p class="muted" id="machine-orders">None.</p>`}</div>
+    <div class="panel"><h2>Findings over time</h2>${healthTimeline(alarms, new Date(clock.now))}
+      ${alarms.length ? `<ul id="machine-alarms">${alarms.slice(0, 12).map((a) => `<li data-alarm="${esc(a.id)}">
+        <span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span> ${esc(a.failure_mode_code)} · ${esc(a.signals.join(", "))} · ${esc(a.kind)}
+        <span class="muted">${esc(when(a.raised_at))} → ${a.cleared_at ? esc(when(a.cleared_at)) : "active"} · ${esc(a.finding_count)} findings</span>
+        ${a.work_order ? `<a href="#/orders/${esc(a.work_order)}">${esc(a.work_order)}</a>` : a.suppressed ? `<span class="muted">no order: ${esc(a.suppressed)}</span>` : ""}</li>`).join("")}</ul>` : ""}</div>
+    <div class="panel"><h2>Past orders</h2>${past.length ? `<table class="compact" id="machine-past"><thead><tr>
+      <th>Number</th><th>Failure mode</th><th>Status</th><th>Outcome</th><th>Created</th><th>Resolved</th></tr></thead><tbody>${past.map((o) =>
+      `<tr data-number="${esc(o.number)}"><td><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a></td><td>${esc(o.failure_mode_code)} ${esc(o.failure_mode_name)}</td>
+      <td>${esc(o.status)}</td><td>${esc((o.outcome || "not judged").replace("_", " "))}</td><td>${esc(when(o.created_at))}</td><td>${esc(when(o.resolved_at))}</td></tr>`).join("")}</tbody></table>
+      ${pastTotal > past.length ? `<p class="muted">The latest ${past.length} of ${pastTotal}.</p>` : ""}` : `<p class="muted" id="machine-past">None.</p>`}</div>
+    <div class="panel"><h2>Signals</h2><table class="compact" id="machine-signals"><thead><tr><th>Signal</th><th>Unit</th>
+      <th>Warning low · high</th><th>Alarm low · high</th></tr></thead><tbody>${eq.signals.map((sig) => `<tr><td>${esc(sig.name)}</td><td>${esc(sig.unit)}</td>
+      <td>${limit(sig.warn_low)} · ${limit(sig.warn_high)}</td><td>${limit(sig.alarm_low)} · ${limit(sig.alarm_high)}</td></tr>`).join("")}</tbody></table></div>
     <div class="panel"><h2>Report a problem</h2>
       <form id="report-form" class="report">
         <label>What did you see, hear or measure?<textarea name="note" required maxlength="4000" rows="3"></textarea></label>
@@ -362,7 +386,8 @@ function signalMeta(equipment, name) {
 
 function hours(seconds) {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) return null;
-  return seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
+  const s = Math.round(seconds);  // SQLite's julianday arithmetic leaves 3599.9999 for an hour
+  return s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
 // When the trend reaches the alarm limit, with its plausible range, and the due date it set.
@@ -499,7 +524,7 @@ function onEvent(event) {
   state.refreshTimer = setTimeout(() => {
     const open = location.hash.match(/^#\/orders\/(WO-\d+)/);
     if (open) { if (open[1] === number) renderDetail(number); }
-    else if (!/^#\/(machine|labels)/.test(location.hash)) renderList();
+    else if (!/^#\/(machine|labels|analytics|equipment)/.test(location.hash)) renderList();
   }, 150);
 }
 

@@ -1,0 +1,131 @@
+"""The analytics view and a machine's page in a real browser (Debian's chromium), on two weeks of
+seeded orders (`seed_two_weeks`): the numbers a planner reads come from those orders."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from browser import playwright_sync
+from live_server import serving
+from workorder_helpers import Clock, seed_two_weeks
+
+from devices import Plant
+from ticketing import Role, WorkOrderStore
+from ticketing.api import create_app
+
+expect = playwright_sync.expect
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_a_planner_reads_the_analytics_of_two_seeded_weeks(
+    tmp_path: Path, demo_plant: Plant, browser_page: object, artefacts: Path
+) -> None:
+    page: playwright_sync.Page = browser_page  # type: ignore[assignment]
+    clock = Clock(MONDAY)
+    with (
+        WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant, clock=clock) as store,
+        serving(create_app(store)) as url,
+    ):
+        seed_two_weeks(store, demo_plant, clock)
+        token = store.access.create_token("pat", Role.PLANNER).secret
+        page.goto(f"{url}/#token={token}")
+        expect(page.locator("#who")).to_contain_text("pat · planner")
+        page.locator("a", has_text="Analytics").click()
+        view = page.locator("#analytics-view")
+        expect(view.locator("#kpi-opened b")).to_have_text("5 · 2")
+        expect(view.locator("#kpi-mtta b")).to_have_text("20 min")  # (10 + 30 + 20) / 3
+        expect(view.locator("#kpi-mtta small")).to_have_text("3 acknowledged")
+        expect(view.locator("#kpi-mttr b")).to_have_text("1.5 h")  # (2 h + 1 h) / 2
+        expect(view.locator("#kpi-mttr small")).to_have_text("2 closed, repair 1.0 h")
+        expect(view.locator("#kpi-backlog b")).to_have_text("2")
+        expect(view.locator("#kpi-false-alarms b")).to_have_text("50 %")
+        expect(view.locator("#kpi-false-alarms small")).to_have_text("1 of 2 judged at closing")
+
+        weeks = view.locator("#throughput tbody tr")
+        expect(weeks).to_have_count(8)
+        week0 = view.locator("#throughput tr[data-week='2026-03-02'] td")
+        expect(week0.nth(1)).to_have_text("2")
+        expect(week0.nth(2)).to_have_text("2")
+        week1 = view.locator("#throughput tr[data-week='2026-03-09'] td")
+        expect(week1.nth(1)).to_have_text("3")
+        expect(week1.nth(2)).to_have_text("0")
+        expect(view.locator("#throughput svg rect.b-opened")).to_have_count(8)
+        # weeks without orders draw no bar: MTTA and MTTR in week 0, MTTA only in week 1
+        bars = view.locator("#mean-times svg rect")
+        expect(bars).to_have_count(3)
+        titles = bars.locator("title")
+        expect(titles.nth(0)).to_have_text(re.compile(r"^to acknowledge, (Mar 2|2 Mar): 20$"))
+        expect(titles.nth(1)).to_have_text(re.compile(r"^to resolve, (Mar 2|2 Mar): 90$"))
+        expect(titles.nth(2)).to_have_text(re.compile(r"^to acknowledge, (Mar 9|9 Mar): 20$"))
+
+        heat = view.locator("#backlog-by-team")
+        expect(heat.locator("tr[data-team=mechanical] td[data-priority=medium]")).to_have_text("1")
+        expect(heat.locator("tr[data-team=mechanical] td[data-priority=urgent]")).to_have_text("0")
+        expect(
+            heat.locator("tr[data-team=rotating-equipment] td[data-priority=urgent]")
+        ).to_have_text("1")
+        expect(view.locator("#top-modes li[data-mode=VIB] .n")).to_have_text("4")
+        expect(view.locator("#top-modes li[data-mode=PDE] .n")).to_have_text("1")
+        expect(view.locator("#precision tr[data-detector=anomaly] td").nth(3)).to_have_text("0 %")
+        expect(view.locator("#precision tr[data-detector=ewma_drift] td").nth(3)).to_have_text(
+            "100 %"
+        )
+        expect(view.locator("#backlog svg polyline")).to_have_count(1)
+        page.screenshot(path=str(artefacts / "analytics.png"), full_page=True)
+
+        technician = store.access.create_token("bruno", Role.TECHNICIAN).secret
+        page.locator("#sign-out").click()
+        page.goto(f"{url}/#token={technician}")
+        expect(page.locator("#who")).to_contain_text("bruno · technician")
+        expect(page.locator("#nav-analytics")).to_be_hidden()
+        page.goto(f"{url}/#/analytics")
+        expect(view).to_contain_text("Analytics are for planners.")
+
+
+def test_a_machine_page_shows_its_past_and_open_orders_and_its_findings(
+    tmp_path: Path, demo_plant: Plant, browser_page: object, artefacts: Path
+) -> None:
+    page: playwright_sync.Page = browser_page  # type: ignore[assignment]
+    clock = Clock(MONDAY)
+    with (
+        WorkOrderStore.sqlite(tmp_path / "orders.db", plant=demo_plant, clock=clock) as store,
+        serving(create_app(store)) as url,
+    ):
+        numbers = seed_two_weeks(store, demo_plant, clock)
+        token = store.access.create_token("pat", Role.PLANNER).secret
+        page.goto(f"{url}/#token={token}")
+        expect(page.locator("#who")).to_contain_text("pat · planner")
+        page.locator("a", has_text="Equipment").click()
+        page.locator("#equipment-tree a", has_text="P-103").click()
+        view = page.locator("#machine-view")
+        expect(view.locator("h1")).to_contain_text("P-103")
+        expect(view.locator("#machine-orders")).to_have_text("None.")
+        past = view.locator("#machine-past tbody tr")
+        expect(past).to_have_count(1)
+        expect(past.first).to_have_attribute("data-number", numbers["B"])
+        expect(past.first.locator("td").nth(3)).to_have_text("false alarm")
+        expect(view.locator("#machine-alarms li")).to_have_count(1)
+        expect(view.locator("#machine-alarms li").first).to_contain_text("anomaly")
+        expect(view.locator("#health-timeline rect")).to_have_count(1)
+        expect(view.locator("#machine-signals tbody tr").first).to_be_visible()
+
+        page.goto(f"{url}/#/machine/P-201")
+        expect(view.locator("h1")).to_contain_text("P-201")
+        expect(view.locator("#machine-orders li")).to_have_count(1)
+        expect(view.locator("#machine-orders li").first).to_contain_text(numbers["D"])
+        expect(view.locator("#machine-orders li").first).to_contain_text("acknowledged")
+        expect(view.locator("#machine-past")).to_have_text("None.")
+        expect(view.locator("#machine-alarms li").first).to_contain_text(numbers["D"])
+        page.screenshot(path=str(artefacts / "machine-P-201.png"), full_page=True)
+
+        page.goto(f"{url}/#/machine/P-101")
+        expect(view.locator("h1")).to_contain_text("P-101")
+        expect(view.locator("#machine-past tbody tr").first.locator("td").nth(3)).to_have_text(
+            "confirmed"
+        )
+        expect(view.locator("#machine-past tbody tr").first).to_have_attribute(
+            "data-number", numbers["A"]
+        )
+        page.screenshot(path=str(artefacts / "machine-P-101.png"), full_page=True)
