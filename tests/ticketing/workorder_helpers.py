@@ -155,7 +155,11 @@ def seed_two_weeks(store: WorkOrderStore, plant: Plant, clock: Clock) -> dict[st
     Returns the numbers by letter."""
     pumps = plant.equipment
     alarm = Severity.ALARM
-    a = record(store, finding("P-101", severity=alarm), pumps["P-101"]).order.number
+
+    def now() -> float:  # findings on the store's clock, as the demo's simulation does
+        return clock.now.timestamp()
+
+    a = record(store, finding("P-101", severity=alarm, ts=now()), pumps["P-101"]).order.number
     clock.advance(600)
     store.orders.acknowledge(a, by="alice")
     clock.advance(600)
@@ -164,17 +168,17 @@ def seed_two_weeks(store: WorkOrderStore, plant: Plant, clock: Clock) -> dict[st
     store.orders.done(a, by="alice")
     clock.advance(2400)
     store.orders.close_order(a, by="pat", outcome=Outcome.CONFIRMED)
-    b = record(store, finding("P-103", kind=FindingKind.ANOMALY, ts=T0 + 1), pumps["P-103"])
+    b = record(store, finding("P-103", kind=FindingKind.ANOMALY, ts=now()), pumps["P-103"])
     clock.advance(1800)
     store.orders.acknowledge(b.order.number, by="bruno")
     clock.advance(1800)
     store.orders.close_order(b.order.number, by="pat", outcome=Outcome.FALSE_ALARM)
     clock.advance(7 * 86400 - 3 * 3600)
-    c = record(store, finding("P-104", "flow", ts=T0 + 2), pumps["P-104"]).order.number
-    d = record(store, finding("P-201", severity=alarm, ts=T0 + 3), pumps["P-201"]).order.number
+    c = record(store, finding("P-104", "flow", ts=now()), pumps["P-104"]).order.number
+    d = record(store, finding("P-201", severity=alarm, ts=now() + 1), pumps["P-201"]).order.number
     clock.advance(1200)
     store.orders.acknowledge(d, by="erik")
-    e = record(store, finding("P-105", ts=T0 + 4), pumps["P-105"]).order.number
+    e = record(store, finding("P-105", ts=now()), pumps["P-105"]).order.number
     store.orders.cancel(e, by="pat", reason="duplicate of a paper ticket")
     clock.advance(60)
     return {"A": a, "B": b.order.number, "C": c, "D": d, "E": e}

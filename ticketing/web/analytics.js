@@ -84,7 +84,7 @@ async function renderAnalytics() {
   let data;
   try {
     data = await Promise.all([
-      get(`/analytics/throughput?${all}`), get(`/analytics/backlog?${all}&step=86400`),
+      get(`/analytics/throughput?${all}`), get(`/analytics/backlog?${all}&step=21600`),
       get("/analytics/backlog-by-team"), get(`/analytics/mtta?${all}`), get(`/analytics/mttr?${all}`),
       get(`/analytics/top-failure-modes?${all}&limit=5`), get(`/analytics/outcomes?${all}`),
       get(`/analytics/detector-precision?${all}`), weekly("mtta"), weekly("mttr"),
@@ -128,8 +128,8 @@ async function renderAnalytics() {
         { name: "to acknowledge", cls: "b-opened", values: mttaWeeks.map((m) => minutes(m.mean_seconds)) },
         { name: "to resolve", cls: "b-closed", values: mttrWeeks.map((m) => minutes(m.mean_seconds)) }],
         (v) => String(Math.round(v)))}</div>
-    <div class="panel chart" id="backlog"><h2>Backlog over time (active orders each day)</h2>
-      ${lineChart("backlog over time", backlog.map((b) => [new Date(b.at), b.active]))}</div>
+    <div class="panel chart" id="backlog"><h2>Backlog over time (active orders every 6 h, and now)</h2>
+      ${lineChart("backlog over time", [...backlog.map((b) => [new Date(b.at), b.active]), [now, active]])}</div>
     <div class="panel" id="backlog-by-team"><h2>Backlog by team and priority, now</h2>
       ${teams.length ? `<table class="compact heat"><thead><tr><th>Team</th>${PRIORITIES.map((p) => `<th>${p}</th>`).join("")}<th>All</th></tr></thead>
       <tbody>${teams.map((team) => `<tr data-team="${esc(team)}"><td>${esc(team)}</td>${PRIORITIES.map((p) =>
@@ -137,7 +137,7 @@ async function renderAnalytics() {
         <td>${PRIORITIES.reduce((n, p) => n + cell(team, p), 0)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">No active orders.</p>`}</div>
     <div class="panel" id="top-modes"><h2>Top failure modes</h2>
       ${modes.length ? `<ol class="pareto">${modes.map((m) => `<li data-mode="${esc(m.failure_mode_code)}"><span class="bar" style="width:${(100 * m.orders / top).toFixed(0)}%"></span>
-        <b>${esc(m.failure_mode_code)}</b> ${esc(m.failure_mode_name)} <span class="muted">${esc(m.equipment_type)}</span> · <span class="n">${m.orders}</span></li>`).join("")}</ol>` : `<p class="muted">No orders.</p>`}</div>
+        <span><b>${esc(m.failure_mode_code)}</b> ${esc(m.failure_mode_name)} <span class="muted">${esc(m.equipment_type)}</span> · <span class="n">${m.orders}</span></span></li>`).join("")}</ol>` : `<p class="muted">No orders.</p>`}</div>
     <div class="panel" id="precision"><h2>Detector precision (orders judged at closing)</h2>
       ${precision.length ? `<table class="compact"><thead><tr><th>Detector</th><th>Confirmed</th><th>False alarms</th><th>Precision</th></tr></thead>
       <tbody>${precision.map((p) => `<tr data-detector="${esc(p.detector)}"><td>${esc(p.detector)}</td><td>${p.confirmed}</td><td>${p.false_alarms}</td>
