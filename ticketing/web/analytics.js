@@ -69,6 +69,7 @@ const PRIORITIES = ["urgent", "high", "medium", "low"];
 async function renderAnalytics() {
   show("analytics-view");
   const view = $("#analytics-view");
+  view.innerHTML = `<p class="muted">Loading…</p>`;  // never act on a stale copy
   if (RANK[state.me.role] < RANK.planner) {
     view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="muted">Analytics are for planners.</p>`;
     return;

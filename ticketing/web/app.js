@@ -33,7 +33,7 @@ async function api(path, options = {}) {
 }
 
 function show(id) {
-  for (const section of ["sign-in", "list-view", "detail-view", "machine-view", "labels-view", "analytics-view"]) $(`#${section}`).hidden = section !== id;
+  for (const section of ["sign-in", "list-view", "detail-view", "machine-view", "labels-view", "analytics-view", "planning-view"]) $(`#${section}`).hidden = section !== id;
 }
 
 function signOut(message) {
@@ -96,6 +96,7 @@ function route() {
   else if (machine) renderMachine(decodeURIComponent(machine[1]));
   else if (location.hash.startsWith("#/labels")) renderLabels();
   else if (location.hash.startsWith("#/analytics")) renderAnalytics();
+  else if (location.hash.startsWith("#/planning")) renderPlanning();
   else if (location.hash.startsWith("#/equipment")) renderEquipment();
   else renderList();
 }
@@ -107,6 +108,7 @@ function route() {
 async function renderMachine(id) {
   show("machine-view");
   const view = $("#machine-view");
+  view.innerHTML = `<p class="muted">Loading…</p>`;  // never act on a stale copy
   let eq, orders, past, pastTotal, alarms, clock;
   const orderList = (path) => api(path).then((r) => [r.body, Number(r.response.headers.get("X-Total-Count"))]);
   try {
@@ -524,7 +526,7 @@ function onEvent(event) {
   state.refreshTimer = setTimeout(() => {
     const open = location.hash.match(/^#\/orders\/(WO-\d+)/);
     if (open) { if (open[1] === number) renderDetail(number); }
-    else if (!/^#\/(machine|labels|analytics|equipment)/.test(location.hash)) renderList();
+    else if (!/^#\/(machine|labels|analytics|equipment|planning)/.test(location.hash)) renderList();
   }, 150);
 }
 
