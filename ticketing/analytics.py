@@ -9,6 +9,8 @@ period:
 - Throughput: orders opened and orders closed in each period (a week on the page).
 - Backlog by team and priority: the active orders now, counted per team and priority.
 - Outcomes: the closed orders by what closing them found (confirmed, false alarm, not judged).
+- Lead time of predictive orders: the time from the finding to the alarm limit that its forecast
+  gave (the latest finding's, as the order holds it), over the orders that have one.
 - Top failure modes per equipment type: how many orders each opened.
 - Detector precision: of the closed orders with an outcome that a detector contributed findings
   to, the share confirmed (the rest were false alarms).
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from ticketing.base import Outcome
+from ticketing.base import Outcome, WorkOrderType
 from ticketing.lifecycle import Status
 from ticketing.models import FindingRow, UTCDateTime, WorkOrderRow
 
@@ -105,6 +107,16 @@ class OutcomeCount:
     outcome: str | None
     """None: closed without saying whether the finding was right."""
     orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeadTime:
+    orders: int
+    """Predictive orders created in the period."""
+    forecast: int
+    """Of which with a time to the alarm limit."""
+    mean_seconds: float | None
+    min_seconds: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +265,15 @@ def outcomes(
         OutcomeCount(o, found.get(o, 0))
         for o in (Outcome.CONFIRMED.value, Outcome.FALSE_ALARM.value, None)
     ]
+
+
+def lead_time(session: Session, since: datetime | None, until: datetime | None) -> LeadTime:
+    ttl = WorkOrderRow.evidence["time_to_limit"].as_float()
+    query = select(func.count(), func.count(ttl), func.avg(ttl), func.min(ttl)).where(
+        WorkOrderRow.type == WorkOrderType.PREDICTIVE, *_period(since, until)
+    )
+    orders, forecast, mean, least = session.execute(query).one()
+    return LeadTime(orders, forecast, _float(mean), _float(least))
 
 
 def top_failure_modes(

@@ -58,6 +58,12 @@ class Analytics:
         with self._storage.read("count outcomes") as tx:
             return analytics.outcomes(tx.session, since, until)
 
+    def lead_time(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> analytics.LeadTime:
+        with self._storage.read("compute the lead time") as tx:
+            return analytics.lead_time(tx.session, since, until)
+
     def top_failure_modes(
         self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 20
     ) -> builtins.list[analytics.FailureModeCount]:

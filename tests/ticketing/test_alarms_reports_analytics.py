@@ -199,7 +199,7 @@ def test_analytics_over_known_data(
     assert plant_store.analytics.mtta(since=end) == [type(overall)(None, 0, None)]
 
 
-def test_throughput_backlog_by_team_and_outcomes_through_the_api(
+def test_throughput_backlog_by_team_outcomes_and_lead_time_through_the_api(
     plant_store: WorkOrderStore, demo_plant: Plant, clock: Clock
 ) -> None:
     day0 = clock.now
@@ -243,6 +243,21 @@ def test_throughput_backlog_by_team_and_outcomes_through_the_api(
             params={"since": (day0 + timedelta(days=7)).isoformat()},
         )
         assert [o["orders"] for o in later.json()] == [0, 0, 0]
+        lead = client.get("/api/v1/analytics/lead-time", params={"since": since})
+        assert lead.status_code == 200, lead.text
+        assert lead.json() == {
+            "orders": 5,
+            "forecast": 2,
+            "mean_seconds": 4 * 3600,
+            "min_seconds": 2 * 3600,
+        }
+        none_yet = client.get("/api/v1/analytics/lead-time", params={"until": since})
+        assert none_yet.json() == {
+            "orders": 0,
+            "forecast": 0,
+            "mean_seconds": None,
+            "min_seconds": None,
+        }
         backwards = client.get(
             "/api/v1/analytics/throughput",
             params={"since": since, "until": (day0 - timedelta(days=1)).isoformat()},

@@ -119,6 +119,7 @@ CASES = [
     ),
     Case("get", "/analytics/backlog-by-team", PLANNERS),
     Case("get", "/analytics/outcomes", PLANNERS),
+    Case("get", "/analytics/lead-time", PLANNERS),
     Case("get", "/analytics/top-failure-modes", PLANNERS),
     Case("get", "/analytics/detector-precision", PLANNERS),
     Case("get", "/audit", PLANNERS),

@@ -144,14 +144,16 @@ class Clock:
 def seed_two_weeks(store: WorkOrderStore, plant: Plant, clock: Clock) -> dict[str, str]:
     """Orders over two weeks from the clock's start, on the store that reads that clock:
 
-    - week 0: A (P-101, urgent) acknowledged after 10 min, started at 20, done at 80, closed at
-      120 min as confirmed; B (P-103, medium, anomaly) acknowledged after 30 min and closed at 60
-      as a false alarm.
-    - week 1: C (P-104 flow, medium) open; D (P-201, urgent) acknowledged after 20 min;
+    - week 0: A (P-101, urgent, 6 h to the alarm limit) acknowledged after 10 min, started at
+      20, done at 80, closed at 120 min as confirmed; B (P-103, medium, anomaly) acknowledged
+      after 30 min and closed at 60 as a false alarm.
+    - week 1: C (P-104 flow, medium) open; D (P-201, urgent, 2 h to the limit) acknowledged after
+      20 min;
       E (P-105) cancelled.
 
     So: opened 2 then 3, closed 2 then 0; MTTA 20 min over 3; MTTR 1.5 h over 2; active now C
-    (mechanical, medium) and D (rotating-equipment, urgent); one false alarm of two judged.
+    (mechanical, medium) and D (rotating-equipment, urgent); one false alarm of two judged; a
+    lead time of 4 h on average, 2 h at least, over the 2 of 5 predictive orders forecasting.
     Returns the numbers by letter."""
     pumps = plant.equipment
     alarm = Severity.ALARM
@@ -159,7 +161,8 @@ def seed_two_weeks(store: WorkOrderStore, plant: Plant, clock: Clock) -> dict[st
     def now() -> float:  # findings on the store's clock, as the demo's simulation does
         return clock.now.timestamp()
 
-    a = record(store, finding("P-101", severity=alarm, ts=now()), pumps["P-101"]).order.number
+    a_found = finding("P-101", severity=alarm, ts=now(), time_to_limit=6 * 3600)
+    a = record(store, a_found, pumps["P-101"]).order.number
     clock.advance(600)
     store.orders.acknowledge(a, by="alice")
     clock.advance(600)
@@ -175,7 +178,8 @@ def seed_two_weeks(store: WorkOrderStore, plant: Plant, clock: Clock) -> dict[st
     store.orders.close_order(b.order.number, by="pat", outcome=Outcome.FALSE_ALARM)
     clock.advance(7 * 86400 - 3 * 3600)
     c = record(store, finding("P-104", "flow", ts=now()), pumps["P-104"]).order.number
-    d = record(store, finding("P-201", severity=alarm, ts=now() + 1), pumps["P-201"]).order.number
+    d_found = finding("P-201", severity=alarm, ts=now() + 1, time_to_limit=2 * 3600)
+    d = record(store, d_found, pumps["P-201"]).order.number
     clock.advance(1200)
     store.orders.acknowledge(d, by="erik")
     e = record(store, finding("P-105", ts=now()), pumps["P-105"]).order.number

@@ -448,6 +448,13 @@ class OutcomeCountOut(_Out):
     orders: int
 
 
+class LeadTimeOut(_Out):
+    orders: int = Field(description="Predictive orders created in the period.")
+    forecast: int = Field(description="Of which with a forecast time to the alarm limit.")
+    mean_seconds: float | None = Field(description="Mean time from the finding to the limit.")
+    min_seconds: float | None = Field(description="The shortest warning given.")
+
+
 class FailureModeCountOut(_Out):
     equipment_type: str
     failure_mode_code: str

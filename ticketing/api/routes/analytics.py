@@ -16,6 +16,7 @@ from ticketing.api.schemas import (
     AwareTime,
     BacklogOut,
     FailureModeCountOut,
+    LeadTimeOut,
     MeanTimeOut,
     OutcomeCountOut,
     PrecisionOut,
@@ -112,6 +113,19 @@ async def outcomes(
     false_alarm)."""
     rows = await asyncio.to_thread(analytics.outcomes, since, until)
     return [OutcomeCountOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/lead-time",
+    summary="Warning given by predictive orders: finding to forecast alarm limit",
+    responses=DENIED,
+)
+async def lead_time(
+    analytics: AnalyticsDep, principal: Planner, since: Since = None, until: Until = None
+) -> LeadTimeOut:
+    """Over the predictive orders created in the period whose latest finding forecast a time to
+    the alarm limit."""
+    return LeadTimeOut.model_validate(await asyncio.to_thread(analytics.lead_time, since, until))
 
 
 @router.get("/top-failure-modes", summary="Failure modes opening the most orders", responses=DENIED)
