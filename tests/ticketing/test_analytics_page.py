@@ -40,6 +40,10 @@ def test_a_planner_reads_the_analytics_of_two_seeded_weeks(
         expect(view.locator("#kpi-mttr b")).to_have_text("1.5 h")  # (2 h + 1 h) / 2
         expect(view.locator("#kpi-mttr small")).to_have_text("2 closed, repair 1.0 h")
         expect(view.locator("#kpi-backlog b")).to_have_text("2")
+        expect(view.locator("#kpi-lead-time b")).to_have_text("4.0 h")  # (6 h + 2 h) / 2
+        expect(view.locator("#kpi-lead-time small")).to_have_text(
+            "2 of 5 predictive orders forecast; least 2.0 h"
+        )
         expect(view.locator("#kpi-false-alarms b")).to_have_text("50 %")
         expect(view.locator("#kpi-false-alarms small")).to_have_text("1 of 2 judged at closing")
 

@@ -89,12 +89,13 @@ async function renderAnalytics() {
       get("/analytics/backlog-by-team"), get(`/analytics/mtta?${all}`), get(`/analytics/mttr?${all}`),
       get(`/analytics/top-failure-modes?${all}&limit=5`), get(`/analytics/outcomes?${all}`),
       get(`/analytics/detector-precision?${all}`), weekly("mtta"), weekly("mttr"),
+      get(`/analytics/lead-time?${all}`),
     ]);
   } catch (error) {
     view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
     return;
   }
-  const [throughput, backlog, byTeam, mtta, mttr, modes, outcomes, precision, mttaWeeks, mttrWeeks] = data;
+  const [throughput, backlog, byTeam, mtta, mttr, modes, outcomes, precision, mttaWeeks, mttrWeeks, lead] = data;
   const labels = throughput.map((t) => dayLabel(new Date(t.start)));
   const opened = throughput.reduce((n, t) => n + t.opened, 0);
   const closed = throughput.reduce((n, t) => n + t.closed, 0);
@@ -115,6 +116,8 @@ async function renderAnalytics() {
       <div class="kpi" id="kpi-mttr"><span>Mean time to resolve</span><b>${esc(hours(mttr[0].mean_seconds) || "—")}</b>
         <small>${esc(mttr[0].orders)} closed${mttr[0].mean_repair_seconds !== null ? `, repair ${esc(hours(mttr[0].mean_repair_seconds))}` : ""}</small></div>
       <div class="kpi" id="kpi-backlog"><span>Active now</span><b>${active}</b></div>
+      <div class="kpi" id="kpi-lead-time"><span>Warning given (finding → alarm limit)</span><b>${esc(hours(lead.mean_seconds) || "—")}</b>
+        <small>${lead.forecast} of ${lead.orders} predictive orders forecast${lead.min_seconds !== null ? `; least ${esc(hours(lead.min_seconds))}` : ""}</small></div>
       <div class="kpi" id="kpi-false-alarms"><span>False alarms</span><b>${esc(percent(count("false_alarm"), judged))}</b>
         <small>${count("false_alarm")} of ${judged} judged at closing</small></div>
     </div>
