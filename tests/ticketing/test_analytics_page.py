@@ -122,6 +122,9 @@ def test_a_machine_page_shows_its_past_and_open_orders_and_its_findings(
         expect(view.locator("#machine-orders li").first).to_contain_text("acknowledged")
         expect(view.locator("#machine-past")).to_have_text("None.")
         expect(view.locator("#machine-alarms li").first).to_contain_text(numbers["D"])
+        recent = view.locator("#machine-recent")
+        expect(recent).to_contain_text(f"From the finding of {numbers['D']}")
+        expect(recent.locator(".chart[data-signal=vibration] polyline")).to_have_count(1)
         page.screenshot(path=str(artefacts / "machine-P-201.png"), full_page=True)
 
         page.goto(f"{url}/#/machine/P-101")

@@ -103,8 +103,8 @@ function route() {
 
 // A machine's page (what its QR label opens on a phone): its state, its open and past orders, its
 // findings over time, its signals and limits, and a form to report a problem with a note and a
-// photo; the answer is a progress code to follow. (No API gives live signal values: the
-// evidence of an order's findings carries the recent points.)
+// photo; the answer is a progress code to follow. No API gives live signal values: the page
+// draws the recent points that the latest order's finding carried, said as such.
 async function renderMachine(id) {
   show("machine-view");
   const view = $("#machine-view");
@@ -124,6 +124,13 @@ async function renderMachine(id) {
     return;
   }
   const limit = (v) => (v === null || v === undefined ? "—" : esc(v));
+  const latest = [...orders, ...past].filter((o) => o.evidence)
+    .sort((a, b) => b.evidence.ts - a.evidence.ts)[0];
+  const recent = latest ? `<div class="panel" id="machine-recent"><h2>Recent signal values</h2>
+    <p class="muted">From the finding of <a href="#/orders/${esc(latest.number)}">${esc(latest.number)}</a>
+      at ${esc(when(new Date(latest.evidence.ts * 1000).toISOString()))}: ${esc(latest.evidence.summary)}</p>
+    ${Object.entries(latest.evidence.points).map(([sig, points]) =>
+      chart(sig, points, signalMeta(eq, sig), [], latest.evidence)).join("")}</div>` : "";
   view.innerHTML = `<p><a href="#/">← all orders</a> · <a href="#/equipment">equipment</a></p>
     <h1>${esc(eq.id)}${eq.name && eq.name !== eq.id ? ` · ${esc(eq.name)}` : ""}</h1>
     <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)} · criticality ${esc(eq.criticality)}</p>
@@ -132,6 +139,7 @@ async function renderMachine(id) {
     <div class="panel"><h2>Open orders</h2>${orders.length ? `<ul id="machine-orders">${orders.map((o) =>
       `<li><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a> ${esc(o.title)} · ${esc(o.status.replace("_", " "))}</li>`).join("")}</ul>`
       : `<p class="muted" id="machine-orders">None.</p>`}</div>
+    ${recent}
     <div class="panel"><h2>Findings over time</h2>${healthTimeline(alarms, new Date(clock.now))}
       ${alarms.length ? `<ul id="machine-alarms">${alarms.slice(0, 12).map((a) => `<li data-alarm="${esc(a.id)}">
         <span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span> ${esc(a.failure_mode_code)} · ${esc(a.signals.join(", "))} · ${esc(a.kind)}
@@ -354,6 +362,7 @@ function chart(signal, points, meta, findings, evidence) {
   let y0 = Math.min(...ys), y1 = Math.max(...ys);
   const span = (y1 - y0) || Math.abs(y1) || 1;
   for (const v of near) if (v > y0 - 2 * span && v < y1 + 2 * span) { y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
+  if (forecast) { y0 = Math.min(y0, forecast.limit); y1 = Math.max(y1, forecast.limit); }  // the trend ends on it
   const margin = (y1 - y0) * 0.06 || 1;
   y0 -= margin; y1 += margin;
   const sx = (x) => padL + ((x - x0) / (x1 - x0 || 1)) * (w - padL - padR);
