@@ -141,6 +141,8 @@ async def serve(
         on_recorded=on_recorded,
         on_processed=_both(intake.on_processed, on_processed),
         dead_letters=intake.engine_rejects,
+        links=lambda: intake.links_down(plant),
+        link_grace=settings.health.link_grace,
     )
     recorder.on_replayed = pipeline.recorded
     sock = bind(settings.api.host, settings.api.port)
@@ -196,6 +198,7 @@ async def serve(
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
             silence = tasks.create_task(pipeline.watch_silence())
+            links = tasks.create_task(pipeline.watch_links(settings.health.link_check))
             replays = tasks.create_task(recorder.run())
             log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
             if on_started is not None:
@@ -206,6 +209,7 @@ async def serve(
             await flow
             reporter.cancel()
             silence.cancel()
+            links.cancel()
             replays.cancel()
             work.cancel()
             close_streams(app)

@@ -141,6 +141,12 @@ class HealthSettings(BaseModel):
     """Seconds after start before a source that sent nothing yet counts against health."""
     window: float = Field(default=30.0, gt=0)
     """Seconds over which reading rates and engine drops are measured."""
+    link_grace: float = Field(default=60.0, ge=0)
+    """Seconds a link may be down (MQTT broker disconnected, OPC UA session lost, Sparkplug B
+    NDEATH or DDEATH) before each equipment behind it gets a communication finding and order; a
+    reconnect sooner opens nothing."""
+    link_check: float = Field(default=5.0, gt=0)
+    """Seconds between two looks at the links."""
     min_rate_fraction: float = Field(default=0.5, ge=0, le=1)
     """A source sending less than this part of the rate its signals' sample periods promise is
     degraded."""
