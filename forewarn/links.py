@@ -12,9 +12,10 @@ suspect, the link is, and its communication order says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from devices import Finding, FindingKind, Plant, Severity, SparkplugAddress
+from forewarn.health import Status, Verdict
 
 DETECTOR = "communication"
 STALE = "stale"
@@ -131,3 +132,13 @@ class LinkWatch:
             summary=summary,
             active=active,
         )
+
+
+def with_links(verdict: Verdict, watch: LinkWatch) -> Verdict:
+    """`verdict`, degraded (if it was ok) by each equipment whose link is down past the grace."""
+    lost = sorted((e, o.reason) for e, o in watch.outages.items() if o.reported)
+    if not lost:
+        return verdict
+    reasons = (*verdict.reasons, *(f"no data from {e}: {why}" for e, why in lost))
+    status = Status.DEGRADED if verdict.status is Status.OK else verdict.status
+    return replace(verdict, status=status, reasons=reasons)

@@ -29,6 +29,7 @@ from forewarn.health import (
     store_sample,
 )
 from forewarn.intake import Intake
+from forewarn.links import with_links
 from forewarn.metrics import PipelineCollector
 from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
@@ -163,12 +164,13 @@ async def serve(
 
     def verdict() -> Verdict:
         now = time.time()
-        return monitor.check(
+        judged = monitor.check(
             now,
             {name: source_sample(s.stats, now) for name, s in intake.sources.items()},
             asdict(engine.stats),
             store_sample(recorder.status()),
         )
+        return with_links(judged, pipeline.link_watch)
 
     def status() -> dict[str, Any]:
         return {

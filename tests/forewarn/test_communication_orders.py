@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from devices import FindingKind, Plant, plant_from_dict
 from forewarn.service import Running, serve
 from forewarn.settings import (
@@ -179,6 +181,10 @@ async def test_an_ndeath_opens_one_communication_order_and_the_nbirth_closes_it(
         # P-1's edge node said NDEATH on leaving; P-2's keeps sending.
         opened = await orders_until(running, lambda o: bool(com(o)), feed_p2)
         assert running.pipeline.status()["links_down"] == {"P-1": "NDEATH of works/line-1"}
+        async with httpx.AsyncClient() as http:
+            health = (await http.get(f"{running.api_url}/api/v1/health")).json()
+        assert health["status"] == "degraded"
+        assert "no data from P-1: NDEATH of works/line-1" in health["reasons"]
         await asyncio.sleep(1.0)  # more looks at the dead link open nothing more
         orders = await orders_until(running, lambda o: True, feed_p2)
         assert [(o.equipment_id, o.failure_mode_code) for o in orders] == [("P-1", "COM")]
