@@ -24,7 +24,7 @@ from forewarn.settings import (
     Settings,
     SparkplugSettings,
 )
-from simulators import OpcUaServer
+from simulators import MqttPublisher, OpcUaServer
 from simulators.base import Sample
 from simulators.sparkplug_publisher import SparkplugPublisher
 from tests.conftest import Mosquitto, free_port
@@ -269,3 +269,56 @@ async def test_a_stopped_opcua_server_opens_a_communication_order_until_it_is_ba
     assert [(o.equipment_id, o.failure_mode_code) for o in closed] == [("P-1", "COM")]
     assert [f.active for f in findings] == [True, False]
     assert "data returns" in findings[1].summary
+
+
+def mqtt_plant() -> Plant:
+    return plant_from_dict(
+        {
+            "site": {"id": "works"},
+            "areas": [
+                {
+                    "id": "pumping",
+                    "lines": [
+                        {
+                            "id": "line-1",
+                            "equipment": [
+                                {"id": "P-1", "type": "centrifugal_pump", "team": "mechanical"}
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+
+async def test_a_broker_down_past_the_grace_opens_a_communication_order_closed_on_reconnect(
+    private_mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    plant = mqtt_plant()
+    config = settings(
+        tmp_path,
+        mqtt=MqttSettings(url=private_mosquitto.url, client_id=f"com-{uuid.uuid4().hex[:8]}"),
+        intake=IntakeSettings(timestamp_window=False),
+    )
+    async with service(plant, config) as running:
+        source = running.source
+        async with (
+            asyncio.timeout(30),
+            MqttPublisher(
+                plant, host="127.0.0.1", port=private_mosquitto.port, client_id="com-pub"
+            ) as publisher,
+        ):
+            while running.pipeline.stats.readings < 10:
+                await publisher.publish(samples(("P-1",)))
+                await asyncio.sleep(0.1)
+        private_mosquitto.stop()
+        opened = await orders_until(running, lambda o: bool(com(o)))
+        assert running.pipeline.status()["links_down"] == {"P-1": "MQTT broker unreachable"}
+        private_mosquitto.start()
+        closed = await orders_until(
+            running, lambda o: source.stats.connected and o[0].status.value == "closed"
+        )
+        findings = await asyncio.to_thread(running.store.orders.findings, opened[0].number)
+    assert [(o.equipment_id, o.failure_mode_code) for o in closed] == [("P-1", "COM")]
+    assert [f.active for f in findings] == [True, False]
