@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -53,6 +54,7 @@ class Pipeline:
         *,
         snapshot_file: Path | None = None,
         snapshot_interval: float = 60.0,
+        snapshot_source_interval: float = 600.0,
         on_recorded: OnRecorded | None = None,
         on_processed: OnProcessed | None = None,
         dead_letters: DeadLetters | None = None,
@@ -66,6 +68,9 @@ class Pipeline:
         self.stats = PipelineStats()
         self._snapshot_file = snapshot_file
         self._snapshot_interval = snapshot_interval
+        self._snapshot_source_interval = snapshot_source_interval
+        """Source seconds between snapshots too: a backlog or a replay processed faster than
+        real time is not hours of learning lost to one crash."""
         self._on_recorded = on_recorded
         self._on_processed = on_processed
         self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
@@ -80,6 +85,7 @@ class Pipeline:
 
     async def run(self) -> None:
         last_snapshot = time.monotonic()
+        snapshot_ts = -math.inf
         async for batch in self.source.batches():
             async with self._engine_lock:
                 findings = await asyncio.to_thread(self.engine.process, batch)
@@ -92,9 +98,16 @@ class Pipeline:
             for finding in findings:
                 await self._record(finding)
             self.source.commit()
-            if time.monotonic() - last_snapshot >= self._snapshot_interval:
+            source_ts = batch[-1].ts if batch else snapshot_ts
+            if not math.isfinite(snapshot_ts):
+                snapshot_ts = source_ts
+            if (
+                time.monotonic() - last_snapshot >= self._snapshot_interval
+                or source_ts - snapshot_ts >= self._snapshot_source_interval
+            ):
                 await self._snapshot()
                 last_snapshot = time.monotonic()
+                snapshot_ts = source_ts
         await self._snapshot()
         log.info("pipeline finished: %s", self.stats)
 

@@ -139,6 +139,7 @@ async def serve(
         recorder,
         snapshot_file=Path(settings.state_dir) / "detectors.json",
         snapshot_interval=settings.snapshot_interval,
+        snapshot_source_interval=settings.snapshot_source_interval,
         on_recorded=on_recorded,
         on_processed=_both(intake.on_processed, on_processed),
         dead_letters=intake.engine_rejects,

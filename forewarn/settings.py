@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     state_dir: Path = Path("forewarn-state")
     """Where detector state snapshots are kept between runs."""
     snapshot_interval: float = Field(default=60.0, gt=0)
+    """Wall-clock seconds between detector state snapshots."""
+    snapshot_source_interval: float = Field(default=600.0, gt=0)
+    """Also snapshot after this many seconds of source time: a backlog (or a replay) processed
+    faster than real time loses at most this much learning to a crash, not its warm-up."""
     finding_spool_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Findings wait in {state_dir}/finding-spool.sqlite3 while the work-order database is
     unreachable, up to this many bytes; beyond it new findings are lost (and counted)."""
