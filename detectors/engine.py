@@ -195,6 +195,11 @@ class Engine:
         self._clocks = ClockWatch()
         self._clock_rejects: list[tuple[Reading, float]] = []
         self._silence_checked = -math.inf
+        self._resuming = False
+        """Restored from a snapshot and no reading since."""
+        self._resumed_at = -math.inf
+        """Source time of the first reading after a restore: silence before it is the time the
+        service was down (and the readings it lost), not the sensors'."""
 
     def process(
         self, batch: Iterable[Reading], scores: list[float] | None = None, *, train: bool = False
@@ -243,6 +248,9 @@ class Engine:
                 slots.append(first_slot + position)
             if scores is not None:
                 scores.append(0.0)
+        if accepted and self._resuming:
+            self._resuming = False
+            self._resumed_at = accepted[0][2]
         if accepted:
             banked = self._bank.process(
                 np.fromiter((a[0].index for a in accepted), np.intp, len(accepted)),
@@ -380,7 +388,9 @@ class Engine:
         self._silence_checked = now
         for stream, check in self._watch_silence:
             detector = check.detector
-            score = detector.score_silence(now)
+            # A stream not heard since the restore is silent since then, not since the snapshot.
+            unheard = self._resumed_at - stream.last_ts
+            score = detector.score_silence(now - unheard if unheard > 0 else now)
             severity = detector.severity(score)
             transition = check.decision.update(score, now, int(severity))
             if transition is not None:
@@ -557,6 +567,7 @@ class Engine:
             unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
+        self._resuming = restored > 0
         return restored
 
     def _banked(self, stream: _Stream, check: _BankCheck) -> Detector:

@@ -103,6 +103,20 @@ INSTRUMENT_FAILURE = FailureMode(
     auto_resolve=True,
     skills=("instrumentation",),
 )
+COMMUNICATION_FAILURE = FailureMode(
+    code="COM",
+    name="Loss of communication",
+    mechanism="Communication failure",
+    signals=(),
+    kinds=frozenset({FindingKind.COMMUNICATION}),
+    checks=(
+        "Check the edge node, gateway or OPC UA server the equipment reports through",
+        "Check the network path and the MQTT broker between it and forewarn",
+        "Confirm the machine itself is running (its data may only be late)",
+    ),
+    auto_resolve=True,
+    skills=("instrumentation",),
+)
 OTHER = FailureMode(
     code="OTH",
     name="Other",
@@ -145,7 +159,11 @@ class Equipment:
         for mode in self.failure_modes:
             if mode.matches(finding):
                 return mode
-        return INSTRUMENT_FAILURE if finding.kind is FindingKind.SENSOR else OTHER
+        if finding.kind is FindingKind.SENSOR:
+            return INSTRUMENT_FAILURE
+        if finding.kind is FindingKind.COMMUNICATION:
+            return COMMUNICATION_FAILURE
+        return OTHER
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,9 @@ class FindingKind(enum.StrEnum):
     """The joint behaviour of signals is unusual."""
     SENSOR = "sensor"
     """The sensor, not the machine, looks broken (stale, stuck, spiking, out of range)."""
+    COMMUNICATION = "communication"
+    """The link, not the machine, is down: its source is disconnected or declared it dead
+    (Sparkplug NDEATH / DDEATH, an OPC UA session lost, the MQTT broker unreachable)."""
 
 
 class Severity(enum.IntEnum):

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from devices import Finding, Plant
 from forewarn.errors import ForewarnError
+from forewarn.links import unreachable
 from forewarn.settings import IntakeSettings, Settings
 from ingest import (
     Batch,
@@ -129,6 +130,13 @@ class Intake:
         if self.historian is not None:
             await asyncio.to_thread(self.historian.close)
         await asyncio.to_thread(self.dead_letters.close)
+
+    def links_down(self, plant: Plant) -> dict[str, str]:
+        """Equipment id -> why its data cannot arrive now (`forewarn.links.unreachable`)."""
+        connected = {name: source.stats.connected for name, source in self.sources.items()}
+        sparkplug = self.mqtt.sparkplug if self.mqtt is not None else None
+        dead = sparkplug.dead() if sparkplug is not None else {}
+        return unreachable(plant, connected, dead)
 
     @property
     def on_processed(self) -> Callable[[Batch, list[Finding]], None] | None:

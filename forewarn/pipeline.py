@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from detectors import Engine
 from devices import Finding, Plant
 from forewarn import snapshots
+from forewarn.links import LinkWatch
 from ingest import Batch, DeadLetters, Reject, RejectReason, Source
 from ticketing import FindingRecorder, Recorded
 
@@ -32,6 +34,9 @@ class PipelineStats:
     orders_updated: int = 0
     silence_checks: int = 0
     """Times the engine judged silence on the timer, nothing having arrived."""
+    masked: int = 0
+    """Stale-sensor findings not recorded: they started while the equipment's link was down,
+    which its communication finding tells."""
 
 
 class Pipeline:
@@ -49,9 +54,12 @@ class Pipeline:
         *,
         snapshot_file: Path | None = None,
         snapshot_interval: float = 60.0,
+        snapshot_source_interval: float = 600.0,
         on_recorded: OnRecorded | None = None,
         on_processed: OnProcessed | None = None,
         dead_letters: DeadLetters | None = None,
+        links: Callable[[], Mapping[str, str]] | None = None,
+        link_grace: float = 60.0,
     ) -> None:
         self.plant = plant
         self.source = source
@@ -60,10 +68,16 @@ class Pipeline:
         self.stats = PipelineStats()
         self._snapshot_file = snapshot_file
         self._snapshot_interval = snapshot_interval
+        self._snapshot_source_interval = snapshot_source_interval
+        """Source seconds between snapshots too: a backlog or a replay processed faster than
+        real time is not hours of learning lost to one crash."""
         self._on_recorded = on_recorded
         self._on_processed = on_processed
         self.dead_letters = dead_letters if dead_letters is not None else DeadLetters()
         """Readings the engine rejected (their clock went back)."""
+        self._links = links
+        """Equipment id -> why its link is down, now (see `forewarn.links.unreachable`)."""
+        self.link_watch = LinkWatch(plant, link_grace)
         self._engine_lock = asyncio.Lock()
         self._last_batch = time.monotonic()
         if snapshot_file is not None:
@@ -71,6 +85,7 @@ class Pipeline:
 
     async def run(self) -> None:
         last_snapshot = time.monotonic()
+        snapshot_ts = -math.inf
         async for batch in self.source.batches():
             async with self._engine_lock:
                 findings = await asyncio.to_thread(self.engine.process, batch)
@@ -83,9 +98,16 @@ class Pipeline:
             for finding in findings:
                 await self._record(finding)
             self.source.commit()
-            if time.monotonic() - last_snapshot >= self._snapshot_interval:
+            source_ts = batch[-1].ts if batch else snapshot_ts
+            if not math.isfinite(snapshot_ts):
+                snapshot_ts = source_ts
+            if (
+                time.monotonic() - last_snapshot >= self._snapshot_interval
+                or source_ts - snapshot_ts >= self._snapshot_source_interval
+            ):
                 await self._snapshot()
                 last_snapshot = time.monotonic()
+                snapshot_ts = source_ts
         await self._snapshot()
         log.info("pipeline finished: %s", self.stats)
 
@@ -105,6 +127,9 @@ class Pipeline:
 
     async def _record(self, finding: Finding) -> None:
         self.stats.findings += 1
+        if self.link_watch.masks(finding):
+            self.stats.masked += 1
+            return
         equipment = self.plant.equipment[finding.equipment_id]
         recorded = await asyncio.to_thread(self.store.record, finding, equipment)
         self.recorded(finding, recorded)
@@ -136,6 +161,18 @@ class Pipeline:
             for finding in findings:
                 await self._record(finding)
 
+    async def watch_links(self, every: float = 5.0) -> None:
+        """Until cancelled: every `every` seconds, ask the sources which equipment they cannot
+        reach and record the communication findings that gives (`forewarn.links.LinkWatch`)."""
+        if self._links is None:
+            return
+        while True:
+            await asyncio.sleep(every)
+            findings = self.link_watch.update(self._links(), time.time())
+            for finding in findings:
+                log.warning("%s: %s", finding.equipment_id, finding.summary)
+                await self._record(finding)
+
     async def _snapshot(self) -> None:
         if self._snapshot_file is not None:
             await asyncio.to_thread(snapshots.save, self.engine, self._snapshot_file)
@@ -155,6 +192,7 @@ class Pipeline:
                 "rejected": {r.value: n for r, n in source.dead_letters.counts.items()},
             },
             "engine": asdict(self.engine.stats),
+            "links_down": {e: o.reason for e, o in self.link_watch.outages.items()},
         }
 
     async def report_every(self, seconds: float) -> None:

@@ -29,6 +29,7 @@ from forewarn.health import (
     store_sample,
 )
 from forewarn.intake import Intake
+from forewarn.links import with_links
 from forewarn.metrics import PipelineCollector
 from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
@@ -138,9 +139,12 @@ async def serve(
         recorder,
         snapshot_file=Path(settings.state_dir) / "detectors.json",
         snapshot_interval=settings.snapshot_interval,
+        snapshot_source_interval=settings.snapshot_source_interval,
         on_recorded=on_recorded,
         on_processed=_both(intake.on_processed, on_processed),
         dead_letters=intake.engine_rejects,
+        links=lambda: intake.links_down(plant),
+        link_grace=settings.health.link_grace,
     )
     recorder.on_replayed = pipeline.recorded
     sock = bind(settings.api.host, settings.api.port)
@@ -161,12 +165,13 @@ async def serve(
 
     def verdict() -> Verdict:
         now = time.time()
-        return monitor.check(
+        judged = monitor.check(
             now,
             {name: source_sample(s.stats, now) for name, s in intake.sources.items()},
             asdict(engine.stats),
             store_sample(recorder.status()),
         )
+        return with_links(judged, pipeline.link_watch)
 
     def status() -> dict[str, Any]:
         return {
@@ -196,6 +201,7 @@ async def serve(
             flow = tasks.create_task(pipeline.run())
             reporter = tasks.create_task(pipeline.report_every(10.0))
             silence = tasks.create_task(pipeline.watch_silence())
+            links = tasks.create_task(pipeline.watch_links(settings.health.link_check))
             replays = tasks.create_task(recorder.run())
             log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
             if on_started is not None:
@@ -206,6 +212,7 @@ async def serve(
             await flow
             reporter.cancel()
             silence.cancel()
+            links.cancel()
             replays.cancel()
             work.cancel()
             close_streams(app)

@@ -141,6 +141,12 @@ class HealthSettings(BaseModel):
     """Seconds after start before a source that sent nothing yet counts against health."""
     window: float = Field(default=30.0, gt=0)
     """Seconds over which reading rates and engine drops are measured."""
+    link_grace: float = Field(default=60.0, ge=0)
+    """Seconds a link may be down (MQTT broker disconnected, OPC UA session lost, Sparkplug B
+    NDEATH or DDEATH) before each equipment behind it gets a communication finding and order; a
+    reconnect sooner opens nothing."""
+    link_check: float = Field(default=5.0, gt=0)
+    """Seconds between two looks at the links."""
     min_rate_fraction: float = Field(default=0.5, ge=0, le=1)
     """A source sending less than this part of the rate its signals' sample periods promise is
     degraded."""
@@ -163,6 +169,10 @@ class Settings(BaseSettings):
     state_dir: Path = Path("forewarn-state")
     """Where detector state snapshots are kept between runs."""
     snapshot_interval: float = Field(default=60.0, gt=0)
+    """Wall-clock seconds between detector state snapshots."""
+    snapshot_source_interval: float = Field(default=600.0, gt=0)
+    """Also snapshot after this many seconds of source time: a backlog (or a replay) processed
+    faster than real time loses at most this much learning to a crash, not its warm-up."""
     finding_spool_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Findings wait in {state_dir}/finding-spool.sqlite3 while the work-order database is
     unreachable, up to this many bytes; beyond it new findings are lost (and counted)."""

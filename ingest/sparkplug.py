@@ -78,6 +78,10 @@ class _Node:
     bdseq: int | None = None
     seq: int | None = None
     alive: bool = False
+    dead: bool = False
+    """Its NDEATH (of the current birth) came and no NBIRTH since."""
+    dead_devices: set[str] = field(default_factory=set)
+    """Devices whose DDEATH came and no DBIRTH since."""
     aliases: dict[int, tuple[str | None, str]] = field(default_factory=dict)
     """alias -> (device or None for the node's own metrics, metric name)."""
     devices: set[str] = field(default_factory=set)
@@ -183,6 +187,21 @@ class SparkplugHost:
                 self._give_up_waiting(node, now, readings, outgoing)
         return readings, outgoing
 
+    def dead(self) -> dict[SparkplugAddress, str]:
+        """Edge nodes (device None) and devices whose death certificate is the last word: what
+        NDEATH or DDEATH they sent, to be told as a communication problem until they are born
+        again. Safe to call from another thread (it reads a copy)."""
+        dead: dict[SparkplugAddress, str] = {}
+        for node in list(self._nodes.values()):
+            name = f"{node.group}/{node.edge_node}"
+            if node.dead:
+                dead[SparkplugAddress(node.group, node.edge_node, None)] = f"NDEATH of {name}"
+                continue
+            for device in sorted(node.dead_devices):
+                address = SparkplugAddress(node.group, node.edge_node, device)
+                dead[address] = f"DDEATH of {name}/{device}"
+        return dead
+
     # ---- births and deaths ----
 
     def _node_birth(
@@ -196,6 +215,8 @@ class SparkplugHost:
     ) -> None:
         self.stats.births += 1
         node.alive = True
+        node.dead = False
+        node.dead_devices.clear()
         node.seq = payload.seq
         node.bdseq = None
         node.aliases.clear()
@@ -230,6 +251,7 @@ class SparkplugHost:
         if not node.alive:
             return
         node.alive = False
+        node.dead = True
         node.held.clear()
         node.gap_since = None
         ts = _seconds(payload.timestamp, received_at)
@@ -312,12 +334,14 @@ class SparkplugHost:
             assert device is not None
             self.stats.births += 1
             node.devices.add(device)
+            node.dead_devices.discard(device)
             for metric in payload.metrics:
                 if metric.name is not None and metric.alias is not None:
                     node.aliases[metric.alias] = (device, metric.name)
         elif kind is MessageType.DDEATH:
             self.stats.deaths += 1
             node.devices.discard(device or "")
+            node.dead_devices.add(device or "")
             self._stale(node, device, _seconds(payload.timestamp, message.received_at), readings)
             return
         elif kind is MessageType.DDATA and device not in node.devices:

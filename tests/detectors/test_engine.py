@@ -19,6 +19,7 @@ from devices import (
     Quality,
     Reading,
     Signal,
+    plant_from_dict,
 )
 
 
@@ -244,3 +245,36 @@ def test_silence_is_judged_on_the_timer_while_nothing_arrives(demo_plant: Plant)
         ("P-101", ("flow",), "sensor")
     ]
     assert engine.check_silence(140.0) == []  # one episode, not one finding per tick
+
+
+def test_after_a_restore_the_time_the_service_was_down_is_not_a_sensors_silence() -> None:
+    plant = plant_from_dict(
+        {
+            "site": {"id": "s"},
+            "areas": [
+                {
+                    "id": "a",
+                    "lines": [
+                        {
+                            "id": "l",
+                            "equipment": [{"id": "P-1", "type": "centrifugal_pump", "team": "m"}],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    signals = list(plant.equipment["P-1"].signals)
+    t0 = 1_764_000_000.0
+    before = Engine(plant, ["stale"])
+    for k in range(30):
+        before.process([Reading("P-1", s, t0 + k, 1.0) for s in signals])
+    after = Engine(plant, ["stale"])
+    assert after.restore(before.snapshot()) == len(signals)
+    # Ten minutes lost with the process; the first signal back alone in the first batch.
+    resumed = t0 + 630
+    assert after.process([Reading("P-1", signals[0], resumed, 1.0)]) == []
+    assert after.check_silence(5.0) == []
+    # Signals that stay silent past the allowed minute since the restart are stale.
+    stale = after.process([Reading("P-1", signals[0], resumed + 200, 1.0)])
+    assert {f.signals[0] for f in stale if f.active} == set(signals[1:])

@@ -5,6 +5,7 @@ arrives."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Self
 
 from detectors import Engine
 from devices import Plant, Reading, plant_from_dict
+from forewarn import snapshots
 from forewarn.pipeline import Pipeline
 from ingest import Batch, RejectReason, SourceStats
 from ticketing import WorkOrderStore, WorkOrderView
@@ -131,3 +133,36 @@ def store_orders(tmp_path: Path, plant: Plant) -> list[WorkOrderView]:
         return store.orders.list()
     finally:
         store.close()
+
+
+async def test_a_backlog_processed_faster_than_real_time_is_snapshotted_by_source_time(
+    demo_plant: Plant, tmp_path: Path
+) -> None:
+    t0 = 1_764_000_000.0
+    batches = [[Reading("P-101", "flow", t0 + 60 * k, 90.0)] for k in range(30)]  # 29 minutes
+    source = OneBatchThenSilence(batches)
+    store = WorkOrderStore(f"sqlite:///{tmp_path / 'orders.db'}", plant=demo_plant)
+    snapshot = tmp_path / "detectors.json"
+    pipeline = Pipeline(
+        demo_plant,
+        source,
+        Engine(demo_plant, ["ewma_drift"]),
+        store.orders,
+        snapshot_file=snapshot,
+        snapshot_interval=3600,  # the wall clock never asks for one here
+        snapshot_source_interval=600,
+    )
+    try:
+        run = asyncio.create_task(pipeline.run())
+        async with asyncio.timeout(20):
+            while pipeline.stats.batches < len(batches):
+                await asyncio.sleep(0.01)
+        run.cancel()  # killed: no snapshot at the end
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+    finally:
+        store.close()
+    restored = Engine(demo_plant, ["ewma_drift"])
+    assert snapshots.restore(restored, snapshot) > 0
+    # Snapshots at 10 and 20 minutes of source time: the restart resumes at minute 20.
+    assert restored.snapshot()["streams"]["P-101/flow"]["last_ts"] == t0 + 20 * 60
