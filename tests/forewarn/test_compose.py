@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from devices import Finding, FindingKind, Reading, Severity, load_plant
 from ingest import finding_lines, reading_lines
+from simulators import load_scenario
 from tests.conftest import DEMO_PLANT, Mosquitto
 from tests.ticketing.live_server import serving
 from ticketing import WorkOrderStore
@@ -50,7 +51,7 @@ def services() -> dict[str, Any]:
 
 
 def _workers(services: dict[str, Any]) -> dict[str, Any]:
-    return {name: s for name, s in services.items() if s.get("command", [None])[0] == "forewarn"}
+    return {n: s for n, s in services.items() if s.get("command", [])[:2] == ["forewarn", "run"]}
 
 
 def _compose_command(test: list[str]) -> list[str]:
@@ -300,3 +301,45 @@ def test_docker_compose_accepts_the_file() -> None:
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0
     assert "INFLUXDB_TOKEN" in result.stderr
+
+
+def test_the_simulator_profile_publishes_the_plant_the_workers_own(
+    services: dict[str, Any], tmp_path: Path
+) -> None:
+    simulator = services["simulator"]
+    assert simulator["profiles"] == ["simulator"]
+    mounts = {
+        target: ROOT / source for source, target, *_ in (v.split(":") for v in simulator["volumes"])
+    }
+    for target, source in mounts.items():
+        (tmp_path / Path(target).name).write_text(source.read_text())
+    command = simulator["command"]
+    assert command[:2] == ["forewarn", "simulate"]
+    assert (
+        command[command.index("--broker") + 1]
+        == services["worker-line-1"]["environment"]["FOREWARN_MQTT__URL"]
+    )
+    scenario = load_scenario(tmp_path / Path(command[2]).name)
+    assert scenario.faults
+    published = {(e.id, e.path) for e in scenario.plant}
+    owned: set[tuple[str, str]] = set()
+    for worker in _workers(services).values():
+        config = worker["command"][worker["command"].index("--config") + 1]
+        shard = ROOT / "forewarn" / "deploy" / "plant" / Path(config).name
+        owned |= {(e.id, e.path) for e in load_plant(shard)}
+    assert published == owned
+
+
+def test_the_simulator_health_check_follows_the_broker(
+    services: dict[str, Any], private_mosquitto: Mosquitto
+) -> None:
+    command = _compose_command(services["simulator"]["healthcheck"]["test"])
+    assert "('mosquitto', 1883)" in command[-1]
+    command = [
+        sys.executable,
+        *command[1:-1],
+        command[-1].replace("('mosquitto', 1883)", f"('127.0.0.1', {private_mosquitto.port})"),
+    ]
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+    private_mosquitto.stop()
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode != 0
