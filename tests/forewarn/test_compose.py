@@ -311,15 +311,19 @@ def test_the_simulator_profile_publishes_the_plant_the_workers_own(
     mounts = {
         target: ROOT / source for source, target, *_ in (v.split(":") for v in simulator["volumes"])
     }
-    for target, source in mounts.items():
-        (tmp_path / Path(target).name).write_text(source.read_text())
+    for target, source in mounts.items():  # the container's files, as it mounts them
+        (tmp_path / target.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / target.lstrip("/")).write_text(source.read_text())
     command = simulator["command"]
     assert command[:2] == ["forewarn", "simulate"]
     assert (
         command[command.index("--broker") + 1]
         == services["worker-line-1"]["environment"]["FOREWARN_MQTT__URL"]
     )
-    scenario = load_scenario(tmp_path / Path(command[2]).name)
+    scenario = load_scenario(tmp_path / command[2].lstrip("/"))
+    in_repo = load_scenario(ROOT / "forewarn" / "deploy" / "simulator.yaml")  # the README's command
+    assert scenario.faults == in_repo.faults
+    assert [e.path for e in scenario.plant] == [e.path for e in in_repo.plant]
     assert scenario.faults
     published = {(e.id, e.path) for e in scenario.plant}
     owned: set[tuple[str, str]] = set()
