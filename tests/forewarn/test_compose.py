@@ -1,28 +1,45 @@
 """docker-compose.yml, checked without a Docker engine: every service restarts and has a health
 check, startup waits for health, and the health-check commands themselves work against real
-servers (a mosquitto broker, the forewarn API) the way the containers would run them."""
+servers (a mosquitto broker, the forewarn API) the way the containers would run them; every file a
+service mounts exists; the Grafana dashboard asks InfluxDB for what the historian writes and
+PostgreSQL for tables and columns the store has; and `docker-compose config` accepts the file."""
 
 from __future__ import annotations
 
+import enum
 import http.server
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import Column, create_engine, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from devices import load_plant
+from devices import Finding, FindingKind, Reading, Severity, load_plant
+from ingest import finding_lines, reading_lines
+from simulators import load_scenario
 from tests.conftest import DEMO_PLANT, Mosquitto
 from tests.ticketing.live_server import serving
 from ticketing import WorkOrderStore
 from ticketing.api import create_app
+from ticketing.lifecycle import ACTIVE, Status
+from ticketing.models import Base, SeverityName, UTCDateTime
 
-COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DASHBOARDS = ROOT / "forewarn" / "deploy" / "grafana" / "dashboards"
 RESTART = {"always", "unless-stopped", "on-failure"}
 
 
@@ -34,7 +51,7 @@ def services() -> dict[str, Any]:
 
 
 def _workers(services: dict[str, Any]) -> dict[str, Any]:
-    return {name: s for name, s in services.items() if s.get("command", [None])[0] == "forewarn"}
+    return {n: s for n, s in services.items() if s.get("command", [])[:2] == ["forewarn", "run"]}
 
 
 def _compose_command(test: list[str]) -> list[str]:
@@ -125,3 +142,208 @@ def test_the_broker_health_check_passes_on_a_running_mosquitto(
     assert subprocess.run([*command, *port], capture_output=True, timeout=30).returncode == 0
     private_mosquitto.stop()
     assert subprocess.run([*command, *port], capture_output=True, timeout=30).returncode != 0
+
+
+def test_every_file_a_service_mounts_or_builds_from_exists(services: dict[str, Any]) -> None:
+    mounted = 0
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which does not exist"
+                mounted += 1
+        build = service.get("build")
+        if build:
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file(), name
+    assert mounted >= 4
+    grafana = {v.split(":")[1] for v in services["grafana"]["volumes"] if v.startswith(".")}
+    assert grafana == {"/etc/grafana/provisioning", "/var/lib/grafana/dashboards"}
+
+
+def _historian_schema() -> dict[str, tuple[set[str], set[str]]]:
+    """Measurement -> (fields, tags), from the line protocol the historian writes."""
+    finding = Finding(
+        "P-1", ("vibration",), FindingKind.DRIFT, Severity.ALARM, 0.8, 2.0, "ewma", "up", True, 60.0
+    )
+    lines = [*reading_lines([Reading("P-1", "vibration", 1.0, 2.0)]), *finding_lines([finding])]
+    schema: dict[str, tuple[set[str], set[str]]] = {}
+    for line in lines:
+        series, fields, _ = line.split(" ")
+        measurement, *tags = series.split(",")
+        known = schema.setdefault(measurement, (set(), set()))
+        known[0].update(f.split("=", 1)[0] for f in fields.split(","))
+        known[1].update(t.split("=", 1)[0] for t in tags)
+    return schema
+
+
+def _targets(key: str) -> list[str]:
+    found = []
+    for path in DASHBOARDS.glob("*.json"):
+        dashboard = json.loads(path.read_text())
+        for panel in dashboard["panels"]:
+            found += [t[key] for t in panel.get("targets", []) if key in t]
+        found += [v["query"] for v in dashboard["templating"]["list"] if key == "query"]
+    return found
+
+
+def test_the_dashboard_asks_influxdb_for_what_the_historian_writes() -> None:
+    schema = _historian_schema()
+    assert set(schema) == {"readings", "findings"}
+    queries = _targets("query")
+    assert len(queries) >= 4
+    asked: set[str] = set()
+    for query in queries:
+        [measurement] = set(re.findall(r'r\._measurement == "(\w+)"', query))
+        assert measurement in schema, query
+        asked.add(measurement)
+        fields, tags = schema[measurement]
+        for field in re.findall(r'r\._field == "(\w+)"', query):
+            assert field in fields, (field, query)
+        used = set(re.findall(r"\br\.(\w+)", query)) - {"_measurement", "_field", "_value"}
+        assert used <= tags, (used - tags, query)
+        for column in re.findall(r"columns: \[([^\]]*)\]", query):
+            assert set(json.loads(f"[{column}]")) <= tags, query
+    assert asked == {"readings", "findings"}
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema with the store's tables on the test PostgreSQL server (skips without one)."""
+    url = make_url(
+        os.environ.get(
+            "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
+    )
+    schema = f"compose_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(url)
+    try:
+        with server.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+    except OperationalError as exc:
+        server.dispose()
+        pytest.skip(f"PostgreSQL unreachable ({' '.join(str(exc.orig).split())})")
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    yield scoped.render_as_string(hide_password=False)
+    with server.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    server.dispose()
+
+
+def test_the_dashboard_sql_names_tables_and_columns_the_store_has() -> None:
+    queries = _targets("rawSql")
+    assert len(queries) >= 2
+    for query in queries:
+        for table in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", query, re.IGNORECASE):
+            assert table in Base.metadata.tables, query
+        for listed in re.findall(r"status IN \(([^)]*)\)", query):
+            assert {s.strip(" '") for s in listed.split(",")} == {s.value for s in ACTIVE}
+
+
+def _placeholder(column: Column[Any]) -> object:
+    """Some valid value for a column of the store's schema."""
+    if isinstance(column.type, UTCDateTime):
+        return datetime(2026, 1, 1, tzinfo=UTC)
+    if isinstance(column.type, SeverityName):
+        return Severity.ALARM
+    kind = column.type.python_type
+    if issubclass(kind, enum.Enum):
+        return next(iter(kind))
+    return {bool: False, int: 1, float: 0.0, str: "x", object: {}}[kind]  # object: JSON
+
+
+@pytest.mark.postgres
+def test_the_dashboard_sql_runs_on_the_store_schema_and_counts_open_orders_per_line(
+    postgres_schema: str,
+) -> None:
+    engine = create_engine(postgres_schema)
+    Base.metadata.create_all(engine)
+    table = Base.metadata.tables["work_orders"]
+    required = [
+        c
+        for c in table.columns
+        if not (c.nullable or c.primary_key or c.server_default is not None)
+    ]
+    orders = [
+        ("demo/treatment/line-1/P-101", Status.OPEN),
+        ("demo/treatment/line-1/P-102", Status.IN_PROGRESS),
+        ("demo/treatment/line-2/P-201", Status.CLOSED),
+        ("demo/treatment/line-2/P-202", Status.DONE),
+    ]
+    try:
+        with engine.begin() as connection:
+            for number, (path, status) in enumerate(orders):
+                row = {c.name: _placeholder(c) for c in required}
+                row |= {
+                    "equipment_path": path,
+                    "equipment_id": path.rsplit("/", 1)[1],
+                    "status": status,
+                }
+                row["number"] = f"WO-{number}"
+                connection.execute(insert(table).values(row))
+            results = [connection.execute(text(q)).all() for q in _targets("rawSql")]
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in results[0]] == [("line-1", 2), ("line-2", 1)]
+    assert len(results[1]) == 3
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+    secrets = ("POSTGRES_PASSWORD", "INFLUXDB_PASSWORD", "INFLUXDB_TOKEN", "GRAFANA_ADMIN_PASSWORD")
+    env = {**os.environ, **{name: "secret" for name in secrets}}
+    command = [binary, "-f", str(COMPOSE), "config", "-q"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    # a required secret left unset is refused, not run with an empty password
+    del env["INFLUXDB_TOKEN"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode != 0
+    assert "INFLUXDB_TOKEN" in result.stderr
+
+
+def test_the_simulator_profile_publishes_the_plant_the_workers_own(
+    services: dict[str, Any], tmp_path: Path
+) -> None:
+    simulator = services["simulator"]
+    assert simulator["profiles"] == ["simulator"]
+    mounts = {
+        target: ROOT / source for source, target, *_ in (v.split(":") for v in simulator["volumes"])
+    }
+    for target, source in mounts.items():  # the container's files, as it mounts them
+        (tmp_path / target.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / target.lstrip("/")).write_text(source.read_text())
+    command = simulator["command"]
+    assert command[:2] == ["forewarn", "simulate"]
+    assert (
+        command[command.index("--broker") + 1]
+        == services["worker-line-1"]["environment"]["FOREWARN_MQTT__URL"]
+    )
+    scenario = load_scenario(tmp_path / command[2].lstrip("/"))
+    in_repo = load_scenario(ROOT / "forewarn" / "deploy" / "simulator.yaml")  # the README's command
+    assert scenario.faults == in_repo.faults
+    assert [e.path for e in scenario.plant] == [e.path for e in in_repo.plant]
+    assert scenario.faults
+    published = {(e.id, e.path) for e in scenario.plant}
+    owned: set[tuple[str, str]] = set()
+    for worker in _workers(services).values():
+        config = worker["command"][worker["command"].index("--config") + 1]
+        shard = ROOT / "forewarn" / "deploy" / "plant" / Path(config).name
+        owned |= {(e.id, e.path) for e in load_plant(shard)}
+    assert published == owned
+
+
+def test_the_simulator_health_check_follows_the_broker(
+    services: dict[str, Any], private_mosquitto: Mosquitto
+) -> None:
+    command = _compose_command(services["simulator"]["healthcheck"]["test"])
+    assert "('mosquitto', 1883)" in command[-1]
+    command = [
+        sys.executable,
+        *command[1:-1],
+        command[-1].replace("('mosquitto', 1883)", f"('127.0.0.1', {private_mosquitto.port})"),
+    ]
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+    private_mosquitto.stop()
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode != 0
