@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 
 from devices import Equipment, Plant
 
+
 def weight(key: str, shard: int) -> int:
     """Shard `shard`'s score for `key`: the 8-byte BLAKE2b digest of the UTF-8 text
     "{shard}:{key}" (the shard in decimal), read as a big-endian integer."""
