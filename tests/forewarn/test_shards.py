@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devices import Plant, load_plant
+from devices.plant import topic_matches
 from forewarn.cli import app
 from forewarn.errors import ForewarnError
 from forewarn.service import owned_part, worker_identity
@@ -139,6 +140,10 @@ def test_a_subset_binds_only_its_equipment_and_subscribes_to_exact_topics(tmp_pa
         "spBv1.0/acme/+/utilities-cooling/#",
         "spBv1.0/STATE/h",
     ]
+    # an edge node's own messages (one level shorter) match its filter too
+    assert topic_matches("spBv1.0/acme/+/gw-9/#", "spBv1.0/acme/NBIRTH/gw-9")
+    assert topic_matches("spBv1.0/acme/+/gw-9/#", "spBv1.0/acme/DDATA/gw-9/P-3")
+    assert not topic_matches("spBv1.0/acme/+/gw-9/#", "spBv1.0/acme/NDATA/gw-90")
     assert SparkplugHost(plant, lambda reject: None, host_id="h").subscriptions() == [
         "spBv1.0/acme/#",
         "spBv1.0/STATE/h",
