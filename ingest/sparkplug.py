@@ -117,7 +117,14 @@ class SparkplugHost:
     # ---- the host's own STATE ----
 
     def subscriptions(self) -> list[str]:
-        return [f"{NAMESPACE}/{group}/#" for group in self._groups] + [state_topic(self.host_id)]
+        """Every group of the plant; for a `partial` plant (a worker's shard), only its edge nodes
+        (`spBv1.0/{group}/+/{edge_node}/#`: their N* and D* messages; see forewarn.shards)."""
+        if self._plant.partial:
+            nodes = sorted(self._plant.sparkplug_edge_nodes)
+            filters = [f"{NAMESPACE}/{group}/+/{node}/#" for group, node in nodes]
+        else:
+            filters = [f"{NAMESPACE}/{group}/#" for group in self._groups]
+        return [*filters, state_topic(self.host_id)]
 
     def will(self, now: float) -> Outgoing:
         """The death certificate to register before connecting (retained STATE offline)."""
