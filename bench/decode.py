@@ -130,9 +130,7 @@ def sparkplug_messages(count: int, metrics: int) -> Kind:
     births = [
         (
             SPARKPLUG_NODE.format("NBIRTH"),
-            encode_payload(
-                Payload(T0, (Metric(BDSEQ, datatype=DataType.INT64, value=0),), seq=0)
-            ),
+            encode_payload(Payload(T0, (Metric(BDSEQ, datatype=DataType.INT64, value=0),), seq=0)),
         ),
         (
             SPARKPLUG_DEVICE.format("DBIRTH"),
@@ -238,7 +236,8 @@ def sparkplug_runs(kind: Kind, plant: Plant) -> dict[str, Callable[[], int]]:
         readings, outgoing = host.handle(topic, payload, 0.0)
         produced += len(readings)
         assert not outgoing
-    assert produced == kind.readings and letters.total == 0, (produced, letters.counts)
+    assert produced == kind.readings, produced
+    assert letters.total == 0, letters.counts
 
     def forewarn() -> int:
         host = host_after_births()
