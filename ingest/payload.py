@@ -280,6 +280,8 @@ def _plain(node: Any, depth: int = 0) -> bool:
 
 
 _Rejects = list[tuple[RejectReason, str]]
+_VALUES = PayloadFormat.VALUES
+_AUTO = TimestampUnit.AUTO
 
 
 def _fast(
@@ -293,8 +295,9 @@ def _fast(
         return None
     readings: list[Reading] = []
     rejects: _Rejects = []
-    values_format = fmt.format is PayloadFormat.VALUES
+    values_format = fmt.format is _VALUES
     ts_path = fmt.timestamp_path
+    ts_key = ts_path[0] if len(ts_path) == 1 and isinstance(ts_path[0], str) else None
     unit = fmt.timestamp_unit
     if type(document) is list:
         if not document:
@@ -320,24 +323,41 @@ def _fast(
         if type(values) is not dict:
             values = None
         for part in entry.values():
-            if part is not values and not _plain(part, 1):
-                return None
+            if part is not values:
+                kind = type(part)
+                if kind is int:
+                    if not -_INT_LIMIT < part < _INT_LIMIT:
+                        return None
+                elif (kind is dict or kind is list) and not _plain(part, 1):
+                    return None
         if values_format and values is None:
             rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
             continue
-        raw_ts = _lookup(entry, ts_path)
-        ts = _timestamp(raw_ts, received_at, unit)
-        if ts is None:
-            if values is not None and not _plain(values, 1):
-                return None
-            rejects.append((RejectReason.BAD_TIMESTAMP, _bad_timestamp(fmt, raw_ts)))
-            continue
-        if not values_format:
-            values = {f: entry[f] for f in routes if f in entry}
-            if not values:
-                rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
+        raw_ts = entry.get(ts_key, _MISSING) if ts_key is not None else _lookup(entry, ts_path)
+        kind = type(raw_ts)
+        ts: float | None
+        if (kind is int or kind is float) and unit is _AUTO and raw_ts >= 0:
+            ts = float(raw_ts)  # finite: msgspec refuses NaN, Infinity and 1e400
+            if ts > _MS_THRESHOLD:
+                ts /= 1000.0
+        elif raw_ts is _MISSING or raw_ts is None:
+            ts = received_at
+        else:
+            ts = _timestamp(raw_ts, received_at, unit)
+            if ts is None:
+                if values is not None and not _plain(values, 1):
+                    return None
+                rejects.append((RejectReason.BAD_TIMESTAMP, _bad_timestamp(fmt, raw_ts)))
                 continue
-        assert values is not None
+        if values is None:
+            found = False
+            for field, bound in routes.items():
+                if field in entry:
+                    found = True
+                    _fast_value(readings, rejects, field, bound, entry[field], ts)
+            if not found:
+                rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
+            continue
         for name, value in values.items():
             route = routes.get(name)
             kind = type(value)
@@ -360,3 +380,14 @@ def _fast(
             else:
                 rejects.append((RejectReason.WRONG_TYPE, _wrong_type(name, value)))
     return readings, rejects
+
+
+def _fast_value(
+    readings: list[Reading], rejects: _Rejects, name: str, route: Route, value: Any, ts: float
+) -> None:
+    """One value of a `value`-format entry (already checked by `_plain`)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        readings.append(new_reading(route.equipment_id, route.signal, ts, float(value)))
+    else:
+        rejects.append((RejectReason.WRONG_TYPE, _wrong_type(name, value)))
