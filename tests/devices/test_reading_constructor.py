@@ -1,4 +1,4 @@
-"""`new_reading`, the decoders' fast constructor, makes ordinary `Reading`s."""
+"""`new_reading`, the decoders' fast constructor, makes ordinary `Reading`s; and `draft_type`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pickle
 import pytest
 
 from devices import Quality, Reading, new_reading
+from devices.drafts import draft_type
 
 
 @pytest.mark.parametrize(
@@ -48,3 +49,28 @@ def test_it_is_frozen_and_keeps_the_dataclass_api() -> None:
     assert dataclasses.asdict(reading)["signal"] == "flow"
     assert reading != new_reading("P-101", "flow", 1.0, 2.5)
     assert reading != ("P-101", "flow", 1.0, 2.0, Quality.GOOD)
+
+
+def test_a_draft_type_needs_a_slots_dataclass_of_the_same_layout() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    class NotADataclass:
+        __slots__ = ("a",)
+
+    for record in (NoSlots, NotADataclass):
+        with pytest.raises(TypeError, match="not a dataclass with slots"):
+            draft_type(record)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Point:
+        x: float
+        y: float = 0.0
+
+    draft = draft_type(Point)()
+    draft.x, draft.y = 1.0, 2.0
+    draft.__class__ = Point
+    assert draft == Point(1.0, 2.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        draft.x = 3.0
