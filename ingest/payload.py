@@ -61,6 +61,16 @@ class JsonDecoder:
         self._on_reject = on_reject
 
     def decode(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
+        return self._decode(topic, payload, received_at, fast=True)
+
+    def decode_reference(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
+        """What `decode` returns and rejects, by `json.loads` and one check at a time: the path
+        for what the fast path declines, and the yardstick of its tests and benchmark."""
+        return self._decode(topic, payload, received_at, fast=False)
+
+    def _decode(
+        self, topic: str, payload: bytes, received_at: float, *, fast: bool
+    ) -> list[Reading]:
         routes = self._plant.routes(topic)
         if routes is None:
             self._on_reject(
@@ -74,7 +84,7 @@ class JsonDecoder:
             )
             return []
         fmt = self._plant.topic_format(topic)
-        if fmt.format is not PayloadFormat.PATHS:
+        if fast and fmt.format is not PayloadFormat.PATHS:
             decoded = _fast(payload, received_at, routes, fmt)
             if decoded is not None:
                 readings, rejects = decoded
@@ -82,23 +92,6 @@ class JsonDecoder:
                     self._on_reject(Reject(reason, topic, detail, payload, received_at))
                 return readings
         return self._reference(topic, payload, received_at, routes, fmt)
-
-    def decode_reference(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
-        """What `decode` returns and rejects, by `json.loads` and one check at a time: the path
-        for what the fast path declines, and the yardstick of its tests and benchmark."""
-        routes = self._plant.routes(topic)
-        if routes is None:
-            self._on_reject(
-                Reject(
-                    RejectReason.UNKNOWN_EQUIPMENT,
-                    topic,
-                    "no equipment is bound to this topic",
-                    payload,
-                    received_at,
-                )
-            )
-            return []
-        return self._reference(topic, payload, received_at, routes, self._plant.topic_format(topic))
 
     def _reference(
         self,
