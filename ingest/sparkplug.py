@@ -244,6 +244,7 @@ class SparkplugHost:
         node.bdseq = None
         node.aliases.clear()
         node.devices.clear()
+        node.routes.clear()
         node.held.clear()
         node.gap_since = None
         for metric in payload.metrics:
