@@ -176,6 +176,12 @@ class MqttSource:
             )
             with contextlib.suppress(RuntimeError, ValueError):
                 await asyncio.to_thread(info.wait_for_publish, 5.0)
+        # Acknowledgements committed just before are still in paho's queue: let its network
+        # thread write them, or the broker delivers those messages again to the next session.
+        for _ in range(200):
+            if not self._client.want_write():
+                break
+            await asyncio.sleep(0.01)
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.stats.connected = False
