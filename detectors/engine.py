@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.bank import FAMILY, UnivariateBank
+from detectors.bank import BANKED, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
@@ -162,7 +162,7 @@ class Engine:
                     raise DetectorConfigError(
                         f"{plant.source}: equipment {equipment.id}, signal {signal.name}: {exc}"
                     ) from exc
-                in_bank = {d.name: d for d in detectors_of_signal if d.name in FAMILY}
+                in_bank = {d.name: d for d in detectors_of_signal if d.name in BANKED}
                 stream = _Stream(
                     index=len(banked),
                     equipment_id=equipment.id,
@@ -170,7 +170,7 @@ class Engine:
                     checks=[
                         _Check(d, _decision_for(d))
                         for d in detectors_of_signal
-                        if d.name not in FAMILY
+                        if d.name not in BANKED
                     ],
                     bank_checks=[_BankCheck(-1, d, _decision_for(d)) for d in in_bank.values()],
                     unit=unit,
@@ -178,7 +178,7 @@ class Engine:
                 banked.append(in_bank)
                 self._streams[(equipment.id, signal.name)] = stream
         # Only the detectors some stream has: each costs a pass over every batch.
-        names = tuple(name for name in FAMILY if any(name in b for b in banked))
+        names = tuple(name for name in BANKED if any(name in b for b in banked))
         for stream in self._streams.values():
             for bank_check in stream.bank_checks:
                 bank_check.column = names.index(bank_check.prototype.name)
@@ -191,6 +191,12 @@ class Engine:
             for check in stream.checks
             if type(check.detector).score_silence is not Detector.score_silence
         ]
+        """Detectors of missing data outside the bank (the bank judges its own, `stale`)."""
+        self._by_index = list(self._streams.values())
+        self._last_ts = np.full(len(self._by_index), -math.inf)
+        """Each stream's `last_ts`, as an array for judging silence."""
+        self._deciding: set[int] = set()
+        """Streams whose `deciding` is set."""
         self._clock = -math.inf
         self._clocks = ClockWatch()
         self._clock_rejects: list[tuple[Reading, float]] = []
@@ -252,12 +258,15 @@ class Engine:
             self._resuming = False
             self._resumed_at = accepted[0][2]
         if accepted:
+            indices = np.fromiter((a[0].index for a in accepted), np.intp, len(accepted))
+            times = np.fromiter((a[2] for a in accepted), np.float64, len(accepted))
             banked = self._bank.process(
-                np.fromiter((a[0].index for a in accepted), np.intp, len(accepted)),
+                indices,
                 np.fromiter((a[1] for a in accepted), np.float64, len(accepted)),
-                np.fromiter((a[2] for a in accepted), np.float64, len(accepted)),
+                times,
                 np.fromiter((a[3] for a in accepted), np.bool_, len(accepted)),
             )
+            np.maximum.at(self._last_ts, indices, times)
             hot: list[bool] = np.any(banked >= self._on, axis=1).tolist()
             tops: list[float] = np.max(banked, axis=1, initial=0.0).tolist()
             for k, (stream, value, ts, learn) in enumerate(accepted):
@@ -319,7 +328,7 @@ class Engine:
                         )
                     )
                 deciding = deciding or decision.active or decision.since is not None
-            stream.deciding = deciding
+            self._set_deciding(stream, deciding)
         for check in stream.checks:
             detector = check.detector
             if not train:
@@ -386,20 +395,73 @@ class Engine:
     def _check_silence(self, findings: list[Finding], now: float | None = None) -> None:
         now = self._clock if now is None else now
         self._silence_checked = now
+        # A stream not heard since the restore is silent since then, not since the snapshot.
+        at: float | np.ndarray[Any, np.dtype[np.float64]] = now
+        if math.isfinite(self._resumed_at):
+            unheard = self._resumed_at - self._last_ts
+            at = np.where(unheard > 0.0, now - unheard, now)
         for stream, check in self._watch_silence:
             detector = check.detector
-            # A stream not heard since the restore is silent since then, not since the snapshot.
-            unheard = self._resumed_at - stream.last_ts
-            score = detector.score_silence(now - unheard if unheard > 0 else now)
+            unheard_s = self._resumed_at - stream.last_ts
+            score = detector.score_silence(now - unheard_s if unheard_s > 0 else now)
             severity = detector.severity(score)
             transition = check.decision.update(score, now, int(severity))
             if transition is not None:
-                value = stream.evidence[-1][1] if stream.evidence else math.nan
                 findings.append(
-                    self._signal_finding(
-                        stream, detector, check.decision, transition, value, now, score, severity
+                    self._silence_finding(
+                        stream, detector, check.decision, transition, now, score, severity
                     )
                 )
+        for name, silence in self._bank.silence(at).items():
+            column = self._bank.names.index(name)
+            on = REGISTRY[name].on_threshold
+            # A decision that is neither active nor pending stays so under a low score.
+            judged = set(np.flatnonzero(silence >= on).tolist()) | self._deciding
+            for index in sorted(judged):
+                stream = self._by_index[index]
+                check = next((c for c in stream.bank_checks if c.column == column), None)
+                if check is None:
+                    continue
+                score = float(silence[index])
+                decision = check.decision
+                severity = check.prototype.severity(score)
+                transition = decision.update(score, now, int(severity))
+                if transition is not None:
+                    findings.append(
+                        self._silence_finding(
+                            stream,
+                            self._banked(stream, check),
+                            decision,
+                            transition,
+                            now,
+                            score,
+                            severity,
+                        )
+                    )
+                if decision.active or decision.since is not None:
+                    self._set_deciding(stream, True)
+
+    def _silence_finding(
+        self,
+        stream: _Stream,
+        detector: Detector,
+        decision: Debounce,
+        transition: Transition,
+        now: float,
+        score: float,
+        severity: Severity,
+    ) -> Finding:
+        value = stream.evidence[-1][1] if stream.evidence else math.nan
+        return self._signal_finding(
+            stream, detector, decision, transition, value, now, score, severity
+        )
+
+    def _set_deciding(self, stream: _Stream, deciding: bool) -> None:
+        stream.deciding = deciding
+        if deciding:
+            self._deciding.add(stream.index)
+        else:
+            self._deciding.discard(stream.index)
 
     def _signal_finding(
         self,
@@ -550,10 +612,12 @@ class Engine:
                         entry["state"]
                     )
                     check.decision = Debounce(**entry["decision"])
-            stream.deciding = any(
-                c.decision.active or c.decision.since is not None for c in stream.bank_checks
+            self._set_deciding(
+                stream,
+                any(c.decision.active or c.decision.since is not None for c in stream.bank_checks),
             )
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
+            self._last_ts[stream.index] = stream.last_ts
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
             if "history" in saved:
                 stream.history = TrendHistory.restore(saved["history"])
