@@ -14,7 +14,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from detectors.registry import (
     build_for_signal,
     is_equipment_detector,
 )
+from detectors.relations import RelationsDetector
+from detectors.relations_bank import RelationsBank
 from detectors.trend import TrendHistory
 from devices import (
     ClockVerdict,
@@ -100,7 +102,24 @@ class _Stream:
 @dataclass
 class _EquipmentCheck:
     detector: EquipmentDetector
+    """Outside the relations bank, the detector; in it, as configured (or last synchronised)."""
     decision: Debounce
+    member: int = -1
+    """Its place in the engine's `RelationsBank`, or -1."""
+
+
+@dataclass(frozen=True)
+class _PendingRow:
+    """A row of an equipment whose relations are judged in the bank, at the end of the batch."""
+
+    unit: _Unit
+    check: _EquipmentCheck
+    values: list[float]
+    ts: float
+    learn: bool
+    row: dict[str, float]
+    slot: int
+    """Where the score of the reading that completed the row goes in `scores`, or -1."""
 
 
 @dataclass
@@ -184,6 +203,17 @@ class Engine:
                 bank_check.column = names.index(bank_check.prototype.name)
         self._bank = UnivariateBank(names)
         self._bank.add_streams(banked)
+        relations = [
+            check
+            for unit in self._units.values()
+            for check in unit.checks
+            if type(check.detector) is RelationsDetector
+        ]
+        for member, check in enumerate(relations):
+            check.member = member
+        self._relations_checks = relations
+        self._relations = RelationsBank([c.detector for c in relations])  # type: ignore[misc]
+        self._pending: list[_PendingRow] = []
         self._on = np.array([REGISTRY[name].on_threshold for name in names])
         self._watch_silence = [
             (stream, check)
@@ -271,13 +301,15 @@ class Engine:
             tops: list[float] = np.max(banked, axis=1, initial=0.0).tolist()
             for k, (stream, value, ts, learn) in enumerate(accepted):
                 deciding = not train and (hot[k] or stream.deciding)
+                slot = slots[k] if scores is not None and not train else -1
                 top = self._accept(
-                    stream, value, ts, learn, banked[k] if deciding else None, train, findings
+                    stream, value, ts, learn, banked[k] if deciding else None, train, findings, slot
                 )
-                if scores is not None and not train:
+                if slot >= 0 and scores is not None:
                     # Deciding, `top` has the bank's scores of inactive conditions; otherwise none
                     # is active and the bank's highest counts.
-                    scores[slots[k]] = top if deciding else max(top, tops[k])
+                    scores[slot] = top if deciding else max(top, tops[k])
+            self._judge_relations(train, findings, scores)
         if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
@@ -292,6 +324,7 @@ class Engine:
         banked: np.ndarray[Any, np.dtype[np.float64]] | None,
         train: bool,
         findings: list[Finding],
+        slot: int,
     ) -> float:
         """Evidence, the banked detectors' decisions (`banked`: this reading's bank scores, when
         one is high or a condition is active or pending), the other detectors, the equipment row.
@@ -348,17 +381,18 @@ class Engine:
         unit = stream.unit
         if unit.checks:
             if ts > unit.row_ts and unit.reported:
-                top = max(top, self._close_row(unit, train, findings))
+                top = max(top, self._close_row(unit, train, findings, slot))
             unit.row_ts = ts
             unit.row[stream.signal.name] = value
             unit.reported.add(stream.signal.name)
             unit.row_good = unit.row_good and learn
             if len(unit.reported) == len(unit.equipment.signals):
-                top = max(top, self._close_row(unit, train, findings))
+                top = max(top, self._close_row(unit, train, findings, slot))
         return top
 
-    def _close_row(self, unit: _Unit, train: bool, findings: list[Finding]) -> float:
-        """Score and learn the equipment's row at `unit.row_ts`; start the next one."""
+    def _close_row(self, unit: _Unit, train: bool, findings: list[Finding], slot: int) -> float:
+        """Score and learn the equipment's row at `unit.row_ts` (its relations, at the end of the
+        batch: `_judge_relations`); start the next one."""
         ts, row, learn = unit.row_ts, unit.row, unit.row_good
         unit.reported.clear()
         unit.row_good = True
@@ -367,6 +401,14 @@ class Engine:
         top = 0.0
         for check in unit.checks:
             detector = check.detector
+            if check.member >= 0:
+                signals = cast(RelationsDetector, detector).signals
+                self._pending.append(
+                    _PendingRow(unit, check, [row[s] for s in signals], ts, learn, dict(row), slot)
+                )
+                continue
+            if not train and detector.idle():
+                continue
             if not train:
                 score = detector.score_one(row, ts)
                 if not check.decision.active:
@@ -374,12 +416,56 @@ class Engine:
                 severity = detector.severity(score)
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:
-                    findings.append(self._row_finding(unit, check, transition, ts, score, severity))
+                    findings.append(
+                        self._row_finding(unit, check, transition, ts, score, severity, row)
+                    )
             if train and learn:
                 detector.learn_baseline(row, ts)
             elif learn:
                 detector.learn_one(row, ts)
         return top
+
+    def _judge_relations(
+        self, train: bool, findings: list[Finding], scores: list[float] | None
+    ) -> None:
+        """Score and learn the batch's pending rows in the relations bank, then decide on each."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        got = self._relations.process(
+            [p.check.member for p in pending],
+            [p.values for p in pending],
+            [p.learn for p in pending],
+            score=not train,
+        )
+        if train:
+            return
+        on = RelationsDetector.on_threshold
+        for row, score in zip(pending, got, strict=True):
+            decision, prototype = row.check.decision, row.check.detector
+            if scores is not None and row.slot >= 0 and not decision.active:
+                scores[row.slot] = max(scores[row.slot], common_score(score, on))
+            severity = prototype.severity(score)
+            transition = decision.update(score, row.ts, int(severity))
+            if transition is not None:
+                findings.append(
+                    self._row_finding(
+                        row.unit, row.check, transition, row.ts, score, severity, row.row
+                    )
+                )
+
+    def _row_detector(self, check: _EquipmentCheck) -> EquipmentDetector:
+        """The equipment check's detector with its learned state."""
+        return check.detector if check.member < 0 else self._relations.detector(check.member)
+
+    def _sync_relations(self) -> None:
+        """Each banked check's `detector` becomes its learned object form."""
+        for check in self._relations_checks:
+            check.detector = self._relations.detector(check.member)
+
+    def _rebuild_relations(self) -> None:
+        """The relations bank from the banked checks' `detector`s."""
+        self._relations = RelationsBank([c.detector for c in self._relations_checks])  # type: ignore[misc]
 
     def check_silence(self, elapsed: float) -> list[Finding]:
         """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
@@ -419,18 +505,18 @@ class Engine:
             judged = set(np.flatnonzero(silence >= on).tolist()) | self._deciding
             for index in sorted(judged):
                 stream = self._by_index[index]
-                check = next((c for c in stream.bank_checks if c.column == column), None)
-                if check is None:
+                banked = next((c for c in stream.bank_checks if c.column == column), None)
+                if banked is None:
                     continue
                 score = float(silence[index])
-                decision = check.decision
-                severity = check.prototype.severity(score)
+                decision = banked.decision
+                severity = banked.prototype.severity(score)
                 transition = decision.update(score, now, int(severity))
                 if transition is not None:
                     findings.append(
                         self._silence_finding(
                             stream,
-                            self._banked(stream, check),
+                            self._banked(stream, banked),
                             decision,
                             transition,
                             now,
@@ -501,10 +587,11 @@ class Engine:
         ts: float,
         score: float,
         severity: Severity,
+        row: Mapping[str, float],
     ) -> Finding:
-        detector, equipment = check.detector, unit.equipment
+        detector, equipment = self._row_detector(check), unit.equipment
         active = transition is not Transition.CLEARED
-        signals = detector.explain(unit.row)
+        signals = detector.explain(row)
         evidence = {name: tuple(self._streams[(equipment.id, name)].evidence) for name in signals}
         forecasts = [
             _forecast(
@@ -525,7 +612,7 @@ class Engine:
             score=score,
             ts=ts,
             detector=detector.name,
-            summary=detector.describe(equipment, unit.row, score),
+            summary=detector.describe(equipment, row, score),
             active=active,
             time_to_limit=soonest.seconds if soonest else None,
             time_to_limit_range=(soonest.earliest, soonest.latest) if soonest else None,
@@ -543,11 +630,19 @@ class Engine:
             for detector in objects.values():
                 detector.end_warmup()
             banked.append(objects)
+        self._sync_relations()
         for unit in self._units.values():
             for equipment_check in unit.checks:
                 equipment_check.detector.end_warmup()
+        self._rebuild_relations()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the detectors' vectorised state: the signals' bank and the relations bank
+        (not the evidence windows and trend histories every stream keeps for its findings)."""
+        return self._bank.nbytes + self._relations.nbytes
 
     def take_clock_rejects(self) -> list[tuple[Reading, float]]:
         """The readings rejected because their stream's clock went back since the last call, each
@@ -577,7 +672,9 @@ class Engine:
             "equipment": {
                 eq: {
                     "row": unit.row,
-                    "checks": [_check_snapshot(c.detector, c.decision) for c in unit.checks],
+                    "checks": [
+                        _check_snapshot(self._row_detector(c), c.decision) for c in unit.checks
+                    ],
                 }
                 for eq, unit in self._units.items()
             },
@@ -623,12 +720,14 @@ class Engine:
                 stream.history = TrendHistory.restore(saved["history"])
             self._clock = max(self._clock, stream.last_ts)
             restored += 1
+        self._sync_relations()
         for equipment_id, saved in snapshot["equipment"].items():
             unit = self._units.get(equipment_id)
             if unit is None:
                 continue
             _restore_checks(unit.checks, saved["checks"])
             unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
+        self._rebuild_relations()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
         self._resuming = restored > 0
