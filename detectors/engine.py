@@ -32,6 +32,8 @@ from detectors.registry import (
 )
 from detectors.relations import RelationsDetector
 from detectors.relations_bank import RelationsBank
+from detectors.shift import ShiftDetector
+from detectors.shift_bank import ShiftBank
 from detectors.trend import TrendHistory
 from devices import (
     ClockVerdict,
@@ -49,6 +51,8 @@ from devices import (
 )
 
 SNAPSHOT_VERSION = 3
+ROW_BANKS: tuple[type[RelationsBank] | type[ShiftBank], ...] = (RelationsBank, ShiftBank)
+"""The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
 EVIDENCE_POINTS = 600
 MAX_CLOCK_REJECTS = 10_000
 """Clock rejects kept between two `take_clock_rejects` calls (the counter counts them all)."""
@@ -104,8 +108,10 @@ class _EquipmentCheck:
     detector: EquipmentDetector
     """Outside the relations bank, the detector; in it, as configured (or last synchronised)."""
     decision: Debounce
+    bank: int = -1
+    """Which of the engine's row banks (`ROW_BANKS`) holds its state, or -1 (an object)."""
     member: int = -1
-    """Its place in the engine's `RelationsBank`, or -1."""
+    """Its place in that bank."""
 
 
 @dataclass(frozen=True)
@@ -203,16 +209,8 @@ class Engine:
                 bank_check.column = names.index(bank_check.prototype.name)
         self._bank = UnivariateBank(names)
         self._bank.add_streams(banked)
-        relations = [
-            check
-            for unit in self._units.values()
-            for check in unit.checks
-            if type(check.detector) is RelationsDetector
-        ]
-        for member, check in enumerate(relations):
-            check.member = member
-        self._relations_checks = relations
-        self._relations = RelationsBank([c.detector for c in relations])  # type: ignore[misc]
+        self._row_banks: list[RelationsBank | ShiftBank] = []
+        self._rebuild_row_banks()
         self._pending: list[_PendingRow] = []
         self._on = np.array([REGISTRY[name].on_threshold for name in names])
         self._watch_silence = [
@@ -309,7 +307,7 @@ class Engine:
                     # Deciding, `top` has the bank's scores of inactive conditions; otherwise none
                     # is active and the bank's highest counts.
                     scores[slot] = top if deciding else max(top, tops[k])
-            self._judge_relations(train, findings, scores)
+            self._judge_rows(train, findings, scores)
         if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
@@ -392,7 +390,7 @@ class Engine:
 
     def _close_row(self, unit: _Unit, train: bool, findings: list[Finding], slot: int) -> float:
         """Score and learn the equipment's row at `unit.row_ts` (its relations, at the end of the
-        batch: `_judge_relations`); start the next one."""
+        batch for the detectors in a row bank: `_judge_rows`); start the next one."""
         ts, row, learn = unit.row_ts, unit.row, unit.row_good
         unit.reported.clear()
         unit.row_good = True
@@ -401,8 +399,8 @@ class Engine:
         top = 0.0
         for check in unit.checks:
             detector = check.detector
-            if check.member >= 0:
-                signals = cast(RelationsDetector, detector).signals
+            if check.bank >= 0:
+                signals = cast(RelationsDetector | ShiftDetector, detector).signals
                 self._pending.append(
                     _PendingRow(unit, check, [row[s] for s in signals], ts, learn, dict(row), slot)
                 )
@@ -425,26 +423,32 @@ class Engine:
                 detector.learn_one(row, ts)
         return top
 
-    def _judge_relations(
-        self, train: bool, findings: list[Finding], scores: list[float] | None
-    ) -> None:
-        """Score and learn the batch's pending rows in the relations bank, then decide on each."""
+    def _judge_rows(self, train: bool, findings: list[Finding], scores: list[float] | None) -> None:
+        """Score and learn the batch's pending rows in their row banks, then decide on each."""
         pending, self._pending = self._pending, []
         if not pending:
             return
-        got = self._relations.process(
-            [p.check.member for p in pending],
-            [p.values for p in pending],
-            [p.learn for p in pending],
-            score=not train,
-        )
+        by_bank: dict[int, list[int]] = {}
+        for i, row in enumerate(pending):
+            by_bank.setdefault(row.check.bank, []).append(i)
+        got = [0.0] * len(pending)
+        for bank, positions in by_bank.items():
+            banked = self._row_banks[bank].process(
+                [pending[i].check.member for i in positions],
+                [pending[i].values for i in positions],
+                [pending[i].learn for i in positions],
+                score=not train,
+            )
+            for i, score in zip(positions, banked, strict=True):
+                got[i] = score
         if train:
             return
-        on = RelationsDetector.on_threshold
         for row, score in zip(pending, got, strict=True):
             decision, prototype = row.check.decision, row.check.detector
             if scores is not None and row.slot >= 0 and not decision.active:
-                scores[row.slot] = max(scores[row.slot], common_score(score, on))
+                scores[row.slot] = max(
+                    scores[row.slot], common_score(score, prototype.on_threshold)
+                )
             severity = prototype.severity(score)
             transition = decision.update(score, row.ts, int(severity))
             if transition is not None:
@@ -456,16 +460,32 @@ class Engine:
 
     def _row_detector(self, check: _EquipmentCheck) -> EquipmentDetector:
         """The equipment check's detector with its learned state."""
-        return check.detector if check.member < 0 else self._relations.detector(check.member)
+        if check.bank < 0:
+            return check.detector
+        return self._row_banks[check.bank].detector(check.member)
 
-    def _sync_relations(self) -> None:
+    def _sync_row_banks(self) -> None:
         """Each banked check's `detector` becomes its learned object form."""
-        for check in self._relations_checks:
-            check.detector = self._relations.detector(check.member)
+        for unit in self._units.values():
+            for check in unit.checks:
+                check.detector = self._row_detector(check)
 
-    def _rebuild_relations(self) -> None:
-        """The relations bank from the banked checks' `detector`s."""
-        self._relations = RelationsBank([c.detector for c in self._relations_checks])  # type: ignore[misc]
+    def _rebuild_row_banks(self) -> None:
+        """The row banks from the checks' `detector`s: each takes the detectors of its type
+        that it accepts (a shift detector once fitted); the others stay objects."""
+        checks = [check for unit in self._units.values() for check in unit.checks]
+        self._row_banks = []
+        for check in checks:
+            check.bank = check.member = -1
+        for bank, kind in enumerate(ROW_BANKS):
+            members = [
+                c
+                for c in checks
+                if type(c.detector) is kind.detector_type and kind.accepts(c.detector)  # type: ignore[arg-type]
+            ]
+            for member, check in enumerate(members):
+                check.bank, check.member = bank, member
+            self._row_banks.append(kind([c.detector for c in members]))  # type: ignore[misc]
 
     def check_silence(self, elapsed: float) -> list[Finding]:
         """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
@@ -630,19 +650,19 @@ class Engine:
             for detector in objects.values():
                 detector.end_warmup()
             banked.append(objects)
-        self._sync_relations()
+        self._sync_row_banks()
         for unit in self._units.values():
             for equipment_check in unit.checks:
                 equipment_check.detector.end_warmup()
-        self._rebuild_relations()
+        self._rebuild_row_banks()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the detectors' vectorised state: the signals' bank and the relations bank
-        (not the evidence windows and trend histories every stream keeps for its findings)."""
-        return self._bank.nbytes + self._relations.nbytes
+        """Bytes of the detectors' vectorised state: the signals' bank and the row banks (not
+        the evidence windows and trend histories every stream keeps for its findings)."""
+        return self._bank.nbytes + sum(bank.nbytes for bank in self._row_banks)
 
     def take_clock_rejects(self) -> list[tuple[Reading, float]]:
         """The readings rejected because their stream's clock went back since the last call, each
@@ -720,14 +740,14 @@ class Engine:
                 stream.history = TrendHistory.restore(saved["history"])
             self._clock = max(self._clock, stream.last_ts)
             restored += 1
-        self._sync_relations()
+        self._sync_row_banks()
         for equipment_id, saved in snapshot["equipment"].items():
             unit = self._units.get(equipment_id)
             if unit is None:
                 continue
             _restore_checks(unit.checks, saved["checks"])
             unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
-        self._rebuild_relations()
+        self._rebuild_row_banks()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
         self._resuming = restored > 0

@@ -241,6 +241,12 @@ class RelationsBank:
     detector's `signals` order.
     """
 
+    detector_type = RelationsDetector
+
+    @staticmethod
+    def accepts(detector: RelationsDetector) -> bool:
+        return True
+
     def __init__(self, detectors: Sequence[RelationsDetector]) -> None:
         self._where: list[tuple[int, int]] = []
         """Each member's group (by signal count) and position in it."""
