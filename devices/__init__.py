@@ -32,7 +32,7 @@ from devices.organisation import (
     Team,
 )
 from devices.plant import DetectorConfig, Equipment, FailureMode, Plant, Route, Signal
-from devices.records import Finding, FindingKind, Point, Quality, Reading, Severity
+from devices.records import Finding, FindingKind, Point, Quality, Reading, Severity, new_reading
 from devices.schema import Criticality, Limits
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "TimestampUnit",
     "TopicFormat",
     "load_plant",
+    "new_reading",
     "parse_path",
     "plant_from_dict",
 ]

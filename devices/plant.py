@@ -5,8 +5,8 @@ This is what the other packages use; it is built from a validated `PlantSpec` by
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 
 from devices.bindings import (
     FieldPath,
@@ -18,6 +18,7 @@ from devices.bindings import (
     TopicFormat,
     parse_path,
 )
+from devices.errors import DevicesError
 from devices.organisation import Organisation
 from devices.records import Finding, FindingKind
 from devices.schema import Criticality, DetectorSpec, FailureModeSpec, Limits
@@ -187,6 +188,9 @@ class Plant:
     """Teams, people, escalation and automatic actions (see devices.organisation)."""
     sparkplug_configured: bool = False
     """The plant file names Sparkplug B groups, edge nodes, devices or metrics."""
+    partial: bool = False
+    """A part of the plant file's equipment (a worker's shard, see `subset`): the sources
+    subscribe to the exact topics and Sparkplug edge nodes of this equipment only."""
     _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
     _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
     _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)
@@ -225,6 +229,32 @@ class Plant:
     def topics(self) -> frozenset[str]:
         return frozenset(self._routes)
 
+    def subset(self, equipment_ids: Iterable[str]) -> Plant:
+        """The plant restricted to these equipment (in the plant's order), `partial`: their
+        topics, Sparkplug bindings and OPC UA nodes only, and only the OPC UA servers they are
+        read from. The organisation (teams, people, actions) stays whole."""
+        wanted = set(equipment_ids)
+        unknown = sorted(wanted - set(self.equipment))
+        if unknown:
+            raise DevicesError(
+                f"{self.source} has no equipment {', '.join(unknown)}; its equipment: "
+                f"{', '.join(self.equipment)}"
+            )
+        equipment = {eq_id: eq for eq_id, eq in self.equipment.items() if eq_id in wanted}
+        signals = [s for eq in equipment.values() for s in eq.signals.values()]
+        topics = {s.topic for s in signals}
+        servers = {s.opcua.server for s in signals if s.opcua is not None}
+        return replace(
+            self,
+            equipment=equipment,
+            topic_formats={t: f for t, f in self.topic_formats.items() if t in topics},
+            opcua_servers={n: s for n, s in self.opcua_servers.items() if n in servers},
+            partial=True,
+            _routes={},
+            _paths={},
+            _sparkplug={},
+        )
+
     def sparkplug_metrics(self, address: SparkplugAddress) -> Mapping[str, Route] | None:
         """Metric name -> route for a Sparkplug edge node or device, or None if none is bound."""
         return self._sparkplug.get(address)
@@ -232,6 +262,11 @@ class Plant:
     @property
     def sparkplug_groups(self) -> frozenset[str]:
         return frozenset(address.group for address in self._sparkplug)
+
+    @property
+    def sparkplug_edge_nodes(self) -> frozenset[tuple[str, str]]:
+        """(group, edge node) of every Sparkplug binding."""
+        return frozenset((address.group, address.edge_node) for address in self._sparkplug)
 
     def opcua_signals(self, server: str) -> list[tuple[Route, OpcUaNode]]:
         """The signals read from one OPC UA server, with their monitored items."""
@@ -246,9 +281,11 @@ class Plant:
         """MQTT filters covering every bound topic, and unknown equipment on the same lines.
 
         `{equipment}` becomes `+` for each line of the plant: a device not (yet) in the plant file
-        is seen, counted and set aside instead of silently ignored, and a worker that owns a shard
-        of the plant subscribes only to its own lines.
+        is seen, counted and set aside instead of silently ignored. A `partial` plant (a worker's
+        shard) subscribes to exactly the topics of its equipment, nothing of the others'.
         """
+        if self.partial:
+            return sorted(self._routes)
         patterns = {
             self.topic_template.format(site=eq.site, area=eq.area, line=eq.line, equipment="+")
             for eq in self.equipment.values()

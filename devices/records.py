@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from devices.drafts import draft_type
 
 Point = tuple[float, float]
 """A `(ts, value)` pair: source time in seconds since the Unix epoch (UTC), and the value."""
@@ -31,6 +34,25 @@ class Reading:
     ts: float
     value: float
     quality: Quality = Quality.GOOD
+
+
+_ReadingDraft = draft_type(Reading)
+
+
+def new_reading(
+    equipment_id: str, signal: str, ts: float, value: float, quality: Quality = Quality.GOOD
+) -> Reading:
+    """`Reading(equipment_id, signal, ts, value, quality)`, built about four times faster (see
+    `devices.drafts`): for the decoders' per-value loops. The result is an ordinary `Reading`."""
+    draft: Any = _ReadingDraft()
+    draft.equipment_id = equipment_id
+    draft.signal = signal
+    draft.ts = ts
+    draft.value = value
+    draft.quality = quality
+    draft.__class__ = Reading
+    reading: Reading = draft
+    return reading
 
 
 class FindingKind(enum.StrEnum):

@@ -95,13 +95,27 @@ def run(
     ] = None,
     db: Annotated[str | None, typer.Option(help="Database URL (overrides settings).")] = None,
     port: Annotated[int | None, typer.Option(help="API port (overrides settings).")] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            help="Split the plant's equipment over this many workers, each run with the same "
+            "plant file and its own --shard (FOREWARN_SHARDS).",
+        ),
+    ] = None,
+    shard: Annotated[
+        int | None,
+        typer.Option(
+            help="Which shard this worker owns, 0..shards-1: it subscribes to and watches only "
+            "that equipment (FOREWARN_SHARD).",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline against a real broker: ingest, detect, open work orders, serve the API."""
-    from forewarn.service import serve
+    from forewarn.service import owned_part, serve
     from forewarn.settings import load_settings
 
     try:
-        overrides: dict[str, object] = {"database": db}
+        overrides: dict[str, object] = {"database": db, "shards": shards, "shard": shard}
         settings = load_settings(settings_file, **overrides)
         if broker is not None:
             settings.mqtt.url = broker
@@ -110,6 +124,7 @@ def run(
         _configure_logging(settings.log_level)
         plant = load_plant(config)
         Engine(plant, settings.detectors)  # a detector the plant file or settings misname
+        owned = owned_part(plant, settings)
     except (ForewarnError, DevicesError, DetectorError) as exc:
         raise _fail(exc) from exc
 
@@ -117,12 +132,21 @@ def run(
         with Interrupts() as interrupts:
             await serve(plant, settings, stop=interrupts.stop)
 
-    logging.getLogger(__name__).info(
-        "plant %s: %d equipment, %d signals",
-        config,
-        len(plant),
-        sum(len(eq.signals) for eq in plant),
-    )
+    log = logging.getLogger(__name__)
+    signals = sum(len(eq.signals) for eq in owned)
+    if settings.sharded:
+        log.info(
+            "plant %s, shard %d of %d (0..%d): owns %d of %d equipment, %d signals",
+            config,
+            settings.shard,
+            settings.shards,
+            settings.shards - 1,
+            len(owned),
+            len(plant),
+            signals,
+        )
+    else:
+        log.info("plant %s: %d equipment, %d signals", config, len(plant), signals)
     try:
         asyncio.run(main())
     except (ForewarnError, IngestError, TicketingError) as exc:

@@ -10,6 +10,7 @@ from detectors import DEFAULT as DEFAULT_DETECTORS
 from detectors.registry import build_for_equipment, build_for_signal, is_equipment_detector
 from devices import DetectorConfig, Equipment, Limits, Plant, Signal
 from devices.plant import topic_matches
+from forewarn.shards import assignment, by_edge_node
 
 _WARMUP_FIELDS = ("warmup", "scale_warmup")
 
@@ -69,6 +70,27 @@ def plant_report(
         f"{len(signals)} signals"
     )
     return PlantReport(summary, tuple(sources), reports, tuple(_warnings(plant)))
+
+
+@dataclass(frozen=True, slots=True)
+class ShardReport:
+    shard: int
+    equipment: tuple[str, ...]
+    signals: int
+
+
+def shard_report(plant: Plant, shards: int, *, sparkplug: bool = False) -> tuple[ShardReport, ...]:
+    """What each of `shards` workers owns (`forewarn.shards`; by Sparkplug edge node when
+    `sparkplug` or the plant file names Sparkplug)."""
+    owners = assignment(plant, shards, edge_nodes=by_edge_node(plant, sparkplug))
+    return tuple(
+        ShardReport(
+            shard,
+            tuple(eq.id for eq in plant if owners[eq.id] == shard),
+            sum(len(eq.signals) for eq in plant if owners[eq.id] == shard),
+        )
+        for shard in range(shards)
+    )
 
 
 def _equipment(

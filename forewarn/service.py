@@ -33,6 +33,7 @@ from forewarn.links import with_links
 from forewarn.metrics import PipelineCollector
 from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
+from forewarn.shards import by_edge_node, shard_plant
 from ingest import Batch, MqttSource
 from ticketing import FindingSpool, Publish, SpoolingRecorder, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
@@ -89,6 +90,38 @@ class Running:
         return self.mqtt
 
 
+def owned_part(plant: Plant, settings: Settings) -> Plant:
+    """The equipment this worker reads, scores and watches: its shard of the plant
+    (`forewarn.shards`; by Sparkplug edge node when it is a Sparkplug host), or the whole plant
+    when the settings name one shard. Raises `ForewarnError` for a shard that would own nothing."""
+    if not settings.sharded:
+        return plant
+    edge_nodes = by_edge_node(plant, settings.sparkplug.host_id is not None)
+    part = shard_plant(plant, settings.shard, settings.shards, edge_nodes=edge_nodes)
+    if not len(part):
+        raise ForewarnError(
+            f"shard {settings.shard} of {settings.shards} owns no equipment of {plant.source} "
+            f"({len(plant)} equipment); run fewer shards (`forewarn plant check --shards N` "
+            "shows what each one owns)"
+        )
+    return part
+
+
+def worker_identity(settings: Settings) -> Settings:
+    """A sharded worker's MQTT client id and Sparkplug host id end in `-shard-{i}-of-{n}`: the
+    workers of one deployment share their settings but not their broker sessions, and a change of
+    `shards` starts new sessions instead of inheriting another shard's subscriptions."""
+    if not settings.sharded:
+        return settings
+    suffix = f"-shard-{settings.shard}-of-{settings.shards}"
+    mqtt = settings.mqtt.model_copy(update={"client_id": settings.mqtt.client_id + suffix})
+    host_id = settings.sparkplug.host_id
+    sparkplug = settings.sparkplug.model_copy(
+        update={"host_id": None if host_id is None else host_id + suffix}
+    )
+    return settings.model_copy(update={"mqtt": mqtt, "sparkplug": sparkplug})
+
+
 @contextlib.asynccontextmanager
 async def _action_publisher(plant: Plant, settings: Settings) -> AsyncIterator[Publish | None]:
     """An MQTT publisher for the plant's automatic actions, if any of them publishes."""
@@ -124,16 +157,22 @@ async def serve(
     historian if one is configured; Prometheus metrics at GET /metrics beside the API.
     `clock` (default: the wall clock) is the time the work orders go by; `clock_note` labels it
     on the API and the page when it is not the wall clock (the demo's simulated time).
+
+    With `settings.shards` above one, the sources, detectors and health watch only this worker's
+    shard (`owned_part`); the store, the API and recorded findings know the whole plant, whose
+    orders all workers share in one database.
     """
-    intake = Intake.from_settings(plant, settings)
+    owned = owned_part(plant, settings)
+    settings = worker_identity(settings)
+    intake = Intake.from_settings(owned, settings)
     store = WorkOrderStore(settings.database, plant=plant, clock=clock)
     spool = FindingSpool(
         Path(settings.state_dir) / "finding-spool.sqlite3", max_bytes=settings.finding_spool_bytes
     )
     recorder = SpoolingRecorder(store, plant, spool)
-    engine = Engine(plant, settings.detectors)
+    engine = Engine(owned, settings.detectors)
     pipeline = Pipeline(
-        plant,
+        owned,
         intake.merged,
         engine,
         recorder,
@@ -143,7 +182,7 @@ async def serve(
         on_recorded=on_recorded,
         on_processed=_both(intake.on_processed, on_processed),
         dead_letters=intake.engine_rejects,
-        links=lambda: intake.links_down(plant),
+        links=lambda: intake.links_down(owned),
         link_grace=settings.health.link_grace,
     )
     recorder.on_replayed = pipeline.recorded
@@ -153,7 +192,7 @@ async def serve(
 
     health = settings.health
     monitor = HealthMonitor(
-        expected_rates(plant, intake.sources),
+        expected_rates(owned, intake.sources),
         started_at=time.time(),
         window=health.window,
         thresholds=Thresholds(

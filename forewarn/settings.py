@@ -184,6 +184,25 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     health: HealthSettings = HealthSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    shards: int = Field(default=1, ge=1)
+    """Workers the plant's equipment is split over (forewarn.shards); every worker runs the same
+    plant file with the same `shards` and its own `shard`."""
+    shard: int = Field(default=0, ge=0)
+    """Which of the `shards` this worker is, 0..shards-1; it reads only that shard's equipment."""
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> Settings:
+        if self.shard >= self.shards:
+            raise ValueError(
+                f"shard {self.shard} is not one of the {self.shards} shard(s): give a shard "
+                f"from 0 to {self.shards - 1} (--shard, FOREWARN_SHARD), or more shards "
+                "(--shards, FOREWARN_SHARDS)"
+            )
+        return self
+
+    @property
+    def sharded(self) -> bool:
+        return self.shards > 1
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,12 @@ The plant file says how each topic's payloads are shaped (`devices.PayloadFormat
     paths:  any document; each signal's field path (data.pump[0].vib) and the timestamp's path
 `ts` is epoch milliseconds, epoch seconds, or ISO 8601 (or the unit the plant file names); without
 it, the receive time is used.
+
+The `values` and `value` shapes are parsed by msgspec and turned into readings in one pass. Whatever
+that fast path cannot vouch to read exactly as `json.loads` does (NaN and Infinity, which msgspec
+refuses; UTF-16, a BOM, lone surrogates; integers beyond 64 bits; deep nesting, whose limit differs
+between the two parsers) is decoded again by the reference path (`decode_reference`), so readings
+and rejects (reasons and details) are the same either way.
 """
 
 from __future__ import annotations
@@ -17,7 +23,18 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from devices import FieldPath, PayloadFormat, Plant, Reading, Route, TimestampUnit
+import msgspec
+
+from devices import (
+    FieldPath,
+    PayloadFormat,
+    Plant,
+    Reading,
+    Route,
+    TimestampUnit,
+    TopicFormat,
+    new_reading,
+)
 from ingest.rejects import Reject, RejectReason
 
 _SHAPES = {
@@ -28,6 +45,12 @@ _SHAPES = {
 _MS_THRESHOLD = 1e11
 """Epoch numbers above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973)."""
 _MISSING = object()
+_INT_LIMIT = 1 << 64
+"""The fast path hands integers at or beyond this (in magnitude) to the reference path: `float()`
+may overflow on them, and `json.loads` refuses those of more than 4300 digits."""
+_PLAIN_DEPTH = 32
+"""Nesting the fast path accepts: far below both parsers' recursion limits (which differ)."""
+_parse = msgspec.json.Decoder().decode
 
 
 class JsonDecoder:
@@ -38,19 +61,54 @@ class JsonDecoder:
         self._on_reject = on_reject
 
     def decode(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
+        return self._decode(topic, payload, received_at, fast=True)
+
+    def decode_reference(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
+        """What `decode` returns and rejects, by `json.loads` and one check at a time: the path
+        for what the fast path declines, and the yardstick of its tests and benchmark."""
+        return self._decode(topic, payload, received_at, fast=False)
+
+    def _decode(
+        self, topic: str, payload: bytes, received_at: float, *, fast: bool
+    ) -> list[Reading]:
+        routes = self._plant.routes(topic)
+        if routes is None:
+            self._on_reject(
+                Reject(
+                    RejectReason.UNKNOWN_EQUIPMENT,
+                    topic,
+                    "no equipment is bound to this topic",
+                    payload,
+                    received_at,
+                )
+            )
+            return []
+        fmt = self._plant.topic_format(topic)
+        if fast and fmt.format is not PayloadFormat.PATHS:
+            decoded = _fast(payload, received_at, routes, fmt)
+            if decoded is not None:
+                readings, rejects = decoded
+                for reason, detail in rejects:
+                    self._on_reject(Reject(reason, topic, detail, payload, received_at))
+                return readings
+        return self._reference(topic, payload, received_at, routes, fmt)
+
+    def _reference(
+        self,
+        topic: str,
+        payload: bytes,
+        received_at: float,
+        routes: Mapping[str, Route],
+        fmt: TopicFormat,
+    ) -> list[Reading]:
         def reject(reason: RejectReason, detail: str) -> None:
             self._on_reject(Reject(reason, topic, detail, payload, received_at))
 
-        routes = self._plant.routes(topic)
-        if routes is None:
-            reject(RejectReason.UNKNOWN_EQUIPMENT, "no equipment is bound to this topic")
-            return []
         try:
             document = json.loads(payload)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             reject(RejectReason.PARSE_ERROR, f"not JSON: {exc}")
             return []
-        fmt = self._plant.topic_format(topic)
         if document == []:
             reject(RejectReason.PARSE_ERROR, "an empty list")
             return []
@@ -68,11 +126,7 @@ class JsonDecoder:
                 raw_ts = _lookup(entry, fmt.timestamp_path)
                 parsed = _timestamp(raw_ts, received_at, fmt.timestamp_unit)
                 if parsed is None:
-                    reject(
-                        RejectReason.BAD_TIMESTAMP,
-                        f"{'.'.join(map(str, fmt.timestamp_path))} {raw_ts!r} is not "
-                        + _UNIT_WORDS[fmt.timestamp_unit],
-                    )
+                    reject(RejectReason.BAD_TIMESTAMP, _bad_timestamp(fmt, raw_ts))
                     continue
                 ts = parsed
                 if fmt.format is PayloadFormat.VALUES:
@@ -129,7 +183,7 @@ def _append(
     reject: Callable[[RejectReason, str], None],
 ) -> None:
     if not _is_number(value):
-        reject(RejectReason.WRONG_TYPE, f"{name}={reprlib.repr(value)} is not a number")
+        reject(RejectReason.WRONG_TYPE, _wrong_type(name, value))
         return
     try:
         number = float(value)
@@ -191,3 +245,142 @@ def _timestamp(raw: Any, received_at: float, unit: TimestampUnit) -> float | Non
             parsed = parsed.replace(tzinfo=UTC)
         return parsed.timestamp()
     return None
+
+
+def _bad_timestamp(fmt: TopicFormat, raw_ts: Any) -> str:
+    return (
+        f"{'.'.join(map(str, fmt.timestamp_path))} {raw_ts!r} is not "
+        + _UNIT_WORDS[fmt.timestamp_unit]
+    )
+
+
+def _wrong_type(name: str, value: Any) -> str:
+    return f"{name}={reprlib.repr(value)} is not a number"
+
+
+def _plain(node: Any, depth: int = 0) -> bool:
+    """`json.loads` reads this (part of a) document exactly as msgspec did: no integer beyond 64
+    bits and no deep nesting inside."""
+    kind = type(node)
+    if kind is int:
+        number: int = node
+        return -_INT_LIMIT < number < _INT_LIMIT
+    if kind is dict:
+        return depth < _PLAIN_DEPTH and all(_plain(v, depth + 1) for v in node.values())
+    if kind is list:
+        return depth < _PLAIN_DEPTH and all(_plain(v, depth + 1) for v in node)
+    return True
+
+
+_Rejects = list[tuple[RejectReason, str]]
+_VALUES = PayloadFormat.VALUES
+_AUTO = TimestampUnit.AUTO
+
+
+def _fast(
+    payload: bytes, received_at: float, routes: Mapping[str, Route], fmt: TopicFormat
+) -> tuple[list[Reading], _Rejects] | None:
+    """The readings and rejects of a `values` or `value` payload as `JsonDecoder._reference` has
+    them, or None where only the reference path can say (nothing is rejected then)."""
+    try:
+        document = _parse(payload)
+    except (ValueError, RecursionError):  # msgspec.DecodeError is a ValueError
+        return None
+    readings: list[Reading] = []
+    rejects: _Rejects = []
+    values_format = fmt.format is _VALUES
+    ts_path = fmt.timestamp_path
+    ts_key = ts_path[0] if len(ts_path) == 1 and isinstance(ts_path[0], str) else None
+    unit = fmt.timestamp_unit
+    if type(document) is list:
+        if not document:
+            return None
+        entries: list[Any] = document
+    else:
+        entries = [document]
+    for entry in entries:
+        kind = type(entry)
+        if kind is not dict:
+            if values_format or not (kind is float or kind is int):
+                if not _plain(entry):
+                    return None
+                rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
+                continue
+            if not -_INT_LIMIT < entry < _INT_LIMIT:
+                return None
+            number = float(entry)
+            for bound in routes.values():
+                readings.append(new_reading(bound.equipment_id, bound.signal, received_at, number))
+            continue
+        values = entry.get("values") if values_format else None
+        if type(values) is not dict:
+            values = None
+        for part in entry.values():
+            if part is not values:
+                kind = type(part)
+                if kind is int:
+                    if not -_INT_LIMIT < part < _INT_LIMIT:
+                        return None
+                elif (kind is dict or kind is list) and not _plain(part, 1):
+                    return None
+        if values_format and values is None:
+            rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
+            continue
+        raw_ts = entry.get(ts_key, _MISSING) if ts_key is not None else _lookup(entry, ts_path)
+        kind = type(raw_ts)
+        ts: float | None
+        if (kind is int or kind is float) and unit is _AUTO and raw_ts >= 0:
+            ts = float(raw_ts)  # finite: msgspec refuses NaN, Infinity and 1e400
+            if ts > _MS_THRESHOLD:
+                ts /= 1000.0
+        elif raw_ts is _MISSING or raw_ts is None:
+            ts = received_at
+        else:
+            ts = _timestamp(raw_ts, received_at, unit)
+            if ts is None:
+                if values is not None and not _plain(values, 1):
+                    return None
+                rejects.append((RejectReason.BAD_TIMESTAMP, _bad_timestamp(fmt, raw_ts)))
+                continue
+        if values is None:
+            found = False
+            for field, bound in routes.items():
+                if field in entry:
+                    found = True
+                    _fast_value(readings, rejects, field, bound, entry[field], ts)
+            if not found:
+                rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
+            continue
+        for name, value in values.items():
+            route = routes.get(name)
+            kind = type(value)
+            if kind is float:
+                if route is not None:
+                    readings.append(new_reading(route.equipment_id, route.signal, ts, value))
+                    continue
+            elif kind is int:
+                if not -_INT_LIMIT < value < _INT_LIMIT:
+                    return None
+                if route is not None:
+                    readings.append(new_reading(route.equipment_id, route.signal, ts, float(value)))
+                    continue
+            elif not _plain(value, 2):
+                return None
+            if route is None:
+                rejects.append(
+                    (RejectReason.UNKNOWN_SIGNAL, f"{name!r} is not bound to this topic")
+                )
+            else:
+                rejects.append((RejectReason.WRONG_TYPE, _wrong_type(name, value)))
+    return readings, rejects
+
+
+def _fast_value(
+    readings: list[Reading], rejects: _Rejects, name: str, route: Route, value: Any, ts: float
+) -> None:
+    """One value of a `value`-format entry (already checked by `_plain`)."""
+    kind = type(value)
+    if kind is float or kind is int:
+        readings.append(new_reading(route.equipment_id, route.signal, ts, float(value)))
+    else:
+        rejects.append((RejectReason.WRONG_TYPE, _wrong_type(name, value)))

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from devices import Plant, Quality, Reading, Route, SparkplugAddress
+from devices import Plant, Quality, Reading, Route, SparkplugAddress, new_reading
 from devices.sparkplug import (
     BDSEQ,
     NAMESPACE,
@@ -40,9 +40,24 @@ from devices.sparkplug import (
 from ingest.rejects import Reject, RejectReason
 
 log = logging.getLogger(__name__)
+_isfinite = math.isfinite
 
 _SEQ_MODULO = 256
 _MAX_HELD = 64
+_STATE_PREFIX = f"{NAMESPACE}/STATE/"
+_TOPICS_KEPT = 4096
+"""Parsed topics kept for the next message on them (cleared when full: the broker's topics are
+not bounded by the plant file)."""
+_NBIRTH, _NDEATH, _DBIRTH, _DDEATH, _DDATA, _NCMD, _DCMD = (
+    MessageType.NBIRTH,
+    MessageType.NDEATH,
+    MessageType.DBIRTH,
+    MessageType.DDEATH,
+    MessageType.DDATA,
+    MessageType.NCMD,
+    MessageType.DCMD,
+)
+_UNSET = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +78,7 @@ class SparkplugStats:
     rebirth_requests: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Held:
     topic: Topic
     payload: Payload
@@ -88,6 +103,8 @@ class _Node:
     held: dict[int, _Held] = field(default_factory=dict)
     gap_since: float | None = None
     rebirth_at: float | None = None
+    routes: dict[str | None, Mapping[str, Route] | None] = field(default_factory=dict)
+    """The plant's metric routes of the node (None) and of each device, as looked up."""
 
 
 Result = tuple[list[Reading], list[Outgoing]]
@@ -112,12 +129,20 @@ class SparkplugHost:
         self._rebirth_holdoff = rebirth_holdoff
         self._groups = sorted(groups if groups is not None else plant.sparkplug_groups)
         self._nodes: dict[tuple[str, str], _Node] = {}
+        self._topics: dict[str, Topic] = {}
         self._state_ts = 0
 
     # ---- the host's own STATE ----
 
     def subscriptions(self) -> list[str]:
-        return [f"{NAMESPACE}/{group}/#" for group in self._groups] + [state_topic(self.host_id)]
+        """Every group of the plant; for a `partial` plant (a worker's shard), only its edge nodes
+        (`spBv1.0/{group}/+/{edge_node}/#`: their N* and D* messages; see forewarn.shards)."""
+        if self._plant.partial:
+            nodes = sorted(self._plant.sparkplug_edge_nodes)
+            filters = [f"{NAMESPACE}/{group}/+/{node}/#" for group, node in nodes]
+        else:
+            filters = [f"{NAMESPACE}/{group}/#" for group in self._groups]
+        return [*filters, state_topic(self.host_id)]
 
     def will(self, now: float) -> Outgoing:
         """The death certificate to register before connecting (retained STATE offline)."""
@@ -143,14 +168,20 @@ class SparkplugHost:
     def handle(self, topic_name: str, raw: bytes, received_at: float) -> Result:
         readings: list[Reading] = []
         outgoing: list[Outgoing] = []
-        if topic_name.startswith(f"{NAMESPACE}/STATE/"):
+        if topic_name.startswith(_STATE_PREFIX):
             return readings, outgoing
-        try:
-            topic = Topic.parse(topic_name)
-        except SparkplugError as exc:
-            self._reject(RejectReason.PARSE_ERROR, topic_name, str(exc), raw, received_at)
-            return readings, outgoing
-        if topic.message_type in (MessageType.NCMD, MessageType.DCMD):
+        topic = self._topics.get(topic_name)
+        if topic is None:
+            try:
+                topic = Topic.parse(topic_name)
+            except SparkplugError as exc:
+                self._reject(RejectReason.PARSE_ERROR, topic_name, str(exc), raw, received_at)
+                return readings, outgoing
+            if len(self._topics) >= _TOPICS_KEPT:
+                self._topics.clear()
+            self._topics[topic_name] = topic
+        kind = topic.message_type
+        if kind is _NCMD or kind is _DCMD:
             return readings, outgoing
         try:
             payload = decode_payload(raw)
@@ -160,10 +191,9 @@ class SparkplugHost:
         node = self._nodes.get((topic.group, topic.edge_node))
         if node is None:
             node = self._nodes[(topic.group, topic.edge_node)] = _Node(topic.group, topic.edge_node)
-        kind = topic.message_type
-        if kind is MessageType.NBIRTH:
+        if kind is _NBIRTH:
             self._node_birth(node, topic, payload, raw, received_at, readings)
-        elif kind is MessageType.NDEATH:
+        elif kind is _NDEATH:
             self._node_death(node, payload, received_at, readings)
         elif not node.alive:
             self._reject(
@@ -221,6 +251,7 @@ class SparkplugHost:
         node.bdseq = None
         node.aliases.clear()
         node.devices.clear()
+        node.routes.clear()
         node.held.clear()
         node.gap_since = None
         for metric in payload.metrics:
@@ -260,9 +291,16 @@ class SparkplugHost:
             self._stale(node, device, ts, readings)
         node.devices.clear()
 
+    def _routes(self, node: _Node, device: str | None) -> Mapping[str, Route] | None:
+        routes = node.routes.get(device, _UNSET)
+        if routes is _UNSET:
+            address = SparkplugAddress(node.group, node.edge_node, device)
+            routes = node.routes[device] = self._plant.sparkplug_metrics(address)
+        assert routes is None or isinstance(routes, Mapping)
+        return routes
+
     def _stale(self, node: _Node, device: str | None, ts: float, readings: list[Reading]) -> None:
-        routes = self._plant.sparkplug_metrics(SparkplugAddress(node.group, node.edge_node, device))
-        for route in (routes or {}).values():
+        for route in (self._routes(node, device) or {}).values():
             readings.append(Reading(route.equipment_id, route.signal, ts, math.nan, Quality.BAD))
 
     # ---- sequenced messages ----
@@ -330,7 +368,7 @@ class SparkplugHost:
         topic, payload = message.topic, message.payload
         kind = topic.message_type
         device = topic.device
-        if kind is MessageType.DBIRTH:
+        if kind is _DBIRTH:
             assert device is not None
             self.stats.births += 1
             node.devices.add(device)
@@ -338,13 +376,13 @@ class SparkplugHost:
             for metric in payload.metrics:
                 if metric.name is not None and metric.alias is not None:
                     node.aliases[metric.alias] = (device, metric.name)
-        elif kind is MessageType.DDEATH:
+        elif kind is _DDEATH:
             self.stats.deaths += 1
             node.devices.discard(device or "")
             node.dead_devices.add(device or "")
             self._stale(node, device, _seconds(payload.timestamp, message.received_at), readings)
             return
-        elif kind is MessageType.DDATA and device not in node.devices:
+        elif kind is _DDATA and device not in node.devices:
             self._reject(
                 RejectReason.NO_BIRTH,
                 str(topic),
@@ -362,7 +400,7 @@ class SparkplugHost:
             message.raw,
             message.received_at,
             readings,
-            birth=kind is MessageType.DBIRTH,
+            birth=kind is _DBIRTH,
         )
         if unknown:
             self._request_rebirth(node, message.received_at, outgoing)
@@ -380,7 +418,7 @@ class SparkplugHost:
         birth: bool,
     ) -> bool:
         """Readings of the payload's bound metrics; True if an alias was unknown."""
-        routes = self._plant.sparkplug_metrics(SparkplugAddress(node.group, node.edge_node, device))
+        routes = self._routes(node, device)
         if routes is None:
             if not birth:
                 self._reject(
@@ -393,10 +431,11 @@ class SparkplugHost:
             return False
         unknown_alias = False
         default_ts = _seconds(payload.timestamp, received_at)
+        aliases = node.aliases
         for metric in payload.metrics:
             name = metric.name
             if name is None:
-                known = node.aliases.get(metric.alias) if metric.alias is not None else None
+                known = aliases.get(metric.alias) if metric.alias is not None else None
                 if known is None or known[0] != device:
                     unknown_alias = True
                     self._reject(
@@ -419,7 +458,16 @@ class SparkplugHost:
                         received_at,
                     )
                 continue
-            reading = self._reading(route, metric, default_ts, str(topic), raw, received_at)
+            value = metric.value
+            if (
+                type(value) is float
+                and metric.timestamp is None
+                and not metric.is_null
+                and _isfinite(value)
+            ):
+                readings.append(new_reading(route.equipment_id, route.signal, default_ts, value))
+                continue
+            reading = self._reading(route, metric, default_ts, topic, raw, received_at)
             if reading is not None:
                 readings.append(reading)
         return unknown_alias
@@ -429,10 +477,11 @@ class SparkplugHost:
         route: Route,
         metric: Metric,
         default_ts: float,
-        topic: str,
+        topic: Topic,
         raw: bytes,
         received_at: float,
     ) -> Reading | None:
+        """The reading of one bound metric, or None (rejected): any value, any timestamp."""
         ts = _seconds(metric.timestamp, default_ts) if metric.timestamp is not None else default_ts
         value = metric.value
         if metric.is_null or value is None:
@@ -442,7 +491,7 @@ class SparkplugHost:
             label = datatype.name if isinstance(datatype, DataType) else str(datatype)
             self._reject(
                 RejectReason.WRONG_TYPE,
-                topic,
+                str(topic),
                 f"metric {metric.name or metric.alias}: {label} {value!r} is not a number",
                 raw,
                 received_at,
@@ -452,7 +501,7 @@ class SparkplugHost:
         if not math.isfinite(number):
             self._reject(
                 RejectReason.NOT_FINITE,
-                topic,
+                str(topic),
                 f"metric {metric.name or metric.alias}={number}",
                 raw,
                 received_at,

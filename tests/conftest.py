@@ -4,6 +4,7 @@ the demo plant, and free ports."""
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 import socket
 import subprocess
@@ -115,3 +116,14 @@ def private_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 @pytest.fixture(scope="session")
 def demo_plant() -> Plant:
     return load_plant(DEMO_PLANT)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (minutes each: benchmarks, long fault cycles) run only with
+    FOREWARN_SLOW_TESTS=1, so the default run stays well within CI's time."""
+    if os.environ.get("FOREWARN_SLOW_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow (minutes of wall time); set FOREWARN_SLOW_TESTS=1")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.message import DecodeError, EncodeError
 
+from devices.drafts import draft_type
 from devices.errors import SparkplugError
 from devices.sparkplug import sparkplug_b_pb2 as pb
 
@@ -59,6 +61,12 @@ _INT_FIELD = {
 _LONG_FIELD = {DataType.INT64, DataType.UINT64, DataType.DATETIME}
 _STRING_FIELD = {DataType.STRING, DataType.TEXT, DataType.UUID}
 _BYTES_FIELD = {DataType.BYTES, DataType.FILE}
+_DATATYPES: dict[int, DataType] = {int(t): t for t in DataType}
+_SIGNED_WIDTH: dict[int, int] = {int(t): bits for t, bits in _SIGNED_BITS.items()}
+_COMPOSITE_FIELDS = frozenset({"dataset_value", "template_value", "extension_value"})
+"""Value fields that decode to no scalar value."""
+_UNSIGNED_FIELDS = frozenset({"int_value", "long_value"})
+"""uint32 / uint64 fields, which carry signed types in two's complement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,10 @@ class Payload:
     seq: int | None = None
     uuid: str | None = None
     body: bytes | None = None
+
+
+_MetricDraft = draft_type(Metric)
+_PayloadDraft = draft_type(Payload)
 
 
 def encode_payload(payload: Payload) -> bytes:
@@ -116,13 +128,16 @@ def decode_payload(data: bytes) -> Payload:
         message = pb.Payload.FromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
         raise SparkplugError(f"not a Sparkplug B payload: {exc}") from exc
-    return Payload(
-        timestamp=message.timestamp if message.HasField("timestamp") else None,
-        metrics=tuple(_decode_metric(m) for m in message.metrics),
-        seq=message.seq if message.HasField("seq") else None,
-        uuid=message.uuid if message.HasField("uuid") else None,
-        body=message.body if message.HasField("body") else None,
-    )
+    has = message.HasField
+    payload: Any = _PayloadDraft()
+    payload.timestamp = message.timestamp if has("timestamp") else None
+    payload.metrics = tuple(map(_decode_metric, message.metrics))
+    payload.seq = message.seq if has("seq") else None
+    payload.uuid = message.uuid if has("uuid") else None
+    payload.body = message.body if has("body") else None
+    payload.__class__ = Payload
+    decoded: Payload = payload
+    return decoded
 
 
 def datatype_for(value: MetricValue) -> DataType:
@@ -204,30 +219,34 @@ def _number(value: MetricValue, datatype: DataType) -> float:
 
 def _decode_metric(m: pb.Payload.Metric) -> Metric:
     raw_type = m.datatype
-    try:
-        datatype: DataType | int = DataType(raw_type)
-    except ValueError:
-        datatype = raw_type
+    datatype = _DATATYPES.get(raw_type, raw_type)
     field = m.WhichOneof("value")
+    is_null = m.is_null
     value: MetricValue = None
-    if field is not None and not m.is_null:
-        value = getattr(m, field)
-        if field in ("dataset_value", "template_value", "extension_value"):
-            value = None
-        elif isinstance(value, int) and not isinstance(value, bool):
-            bits = _SIGNED_BITS.get(datatype) if isinstance(datatype, DataType) else None
-            if bits is not None:
-                value = _signed(value, bits, 32 if field == "int_value" else 64)
-    return Metric(
-        name=m.name if m.HasField("name") else None,
-        alias=m.alias if m.HasField("alias") else None,
-        timestamp=m.timestamp if m.HasField("timestamp") else None,
-        datatype=datatype,
-        value=value,
-        is_null=m.is_null,
-        is_historical=m.is_historical,
-        is_transient=m.is_transient,
-    )
+    if field is not None and not is_null and field not in _COMPOSITE_FIELDS:
+        if field in _UNSIGNED_FIELDS:
+            number: int = getattr(m, field)
+            bits = _SIGNED_WIDTH.get(raw_type)
+            value = (
+                number
+                if bits is None
+                else _signed(number, bits, 32 if field == "int_value" else 64)
+            )
+        else:
+            value = getattr(m, field)
+    has = m.HasField
+    metric: Any = _MetricDraft()
+    metric.name = m.name if has("name") else None
+    metric.alias = m.alias if has("alias") else None
+    metric.timestamp = m.timestamp if has("timestamp") else None
+    metric.datatype = datatype
+    metric.value = value
+    metric.is_null = is_null
+    metric.is_historical = m.is_historical
+    metric.is_transient = m.is_transient
+    metric.__class__ = Metric
+    decoded: Metric = metric
+    return decoded
 
 
 def _signed(value: int, bits: int, field_bits: int) -> int:

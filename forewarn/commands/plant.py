@@ -14,7 +14,8 @@ from devices import DevicesError, load_plant
 from devices.reference import REFERENCE_FILE, SCHEMA_FILE, reference_markdown, schema_text
 from forewarn.console import make_console
 from forewarn.errors import ForewarnError
-from forewarn.plant_report import plant_report
+from forewarn.plant_report import plant_report, shard_report
+from forewarn.shards import by_edge_node
 
 plant_app = typer.Typer(help="Work with plant files.", no_args_is_help=True)
 
@@ -34,6 +35,14 @@ def check(
     brief: Annotated[
         bool, typer.Option("--brief", help="Only the summary and the warnings.")
     ] = False,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Also say what each of this many workers (`forewarn run --shards N`) owns: "
+            "how many equipment and signals, and which equipment.",
+        ),
+    ] = None,
 ) -> None:
     """Validate a plant file and say, per equipment, where each signal comes from, its limits,
     its detectors and their warm-ups; exit 2 with every problem found."""
@@ -42,12 +51,15 @@ def check(
     try:
         settings = load_settings(settings_file)
         plant = load_plant(path)
+        sparkplug = settings.sparkplug.host_id is not None
         Engine(plant, settings.detectors)
         report = plant_report(
             plant,
-            sparkplug=settings.sparkplug.host_id is not None,
+            sparkplug=sparkplug,
             detectors=settings.detectors,
         )
+        shard_count = shards if shards is not None else settings.shards
+        owners = shard_report(plant, shard_count, sparkplug=sparkplug)
     except (DevicesError, DetectorError, ForewarnError) as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from exc
@@ -64,6 +76,19 @@ def check(
             for s in eq.signals:
                 console.print(f"  [bold]{escape(s.name)}[/]: {escape(s.binding)}")
                 console.print(f"      limits {escape(s.limits)}; detectors {escape(s.detectors)}")
+    if shard_count > 1:
+        unit = "Sparkplug edge node" if by_edge_node(plant, sparkplug) else "equipment"
+        console.print(f"\n[bold]{shard_count} shards[/] (by {unit}):")
+        for part in owners:
+            console.print(
+                f"  shard {part.shard}: {len(part.equipment)} equipment, {part.signals} signals: "
+                f"{escape(', '.join(part.equipment)) or 'none'}"
+            )
+            if not part.equipment:
+                errors.print(
+                    f"[yellow]warning:[/] shard {part.shard} owns no equipment: "
+                    "`forewarn run` refuses it; run fewer shards"
+                )
     for warning in report.warnings:
         errors.print(f"[yellow]warning:[/] {escape(warning)}")
 

@@ -3,7 +3,7 @@ the object detectors per reading. The normal test run calls each benchmark once 
 pytest with --benchmark-disable); measure with
 
     .venv/bin/python -m pytest tests/detectors/test_bench_vector.py \\
-        --benchmark-enable --benchmark-only --benchmark-json=univariate.json
+        -n 0 --benchmark-enable --benchmark-only --benchmark-json=univariate.json
     .venv/bin/python bench/univariate_table.py univariate.json
 
 Scenario: 10,000 streams (1 s signals with warning and alarm limits), batches of 50,000 readings:

@@ -1,6 +1,6 @@
 """Microseconds per row of each equipment detector on a 5-signal pump (score + learn).
 
-.venv/bin/python -m pytest tests/detectors/test_multivariate_benchmarks.py --benchmark-enable
+.venv/bin/python -m pytest tests/detectors/test_multivariate_benchmarks.py -n 0 --benchmark-enable
 """
 
 from __future__ import annotations

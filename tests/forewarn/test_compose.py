@@ -27,7 +27,8 @@ from sqlalchemy import Column, create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from devices import Finding, FindingKind, Reading, Severity, load_plant
+from devices import Finding, FindingKind, Plant, Reading, Severity, load_plant
+from forewarn.shards import shard_plant
 from ingest import finding_lines, reading_lines
 from simulators import load_scenario
 from tests.conftest import DEMO_PLANT, Mosquitto
@@ -61,7 +62,7 @@ def _compose_command(test: list[str]) -> list[str]:
 
 
 def test_every_service_restarts_and_has_a_health_check(services: dict[str, Any]) -> None:
-    assert set(services) >= {"mosquitto", "postgres", "influxdb", "worker-line-1"}
+    assert set(services) >= {"mosquitto", "postgres", "influxdb", "worker-0", "worker-1"}
     for name, service in services.items():
         assert service.get("restart") in RESTART, f"{name} has no restart policy"
         check = service.get("healthcheck") or {}
@@ -318,7 +319,7 @@ def test_the_simulator_profile_publishes_the_plant_the_workers_own(
     assert command[:2] == ["forewarn", "simulate"]
     assert (
         command[command.index("--broker") + 1]
-        == services["worker-line-1"]["environment"]["FOREWARN_MQTT__URL"]
+        == services["worker-0"]["environment"]["FOREWARN_MQTT__URL"]
     )
     scenario = load_scenario(tmp_path / command[2].lstrip("/"))
     in_repo = load_scenario(ROOT / "forewarn" / "deploy" / "simulator.yaml")  # the README's command
@@ -326,12 +327,57 @@ def test_the_simulator_profile_publishes_the_plant_the_workers_own(
     assert [e.path for e in scenario.plant] == [e.path for e in in_repo.plant]
     assert scenario.faults
     published = {(e.id, e.path) for e in scenario.plant}
-    owned: set[tuple[str, str]] = set()
-    for worker in _workers(services).values():
-        config = worker["command"][worker["command"].index("--config") + 1]
-        shard = ROOT / "forewarn" / "deploy" / "plant" / Path(config).name
-        owned |= {(e.id, e.path) for e in load_plant(shard)}
+    shards = _shards(services)
+    owned = {(e.id, e.path) for part in shards.values() for e in part}
     assert published == owned
+    # one developing fault in each shard, so both workers have an order to open
+    faulty = {fault.equipment_id for fault in scenario.faults}
+    assert all(faulty & set(part.equipment) for part in shards.values())
+
+
+def _option(command: list[str], name: str) -> str:
+    assert name in command, command
+    return command[command.index(name) + 1]
+
+
+def _shards(services: dict[str, Any]) -> dict[int, Plant]:
+    """Shard number -> the part of the plant that worker owns, from the file it mounts."""
+    parts: dict[int, Plant] = {}
+    counts = set()
+    for name, worker in _workers(services).items():
+        command = worker["command"]
+        mounts = {
+            target: ROOT / source
+            for source, target, *_ in (v.split(":") for v in worker["volumes"])
+            if source.startswith(".")
+        }
+        plant = load_plant(mounts[_option(command, "--config")])
+        shards, shard = int(_option(command, "--shards")), int(_option(command, "--shard"))
+        counts.add(shards)
+        assert shard not in parts, f"{name} runs shard {shard} again"
+        parts[shard] = shard_plant(plant, shard, shards)
+    [count] = counts  # every worker splits the plant the same way
+    assert set(parts) == set(range(count))
+    return parts
+
+
+def test_the_workers_run_one_plant_file_split_into_shards_with_their_own_sessions(
+    services: dict[str, Any],
+) -> None:
+    workers = _workers(services)
+    configs = {
+        next(v for v in w["volumes"] if v.split(":")[1] == _option(w["command"], "--config"))
+        for w in workers.values()
+    }
+    assert len(configs) == 1, configs
+    shards = _shards(services)
+    assert len(shards) == len(workers) == 2
+    owned = [set(part.equipment) for part in shards.values()]
+    assert not owned[0] & owned[1]
+    assert all(owned)
+    # the same settings: the client ids differ by the shard suffix forewarn adds
+    assert len({w["environment"]["FOREWARN_MQTT__CLIENT_ID"] for w in workers.values()}) == 1
+    assert len({v.split(":")[0] for w in workers.values() for v in w["volumes"]}) == 3
 
 
 def test_the_simulator_health_check_follows_the_broker(

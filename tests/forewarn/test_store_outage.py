@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,7 @@ def _database(url: str) -> tuple[int, list[tuple[Any, ...]]]:
     return findings, orders
 
 
-@pytest.mark.skipif(
-    os.environ.get("FOREWARN_SLOW_TESTS") != "1", reason="about 2 min; FOREWARN_SLOW_TESTS=1"
-)
+@pytest.mark.slow  # about 2 minutes
 async def test_a_postgres_outage_mid_fault_loses_no_finding_and_duplicates_no_order(
     demo_plant: Plant,
     mosquitto: Mosquitto,

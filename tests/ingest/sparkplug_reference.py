@@ -1,0 +1,479 @@
+"""The Sparkplug B host as it was before its fast path (forewarn cb557d7, ingest/sparkplug.py, with
+only this docstring changed): the reference `tests/ingest/test_sparkplug_fast_path.py` holds
+`ingest.SparkplugHost` to, message for message."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from devices import Plant, Quality, Reading, Route, SparkplugAddress
+from devices.sparkplug import (
+    BDSEQ,
+    NAMESPACE,
+    REBIRTH,
+    DataType,
+    MessageType,
+    Metric,
+    Payload,
+    SparkplugError,
+    Topic,
+    decode_payload,
+    encode_payload,
+    encode_state,
+    state_topic,
+)
+from ingest.rejects import Reject, RejectReason
+
+log = logging.getLogger(__name__)
+
+_SEQ_MODULO = 256
+_MAX_HELD = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message the host publishes."""
+
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+
+
+@dataclass
+class SparkplugStats:
+    births: int = 0
+    deaths: int = 0
+    sequence_gaps: int = 0
+    rebirth_requests: int = 0
+
+
+@dataclass
+class _Held:
+    topic: Topic
+    payload: Payload
+    raw: bytes
+    received_at: float
+
+
+@dataclass
+class _Node:
+    group: str
+    edge_node: str
+    bdseq: int | None = None
+    seq: int | None = None
+    alive: bool = False
+    dead: bool = False
+    """Its NDEATH (of the current birth) came and no NBIRTH since."""
+    dead_devices: set[str] = field(default_factory=set)
+    """Devices whose DDEATH came and no DBIRTH since."""
+    aliases: dict[int, tuple[str | None, str]] = field(default_factory=dict)
+    """alias -> (device or None for the node's own metrics, metric name)."""
+    devices: set[str] = field(default_factory=set)
+    held: dict[int, _Held] = field(default_factory=dict)
+    gap_since: float | None = None
+    rebirth_at: float | None = None
+
+
+Result = tuple[list[Reading], list[Outgoing]]
+
+
+class SparkplugHost:
+    def __init__(
+        self,
+        plant: Plant,
+        on_reject: Callable[[Reject], None],
+        *,
+        host_id: str,
+        reorder_timeout: float = 2.0,
+        rebirth_holdoff: float = 5.0,
+        groups: Iterable[str] | None = None,
+    ) -> None:
+        self.host_id = host_id
+        self.stats = SparkplugStats()
+        self._plant = plant
+        self._on_reject = on_reject
+        self._reorder_timeout = reorder_timeout
+        self._rebirth_holdoff = rebirth_holdoff
+        self._groups = sorted(groups if groups is not None else plant.sparkplug_groups)
+        self._nodes: dict[tuple[str, str], _Node] = {}
+        self._state_ts = 0
+
+    # ---- the host's own STATE ----
+
+    def subscriptions(self) -> list[str]:
+        return [f"{NAMESPACE}/{group}/#" for group in self._groups] + [state_topic(self.host_id)]
+
+    def will(self, now: float) -> Outgoing:
+        """The death certificate to register before connecting (retained STATE offline)."""
+        self._state_ts = int(now * 1000)
+        return Outgoing(
+            state_topic(self.host_id), encode_state(False, self._state_ts), qos=1, retain=True
+        )
+
+    def offline(self) -> Outgoing:
+        """What the will says, published by the host itself before it disconnects on purpose."""
+        return Outgoing(
+            state_topic(self.host_id), encode_state(False, self._state_ts), qos=1, retain=True
+        )
+
+    def birth(self) -> Outgoing:
+        """STATE online, with the timestamp of the will registered for this connection."""
+        return Outgoing(
+            state_topic(self.host_id), encode_state(True, self._state_ts), qos=1, retain=True
+        )
+
+    # ---- messages ----
+
+    def handle(self, topic_name: str, raw: bytes, received_at: float) -> Result:
+        readings: list[Reading] = []
+        outgoing: list[Outgoing] = []
+        if topic_name.startswith(f"{NAMESPACE}/STATE/"):
+            return readings, outgoing
+        try:
+            topic = Topic.parse(topic_name)
+        except SparkplugError as exc:
+            self._reject(RejectReason.PARSE_ERROR, topic_name, str(exc), raw, received_at)
+            return readings, outgoing
+        if topic.message_type in (MessageType.NCMD, MessageType.DCMD):
+            return readings, outgoing
+        try:
+            payload = decode_payload(raw)
+        except SparkplugError as exc:
+            self._reject(RejectReason.PARSE_ERROR, topic_name, str(exc), raw, received_at)
+            return readings, outgoing
+        node = self._nodes.get((topic.group, topic.edge_node))
+        if node is None:
+            node = self._nodes[(topic.group, topic.edge_node)] = _Node(topic.group, topic.edge_node)
+        kind = topic.message_type
+        if kind is MessageType.NBIRTH:
+            self._node_birth(node, topic, payload, raw, received_at, readings)
+        elif kind is MessageType.NDEATH:
+            self._node_death(node, payload, received_at, readings)
+        elif not node.alive:
+            self._reject(
+                RejectReason.NO_BIRTH,
+                topic_name,
+                f"{kind} from edge node {node.edge_node!r} before its NBIRTH",
+                raw,
+                received_at,
+            )
+            self._request_rebirth(node, received_at, outgoing)
+        else:
+            self._sequenced(node, _Held(topic, payload, raw, received_at), readings, outgoing)
+        return readings, outgoing
+
+    def tick(self, now: float) -> Result:
+        """Give up waiting for missing sequence numbers held longer than the reorder timeout."""
+        readings: list[Reading] = []
+        outgoing: list[Outgoing] = []
+        for node in self._nodes.values():
+            if node.gap_since is not None and now - node.gap_since >= self._reorder_timeout:
+                self._give_up_waiting(node, now, readings, outgoing)
+        return readings, outgoing
+
+    def dead(self) -> dict[SparkplugAddress, str]:
+        """Edge nodes (device None) and devices whose death certificate is the last word: what
+        NDEATH or DDEATH they sent, to be told as a communication problem until they are born
+        again. Safe to call from another thread (it reads a copy)."""
+        dead: dict[SparkplugAddress, str] = {}
+        for node in list(self._nodes.values()):
+            name = f"{node.group}/{node.edge_node}"
+            if node.dead:
+                dead[SparkplugAddress(node.group, node.edge_node, None)] = f"NDEATH of {name}"
+                continue
+            for device in sorted(node.dead_devices):
+                address = SparkplugAddress(node.group, node.edge_node, device)
+                dead[address] = f"DDEATH of {name}/{device}"
+        return dead
+
+    # ---- births and deaths ----
+
+    def _node_birth(
+        self,
+        node: _Node,
+        topic: Topic,
+        payload: Payload,
+        raw: bytes,
+        received_at: float,
+        readings: list[Reading],
+    ) -> None:
+        self.stats.births += 1
+        node.alive = True
+        node.dead = False
+        node.dead_devices.clear()
+        node.seq = payload.seq
+        node.bdseq = None
+        node.aliases.clear()
+        node.devices.clear()
+        node.held.clear()
+        node.gap_since = None
+        for metric in payload.metrics:
+            if metric.name == BDSEQ and isinstance(metric.value, int):
+                node.bdseq = metric.value
+            if metric.name is not None and metric.alias is not None:
+                node.aliases[metric.alias] = (None, metric.name)
+        log.info("NBIRTH from %s/%s (bdSeq %s)", node.group, node.edge_node, node.bdseq)
+        self._metrics(node, None, topic, payload, raw, received_at, readings, birth=True)
+
+    def _node_death(
+        self, node: _Node, payload: Payload, received_at: float, readings: list[Reading]
+    ) -> None:
+        bdseq = next(
+            (m.value for m in payload.metrics if m.name == BDSEQ and isinstance(m.value, int)),
+            None,
+        )
+        if bdseq is not None and node.bdseq is not None and bdseq != node.bdseq:
+            log.info(
+                "ignoring NDEATH of %s/%s with bdSeq %d (current birth has %d)",
+                node.group,
+                node.edge_node,
+                bdseq,
+                node.bdseq,
+            )
+            return
+        self.stats.deaths += 1
+        if not node.alive:
+            return
+        node.alive = False
+        node.dead = True
+        node.held.clear()
+        node.gap_since = None
+        ts = _seconds(payload.timestamp, received_at)
+        log.warning("NDEATH of %s/%s: its metrics are stale", node.group, node.edge_node)
+        for device in [None, *sorted(node.devices)]:
+            self._stale(node, device, ts, readings)
+        node.devices.clear()
+
+    def _stale(self, node: _Node, device: str | None, ts: float, readings: list[Reading]) -> None:
+        routes = self._plant.sparkplug_metrics(SparkplugAddress(node.group, node.edge_node, device))
+        for route in (routes or {}).values():
+            readings.append(Reading(route.equipment_id, route.signal, ts, math.nan, Quality.BAD))
+
+    # ---- sequenced messages ----
+
+    def _sequenced(
+        self, node: _Node, message: _Held, readings: list[Reading], outgoing: list[Outgoing]
+    ) -> None:
+        seq = message.payload.seq
+        if seq is None or node.seq is None:
+            self._process(node, message, readings, outgoing)
+            return
+        expected = (node.seq + 1) % _SEQ_MODULO
+        if seq == expected:
+            self._process(node, message, readings, outgoing)
+            self._release_held(node, readings, outgoing)
+            return
+        ahead = (seq - expected) % _SEQ_MODULO
+        if ahead >= _SEQ_MODULO // 2:
+            self._reject(
+                RejectReason.OUT_OF_ORDER,
+                str(message.topic),
+                f"seq {seq} arrived after {node.seq} (a duplicate or a late message)",
+                message.raw,
+                message.received_at,
+            )
+            return
+        node.held[seq] = message
+        if node.gap_since is None:
+            node.gap_since = message.received_at
+        if len(node.held) >= _MAX_HELD:
+            self._give_up_waiting(node, message.received_at, readings, outgoing)
+
+    def _release_held(self, node: _Node, readings: list[Reading], outgoing: list[Outgoing]) -> None:
+        while node.seq is not None and (nxt := (node.seq + 1) % _SEQ_MODULO) in node.held:
+            self._process(node, node.held.pop(nxt), readings, outgoing)
+        if not node.held:
+            node.gap_since = None
+
+    def _give_up_waiting(
+        self, node: _Node, now: float, readings: list[Reading], outgoing: list[Outgoing]
+    ) -> None:
+        last = node.seq if node.seq is not None else _SEQ_MODULO - 1
+        order = sorted(node.held, key=lambda s: (s - last) % _SEQ_MODULO)
+        missing = (order[0] - last - 1) % _SEQ_MODULO if order else 0
+        self.stats.sequence_gaps += 1
+        log.warning(
+            "edge node %s/%s: %d message(s) after seq %d never arrived; asking for a rebirth",
+            node.group,
+            node.edge_node,
+            missing,
+            last,
+        )
+        held = [node.held[s] for s in order]
+        node.held.clear()
+        node.gap_since = None
+        for message in held:
+            self._process(node, message, readings, outgoing)
+        self._request_rebirth(node, now, outgoing, force=True)
+
+    def _process(
+        self, node: _Node, message: _Held, readings: list[Reading], outgoing: list[Outgoing]
+    ) -> None:
+        if message.payload.seq is not None:
+            node.seq = message.payload.seq
+        topic, payload = message.topic, message.payload
+        kind = topic.message_type
+        device = topic.device
+        if kind is MessageType.DBIRTH:
+            assert device is not None
+            self.stats.births += 1
+            node.devices.add(device)
+            node.dead_devices.discard(device)
+            for metric in payload.metrics:
+                if metric.name is not None and metric.alias is not None:
+                    node.aliases[metric.alias] = (device, metric.name)
+        elif kind is MessageType.DDEATH:
+            self.stats.deaths += 1
+            node.devices.discard(device or "")
+            node.dead_devices.add(device or "")
+            self._stale(node, device, _seconds(payload.timestamp, message.received_at), readings)
+            return
+        elif kind is MessageType.DDATA and device not in node.devices:
+            self._reject(
+                RejectReason.NO_BIRTH,
+                str(topic),
+                f"DDATA from device {device!r} before its DBIRTH",
+                message.raw,
+                message.received_at,
+            )
+            self._request_rebirth(node, message.received_at, outgoing)
+            return
+        unknown = self._metrics(
+            node,
+            device,
+            topic,
+            payload,
+            message.raw,
+            message.received_at,
+            readings,
+            birth=kind is MessageType.DBIRTH,
+        )
+        if unknown:
+            self._request_rebirth(node, message.received_at, outgoing)
+
+    def _metrics(
+        self,
+        node: _Node,
+        device: str | None,
+        topic: Topic,
+        payload: Payload,
+        raw: bytes,
+        received_at: float,
+        readings: list[Reading],
+        *,
+        birth: bool,
+    ) -> bool:
+        """Readings of the payload's bound metrics; True if an alias was unknown."""
+        routes = self._plant.sparkplug_metrics(SparkplugAddress(node.group, node.edge_node, device))
+        if routes is None:
+            if not birth:
+                self._reject(
+                    RejectReason.UNKNOWN_EQUIPMENT,
+                    str(topic),
+                    "no equipment of the plant file is bound to this edge node / device",
+                    raw,
+                    received_at,
+                )
+            return False
+        unknown_alias = False
+        default_ts = _seconds(payload.timestamp, received_at)
+        for metric in payload.metrics:
+            name = metric.name
+            if name is None:
+                known = node.aliases.get(metric.alias) if metric.alias is not None else None
+                if known is None or known[0] != device:
+                    unknown_alias = True
+                    self._reject(
+                        RejectReason.UNKNOWN_SIGNAL,
+                        str(topic),
+                        f"alias {metric.alias} was not declared in a birth certificate",
+                        raw,
+                        received_at,
+                    )
+                    continue
+                name = known[1]
+            route = routes.get(name)
+            if route is None:
+                if not birth and name != BDSEQ and not name.startswith("Node Control/"):
+                    self._reject(
+                        RejectReason.UNKNOWN_SIGNAL,
+                        str(topic),
+                        f"metric {name!r} is not bound to a signal",
+                        raw,
+                        received_at,
+                    )
+                continue
+            reading = self._reading(route, metric, default_ts, str(topic), raw, received_at)
+            if reading is not None:
+                readings.append(reading)
+        return unknown_alias
+
+    def _reading(
+        self,
+        route: Route,
+        metric: Metric,
+        default_ts: float,
+        topic: str,
+        raw: bytes,
+        received_at: float,
+    ) -> Reading | None:
+        ts = _seconds(metric.timestamp, default_ts) if metric.timestamp is not None else default_ts
+        value = metric.value
+        if metric.is_null or value is None:
+            return Reading(route.equipment_id, route.signal, ts, math.nan, Quality.BAD)
+        if isinstance(value, str | bytes):
+            datatype = metric.datatype
+            label = datatype.name if isinstance(datatype, DataType) else str(datatype)
+            self._reject(
+                RejectReason.WRONG_TYPE,
+                topic,
+                f"metric {metric.name or metric.alias}: {label} {value!r} is not a number",
+                raw,
+                received_at,
+            )
+            return None
+        number = float(value)
+        if not math.isfinite(number):
+            self._reject(
+                RejectReason.NOT_FINITE,
+                topic,
+                f"metric {metric.name or metric.alias}={number}",
+                raw,
+                received_at,
+            )
+            return None
+        return Reading(route.equipment_id, route.signal, ts, number)
+
+    # ---- rebirth ----
+
+    def _request_rebirth(
+        self, node: _Node, now: float, outgoing: list[Outgoing], *, force: bool = False
+    ) -> None:
+        if (
+            not force
+            and node.rebirth_at is not None
+            and now - node.rebirth_at < self._rebirth_holdoff
+        ):
+            return
+        node.rebirth_at = now
+        self.stats.rebirth_requests += 1
+        command = Payload(
+            timestamp=int(now * 1000),
+            metrics=(Metric(REBIRTH, datatype=DataType.BOOLEAN, value=True),),
+        )
+        topic = Topic(node.group, MessageType.NCMD, node.edge_node)
+        log.info("asking edge node %s/%s for a rebirth", node.group, node.edge_node)
+        outgoing.append(Outgoing(str(topic), encode_payload(command)))
+
+    def _reject(
+        self, reason: RejectReason, topic: str, detail: str, raw: bytes, received_at: float
+    ) -> None:
+        self._on_reject(Reject(reason, topic, detail, raw, received_at))
+
+
+def _seconds(timestamp_ms: int | None, default: float) -> float:
+    return timestamp_ms / 1000.0 if timestamp_ms is not None else default
