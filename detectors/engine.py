@@ -32,6 +32,7 @@ from detectors.registry import (
 )
 from detectors.relations import RelationsDetector
 from detectors.relations_bank import RelationsBank
+from detectors.row_bank import RowBank
 from detectors.shift import ShiftDetector
 from detectors.shift_bank import ShiftBank
 from detectors.trend import TrendHistory
@@ -51,7 +52,7 @@ from devices import (
 )
 
 SNAPSHOT_VERSION = 3
-ROW_BANKS: tuple[type[RelationsBank] | type[ShiftBank], ...] = (RelationsBank, ShiftBank)
+ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
 """The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
 EVIDENCE_POINTS = 600
 MAX_CLOCK_REJECTS = 10_000
@@ -209,7 +210,7 @@ class Engine:
                 bank_check.column = names.index(bank_check.prototype.name)
         self._bank = UnivariateBank(names)
         self._bank.add_streams(banked)
-        self._row_banks: list[RelationsBank | ShiftBank] = []
+        self._row_banks: list[RowBank[EquipmentDetector]] = []
         self._rebuild_row_banks()
         self._pending: list[_PendingRow] = []
         self._on = np.array([REGISTRY[name].on_threshold for name in names])
@@ -424,39 +425,40 @@ class Engine:
         return top
 
     def _judge_rows(self, train: bool, findings: list[Finding], scores: list[float] | None) -> None:
-        """Score and learn the batch's pending rows in their row banks, then decide on each."""
+        """Score and learn the batch's pending rows in their row banks, deciding on each row's
+        score before it is learned (so a finding is explained by the state that scored it)."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return
-        by_bank: dict[int, list[int]] = {}
-        for i, row in enumerate(pending):
-            by_bank.setdefault(row.check.bank, []).append(i)
-        got = [0.0] * len(pending)
-        for bank, positions in by_bank.items():
-            banked = self._row_banks[bank].process(
-                [pending[i].check.member for i in positions],
-                [pending[i].values for i in positions],
-                [pending[i].learn for i in positions],
+        by_bank: dict[int, list[_PendingRow]] = {}
+        for row in pending:
+            by_bank.setdefault(row.check.bank, []).append(row)
+        for bank, rows in by_bank.items():
+
+            def decide(
+                positions: list[int], got: list[float], rows: list[_PendingRow] = rows
+            ) -> None:
+                for i, score in zip(positions, got, strict=True):
+                    self._decide_row(rows[i], score, findings, scores)
+
+            self._row_banks[bank].process(
+                [row.check.member for row in rows],
+                [row.values for row in rows],
+                [row.learn for row in rows],
                 score=not train,
+                on_scored=None if train else decide,
             )
-            for i, score in zip(positions, banked, strict=True):
-                got[i] = score
-        if train:
-            return
-        for row, score in zip(pending, got, strict=True):
-            decision, prototype = row.check.decision, row.check.detector
-            if scores is not None and row.slot >= 0 and not decision.active:
-                scores[row.slot] = max(
-                    scores[row.slot], common_score(score, prototype.on_threshold)
-                )
-            severity = prototype.severity(score)
-            transition = decision.update(score, row.ts, int(severity))
-            if transition is not None:
-                findings.append(
-                    self._row_finding(
-                        row.unit, row.check, transition, row.ts, score, severity, row.row
-                    )
-                )
+
+    def _decide_row(
+        self, row: _PendingRow, score: float, findings: list[Finding], scores: list[float] | None
+    ) -> None:
+        decision, prototype = row.check.decision, row.check.detector
+        if scores is not None and row.slot >= 0 and not decision.active:
+            scores[row.slot] = max(scores[row.slot], common_score(score, prototype.on_threshold))
+        severity = prototype.severity(score)
+        transition = decision.update(score, row.ts, int(severity))
+        if transition is not None:
+            findings.append(
+                self._row_finding(row.unit, row.check, transition, row.ts, score, severity, row.row)
+            )
 
     def _row_detector(self, check: _EquipmentCheck) -> EquipmentDetector:
         """The equipment check's detector with its learned state."""
@@ -481,11 +483,11 @@ class Engine:
             members = [
                 c
                 for c in checks
-                if type(c.detector) is kind.detector_type and kind.accepts(c.detector)  # type: ignore[arg-type]
+                if type(c.detector) is kind.detector_type and kind.accepts(c.detector)
             ]
             for member, check in enumerate(members):
                 check.bank, check.member = bank, member
-            self._row_banks.append(kind([c.detector for c in members]))  # type: ignore[misc]
+            self._row_banks.append(kind([c.detector for c in members]))
 
     def check_silence(self, elapsed: float) -> list[Finding]:
         """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last

@@ -14,18 +14,12 @@ detector (`detector(member)` rebuilds it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
-from detectors.bank import _rounds
 from detectors.ewma import halflife_rate
 from detectors.relations import RelationsDetector, one_sided_score
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
-BoolArray = npt.NDArray[np.bool_]
+from detectors.row_bank import BoolArray, FloatArray, IntArray, RowBank, RowGroup, Scored
 
 _VECTORS = ("smoothed", "mean", "var", "residual")
 _SCALARS = ("n", "q", "q_mean", "q_var", "q_rows", "since_refresh", "peak", "level", "settling")
@@ -50,16 +44,8 @@ _RATES = {
 }
 
 
-@dataclass
-class _Group:
-    """The members with `k` signals: their state, one row (or matrix) per member."""
-
-    k: int
-    prototypes: list[RelationsDetector] = field(default_factory=list)
-    arrays: dict[str, FloatArray] = field(default_factory=dict)
-
+class _Group(RowGroup[RelationsDetector]):
     def build(self, detectors: Sequence[RelationsDetector]) -> None:
-        self.prototypes = list(detectors)
         a: dict[str, FloatArray] = {}
         for name in _VECTORS:
             a[name] = np.array([getattr(d, name) for d in detectors]).reshape(-1, self.k)
@@ -92,9 +78,9 @@ class _Group:
             state[name] = value if name in ("q", "q_mean", "q_var", "peak", "level") else int(value)
         return RelationsDetector.restore(state)
 
-    def step(self, p: IntArray, x: FloatArray, learn: BoolArray, score: BoolArray) -> FloatArray:
-        """One round: rows `x` of members `p` (each once), scored where `score`, learned where
-        `learn`; returns the scores (0.0 where not scored)."""
+    def step(
+        self, p: IntArray, x: FloatArray, learn: BoolArray, score: bool, scored: Scored
+    ) -> None:
         a = self.arrays
         n, kept = a["n"][p], a["kept"][p]
         smoothed, mean, var = a["smoothed"][p], a["mean"][p], a["var"][p]
@@ -129,17 +115,16 @@ class _Group:
             & ((value < off) | (np.abs(value - level) > a["change"][p] * np.maximum(level, off)))
         )
         settling = a["settling"][p]
-        judged = score & ready & (settling == 0.0) & ~unsteady
         scores = np.zeros(len(p))
-        for i in np.flatnonzero(judged).tolist():
-            scores[i] = one_sided_score(float(q_z[i]))
-
+        if score:
+            for i in np.flatnonzero(ready & (settling == 0.0) & ~unsteady).tolist():
+                scores[i] = one_sided_score(float(q_z[i]))
+        scored(scores)
         if learn.any():
             self._learn(p[learn], learn, new_smoothed, z, residual, q, q_z, ready, value, unsteady)
             a["peak"][p[learn]] = np.where(
                 has_regime[learn], np.maximum(peak[learn], value[learn]), peak[learn]
             )
-        return scores
 
     def _learn(
         self,
@@ -234,67 +219,8 @@ class _Group:
         return np.where(valid, z, 0.0)
 
 
-class RelationsBank:
-    """The relations detectors of many equipment, scored and learned in vectorised rounds.
-
-    Members are numbered in the order given; `process` takes rows as each member's signals in its
-    detector's `signals` order.
-    """
+class RelationsBank(RowBank[RelationsDetector]):
+    """The relations detectors of many equipment, scored and learned in vectorised rounds."""
 
     detector_type = RelationsDetector
-
-    @staticmethod
-    def accepts(detector: RelationsDetector) -> bool:
-        return True
-
-    def __init__(self, detectors: Sequence[RelationsDetector]) -> None:
-        self._where: list[tuple[int, int]] = []
-        """Each member's group (by signal count) and position in it."""
-        by_k: dict[int, list[RelationsDetector]] = {}
-        for detector in detectors:
-            members = by_k.setdefault(len(detector.signals), [])
-            self._where.append((len(detector.signals), len(members)))
-            members.append(detector)
-        self._groups = {k: _Group(k) for k in by_k}
-        for k, members in by_k.items():
-            self._groups[k].build(members)
-
-    def __len__(self) -> int:
-        return len(self._where)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held by the bank's arrays."""
-        return sum(a.nbytes for g in self._groups.values() for a in g.arrays.values())
-
-    def detector(self, member: int) -> RelationsDetector:
-        """The object form of one member, with its learned state."""
-        k, position = self._where[member]
-        return self._groups[k].detector(position)
-
-    def process(
-        self,
-        members: Sequence[int],
-        rows: Sequence[Sequence[float]],
-        learn: Sequence[bool],
-        score: bool = True,
-    ) -> list[float]:
-        """Score (unless not `score`) and then learn (where `learn`) each row, in order; rows of
-        one member must come in time order. Returns one score per row (0.0 where not scored)."""
-        scores = [0.0] * len(members)
-        by_k: dict[int, list[int]] = {}
-        for i, member in enumerate(members):
-            by_k.setdefault(self._where[member][0], []).append(i)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for k, positions in by_k.items():
-                group = self._groups[k]
-                at = np.array(positions, dtype=np.intp)
-                p = np.array([self._where[members[i]][1] for i in positions], dtype=np.intp)
-                x = np.array([rows[i] for i in positions], dtype=np.float64).reshape(-1, k)
-                mask = np.array([learn[i] for i in positions], dtype=np.bool_)
-                for sel in _rounds(p):
-                    r = slice(None) if sel is None else sel
-                    got = group.step(p[r], x[r], mask[r], np.full(len(p[r]), score))
-                    for i, s in zip(at[r].tolist(), got.tolist(), strict=True):
-                        scores[i] = s
-        return scores
+    group_type = _Group

@@ -56,5 +56,5 @@ def test_bank_scores_and_learns_like_the_objects() -> None:
 def test_only_fitted_detectors_are_members() -> None:
     waiting = ShiftDetector(signals=SIGNALS)
     assert not ShiftBank.accepts(waiting)
-    with pytest.raises(ValueError, match="fitted detectors only"):
+    with pytest.raises(ValueError, match="cannot hold"):
         ShiftBank([waiting])
