@@ -33,6 +33,12 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
 
 FAMILY: tuple[str, ...] = ("limits", "ewma_drift", "zscore", "rate_of_change", "cusum")
+"""The univariate family: a signal's own values against its limits and its learned behaviour."""
+SENSOR_CHECKS: tuple[str, ...] = ("stale", "flatline", "physical_range")
+"""The sensor-health checks the bank holds too (`detectors.health`; not `spike`, whose window
+of recent readings is no fixed set of numbers)."""
+BANKED: tuple[str, ...] = FAMILY + SENSOR_CHECKS
+"""Every detector a `UnivariateBank` can hold."""
 SNAPSHOT_VERSION = 1
 
 
@@ -120,6 +126,15 @@ class _Column:
             for name, values in learned.items():
                 self.arrays[name][kept] = values[learn]
         return scores
+
+    def silence(self, now: FloatArray) -> FloatArray | None:
+        """Every stream's `score_silence` at `now` (one source time per stream, or one for all);
+        None for a detector that does not judge missing data."""
+        if self.kernel.silence is None:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = self.kernel.silence(self.arrays, now)
+        return np.where(self.applies, scores, 0.0)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -213,6 +228,13 @@ class UnivariateBank:
         """The object form of one stream's detector (parameters and learned state), for
         `describe` and `severity`; None if it does not apply to the stream."""
         return self._columns[self.names.index(name)].detector(stream)
+
+    def silence(self, now: npt.ArrayLike) -> dict[str, FloatArray]:
+        """`score_silence` of every stream at source time `now` (one per stream, or one for
+        all), by the name of each detector of missing data the bank holds."""
+        at = np.asarray(now, dtype=np.float64)
+        scores = {column.name: column.silence(at) for column in self._columns}
+        return {name: s for name, s in scores.items() if s is not None}
 
     def applies(self) -> BoolArray:
         """Which detector applies to which stream: shape (streams, detectors)."""

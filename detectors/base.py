@@ -169,6 +169,11 @@ class EquipmentDetector(_Decided, _Stateful, ABC):
     def learn_one(self, x: Mapping[str, float], ts: float) -> None:
         """Update the learned state with the row `x`."""
 
+    def idle(self) -> bool:
+        """True while rows outside a named baseline neither score nor teach it anything (a
+        detector waiting for its baseline): the engine then does not hand it those rows."""
+        return False
+
     def learn_baseline(self, x: Mapping[str, float], ts: float) -> None:
         """Learn the row `x` of a named healthy baseline (the engine's training rows, before
         `end_warmup`); by default as any other row."""

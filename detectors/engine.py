@@ -14,11 +14,11 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from detectors.bank import FAMILY, UnivariateBank
+from detectors.bank import BANKED, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
@@ -30,6 +30,11 @@ from detectors.registry import (
     build_for_signal,
     is_equipment_detector,
 )
+from detectors.relations import RelationsDetector
+from detectors.relations_bank import RelationsBank
+from detectors.row_bank import RowBank
+from detectors.shift import ShiftDetector
+from detectors.shift_bank import ShiftBank
 from detectors.trend import TrendHistory
 from devices import (
     ClockVerdict,
@@ -47,6 +52,8 @@ from devices import (
 )
 
 SNAPSHOT_VERSION = 3
+ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
+"""The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
 EVIDENCE_POINTS = 600
 MAX_CLOCK_REJECTS = 10_000
 """Clock rejects kept between two `take_clock_rejects` calls (the counter counts them all)."""
@@ -100,7 +107,26 @@ class _Stream:
 @dataclass
 class _EquipmentCheck:
     detector: EquipmentDetector
+    """Outside the relations bank, the detector; in it, as configured (or last synchronised)."""
     decision: Debounce
+    bank: int = -1
+    """Which of the engine's row banks (`ROW_BANKS`) holds its state, or -1 (an object)."""
+    member: int = -1
+    """Its place in that bank."""
+
+
+@dataclass(frozen=True)
+class _PendingRow:
+    """A row of an equipment whose relations are judged in the bank, at the end of the batch."""
+
+    unit: _Unit
+    check: _EquipmentCheck
+    values: list[float]
+    ts: float
+    learn: bool
+    row: dict[str, float]
+    slot: int
+    """Where the score of the reading that completed the row goes in `scores`, or -1."""
 
 
 @dataclass
@@ -162,7 +188,7 @@ class Engine:
                     raise DetectorConfigError(
                         f"{plant.source}: equipment {equipment.id}, signal {signal.name}: {exc}"
                     ) from exc
-                in_bank = {d.name: d for d in detectors_of_signal if d.name in FAMILY}
+                in_bank = {d.name: d for d in detectors_of_signal if d.name in BANKED}
                 stream = _Stream(
                     index=len(banked),
                     equipment_id=equipment.id,
@@ -170,7 +196,7 @@ class Engine:
                     checks=[
                         _Check(d, _decision_for(d))
                         for d in detectors_of_signal
-                        if d.name not in FAMILY
+                        if d.name not in BANKED
                     ],
                     bank_checks=[_BankCheck(-1, d, _decision_for(d)) for d in in_bank.values()],
                     unit=unit,
@@ -178,12 +204,15 @@ class Engine:
                 banked.append(in_bank)
                 self._streams[(equipment.id, signal.name)] = stream
         # Only the detectors some stream has: each costs a pass over every batch.
-        names = tuple(name for name in FAMILY if any(name in b for b in banked))
+        names = tuple(name for name in BANKED if any(name in b for b in banked))
         for stream in self._streams.values():
             for bank_check in stream.bank_checks:
                 bank_check.column = names.index(bank_check.prototype.name)
         self._bank = UnivariateBank(names)
         self._bank.add_streams(banked)
+        self._row_banks: list[RowBank[EquipmentDetector]] = []
+        self._rebuild_row_banks()
+        self._pending: list[_PendingRow] = []
         self._on = np.array([REGISTRY[name].on_threshold for name in names])
         self._watch_silence = [
             (stream, check)
@@ -191,6 +220,12 @@ class Engine:
             for check in stream.checks
             if type(check.detector).score_silence is not Detector.score_silence
         ]
+        """Detectors of missing data outside the bank (the bank judges its own, `stale`)."""
+        self._by_index = list(self._streams.values())
+        self._last_ts = np.full(len(self._by_index), -math.inf)
+        """Each stream's `last_ts`, as an array for judging silence."""
+        self._deciding: set[int] = set()
+        """Streams whose `deciding` is set."""
         self._clock = -math.inf
         self._clocks = ClockWatch()
         self._clock_rejects: list[tuple[Reading, float]] = []
@@ -252,23 +287,28 @@ class Engine:
             self._resuming = False
             self._resumed_at = accepted[0][2]
         if accepted:
+            indices = np.fromiter((a[0].index for a in accepted), np.intp, len(accepted))
+            times = np.fromiter((a[2] for a in accepted), np.float64, len(accepted))
             banked = self._bank.process(
-                np.fromiter((a[0].index for a in accepted), np.intp, len(accepted)),
+                indices,
                 np.fromiter((a[1] for a in accepted), np.float64, len(accepted)),
-                np.fromiter((a[2] for a in accepted), np.float64, len(accepted)),
+                times,
                 np.fromiter((a[3] for a in accepted), np.bool_, len(accepted)),
             )
+            np.maximum.at(self._last_ts, indices, times)
             hot: list[bool] = np.any(banked >= self._on, axis=1).tolist()
             tops: list[float] = np.max(banked, axis=1, initial=0.0).tolist()
             for k, (stream, value, ts, learn) in enumerate(accepted):
                 deciding = not train and (hot[k] or stream.deciding)
+                slot = slots[k] if scores is not None and not train else -1
                 top = self._accept(
-                    stream, value, ts, learn, banked[k] if deciding else None, train, findings
+                    stream, value, ts, learn, banked[k] if deciding else None, train, findings, slot
                 )
-                if scores is not None and not train:
+                if slot >= 0 and scores is not None:
                     # Deciding, `top` has the bank's scores of inactive conditions; otherwise none
                     # is active and the bank's highest counts.
-                    scores[slots[k]] = top if deciding else max(top, tops[k])
+                    scores[slot] = top if deciding else max(top, tops[k])
+            self._judge_rows(train, findings, scores)
         if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
@@ -283,6 +323,7 @@ class Engine:
         banked: np.ndarray[Any, np.dtype[np.float64]] | None,
         train: bool,
         findings: list[Finding],
+        slot: int,
     ) -> float:
         """Evidence, the banked detectors' decisions (`banked`: this reading's bank scores, when
         one is high or a condition is active or pending), the other detectors, the equipment row.
@@ -319,7 +360,7 @@ class Engine:
                         )
                     )
                 deciding = deciding or decision.active or decision.since is not None
-            stream.deciding = deciding
+            self._set_deciding(stream, deciding)
         for check in stream.checks:
             detector = check.detector
             if not train:
@@ -339,17 +380,18 @@ class Engine:
         unit = stream.unit
         if unit.checks:
             if ts > unit.row_ts and unit.reported:
-                top = max(top, self._close_row(unit, train, findings))
+                top = max(top, self._close_row(unit, train, findings, slot))
             unit.row_ts = ts
             unit.row[stream.signal.name] = value
             unit.reported.add(stream.signal.name)
             unit.row_good = unit.row_good and learn
             if len(unit.reported) == len(unit.equipment.signals):
-                top = max(top, self._close_row(unit, train, findings))
+                top = max(top, self._close_row(unit, train, findings, slot))
         return top
 
-    def _close_row(self, unit: _Unit, train: bool, findings: list[Finding]) -> float:
-        """Score and learn the equipment's row at `unit.row_ts`; start the next one."""
+    def _close_row(self, unit: _Unit, train: bool, findings: list[Finding], slot: int) -> float:
+        """Score and learn the equipment's row at `unit.row_ts` (its relations, at the end of the
+        batch for the detectors in a row bank: `_judge_rows`); start the next one."""
         ts, row, learn = unit.row_ts, unit.row, unit.row_good
         unit.reported.clear()
         unit.row_good = True
@@ -358,6 +400,14 @@ class Engine:
         top = 0.0
         for check in unit.checks:
             detector = check.detector
+            if check.bank >= 0:
+                signals = cast(RelationsDetector | ShiftDetector, detector).signals
+                self._pending.append(
+                    _PendingRow(unit, check, [row[s] for s in signals], ts, learn, dict(row), slot)
+                )
+                continue
+            if not train and detector.idle():
+                continue
             if not train:
                 score = detector.score_one(row, ts)
                 if not check.decision.active:
@@ -365,12 +415,79 @@ class Engine:
                 severity = detector.severity(score)
                 transition = check.decision.update(score, ts, int(severity))
                 if transition is not None:
-                    findings.append(self._row_finding(unit, check, transition, ts, score, severity))
+                    findings.append(
+                        self._row_finding(unit, check, transition, ts, score, severity, row)
+                    )
             if train and learn:
                 detector.learn_baseline(row, ts)
             elif learn:
                 detector.learn_one(row, ts)
         return top
+
+    def _judge_rows(self, train: bool, findings: list[Finding], scores: list[float] | None) -> None:
+        """Score and learn the batch's pending rows in their row banks, deciding on each row's
+        score before it is learned (so a finding is explained by the state that scored it)."""
+        pending, self._pending = self._pending, []
+        by_bank: dict[int, list[_PendingRow]] = {}
+        for row in pending:
+            by_bank.setdefault(row.check.bank, []).append(row)
+        for bank, rows in by_bank.items():
+
+            def decide(
+                positions: list[int], got: list[float], rows: list[_PendingRow] = rows
+            ) -> None:
+                for i, score in zip(positions, got, strict=True):
+                    self._decide_row(rows[i], score, findings, scores)
+
+            self._row_banks[bank].process(
+                [row.check.member for row in rows],
+                [row.values for row in rows],
+                [row.learn for row in rows],
+                score=not train,
+                on_scored=None if train else decide,
+            )
+
+    def _decide_row(
+        self, row: _PendingRow, score: float, findings: list[Finding], scores: list[float] | None
+    ) -> None:
+        decision, prototype = row.check.decision, row.check.detector
+        if scores is not None and row.slot >= 0 and not decision.active:
+            scores[row.slot] = max(scores[row.slot], common_score(score, prototype.on_threshold))
+        severity = prototype.severity(score)
+        transition = decision.update(score, row.ts, int(severity))
+        if transition is not None:
+            findings.append(
+                self._row_finding(row.unit, row.check, transition, row.ts, score, severity, row.row)
+            )
+
+    def _row_detector(self, check: _EquipmentCheck) -> EquipmentDetector:
+        """The equipment check's detector with its learned state."""
+        if check.bank < 0:
+            return check.detector
+        return self._row_banks[check.bank].detector(check.member)
+
+    def _sync_row_banks(self) -> None:
+        """Each banked check's `detector` becomes its learned object form."""
+        for unit in self._units.values():
+            for check in unit.checks:
+                check.detector = self._row_detector(check)
+
+    def _rebuild_row_banks(self) -> None:
+        """The row banks from the checks' `detector`s: each takes the detectors of its type
+        that it accepts (a shift detector once fitted); the others stay objects."""
+        checks = [check for unit in self._units.values() for check in unit.checks]
+        self._row_banks = []
+        for check in checks:
+            check.bank = check.member = -1
+        for bank, kind in enumerate(ROW_BANKS):
+            members = [
+                c
+                for c in checks
+                if type(c.detector) is kind.detector_type and kind.accepts(c.detector)
+            ]
+            for member, check in enumerate(members):
+                check.bank, check.member = bank, member
+            self._row_banks.append(kind([c.detector for c in members]))
 
     def check_silence(self, elapsed: float) -> list[Finding]:
         """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
@@ -386,20 +503,73 @@ class Engine:
     def _check_silence(self, findings: list[Finding], now: float | None = None) -> None:
         now = self._clock if now is None else now
         self._silence_checked = now
+        # A stream not heard since the restore is silent since then, not since the snapshot.
+        at: float | np.ndarray[Any, np.dtype[np.float64]] = now
+        if math.isfinite(self._resumed_at):
+            unheard = self._resumed_at - self._last_ts
+            at = np.where(unheard > 0.0, now - unheard, now)
         for stream, check in self._watch_silence:
             detector = check.detector
-            # A stream not heard since the restore is silent since then, not since the snapshot.
-            unheard = self._resumed_at - stream.last_ts
-            score = detector.score_silence(now - unheard if unheard > 0 else now)
+            unheard_s = self._resumed_at - stream.last_ts
+            score = detector.score_silence(now - unheard_s if unheard_s > 0 else now)
             severity = detector.severity(score)
             transition = check.decision.update(score, now, int(severity))
             if transition is not None:
-                value = stream.evidence[-1][1] if stream.evidence else math.nan
                 findings.append(
-                    self._signal_finding(
-                        stream, detector, check.decision, transition, value, now, score, severity
+                    self._silence_finding(
+                        stream, detector, check.decision, transition, now, score, severity
                     )
                 )
+        for name, silence in self._bank.silence(at).items():
+            column = self._bank.names.index(name)
+            on = REGISTRY[name].on_threshold
+            # A decision that is neither active nor pending stays so under a low score.
+            judged = set(np.flatnonzero(silence >= on).tolist()) | self._deciding
+            for index in sorted(judged):
+                stream = self._by_index[index]
+                banked = next((c for c in stream.bank_checks if c.column == column), None)
+                if banked is None:
+                    continue
+                score = float(silence[index])
+                decision = banked.decision
+                severity = banked.prototype.severity(score)
+                transition = decision.update(score, now, int(severity))
+                if transition is not None:
+                    findings.append(
+                        self._silence_finding(
+                            stream,
+                            self._banked(stream, banked),
+                            decision,
+                            transition,
+                            now,
+                            score,
+                            severity,
+                        )
+                    )
+                if decision.active or decision.since is not None:
+                    self._set_deciding(stream, True)
+
+    def _silence_finding(
+        self,
+        stream: _Stream,
+        detector: Detector,
+        decision: Debounce,
+        transition: Transition,
+        now: float,
+        score: float,
+        severity: Severity,
+    ) -> Finding:
+        value = stream.evidence[-1][1] if stream.evidence else math.nan
+        return self._signal_finding(
+            stream, detector, decision, transition, value, now, score, severity
+        )
+
+    def _set_deciding(self, stream: _Stream, deciding: bool) -> None:
+        stream.deciding = deciding
+        if deciding:
+            self._deciding.add(stream.index)
+        else:
+            self._deciding.discard(stream.index)
 
     def _signal_finding(
         self,
@@ -439,10 +609,11 @@ class Engine:
         ts: float,
         score: float,
         severity: Severity,
+        row: Mapping[str, float],
     ) -> Finding:
-        detector, equipment = check.detector, unit.equipment
+        detector, equipment = self._row_detector(check), unit.equipment
         active = transition is not Transition.CLEARED
-        signals = detector.explain(unit.row)
+        signals = detector.explain(row)
         evidence = {name: tuple(self._streams[(equipment.id, name)].evidence) for name in signals}
         forecasts = [
             _forecast(
@@ -463,7 +634,7 @@ class Engine:
             score=score,
             ts=ts,
             detector=detector.name,
-            summary=detector.describe(equipment, unit.row, score),
+            summary=detector.describe(equipment, row, score),
             active=active,
             time_to_limit=soonest.seconds if soonest else None,
             time_to_limit_range=(soonest.earliest, soonest.latest) if soonest else None,
@@ -481,11 +652,19 @@ class Engine:
             for detector in objects.values():
                 detector.end_warmup()
             banked.append(objects)
+        self._sync_row_banks()
         for unit in self._units.values():
             for equipment_check in unit.checks:
                 equipment_check.detector.end_warmup()
+        self._rebuild_row_banks()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the detectors' vectorised state: the signals' bank and the row banks (not
+        the evidence windows and trend histories every stream keeps for its findings)."""
+        return self._bank.nbytes + sum(bank.nbytes for bank in self._row_banks)
 
     def take_clock_rejects(self) -> list[tuple[Reading, float]]:
         """The readings rejected because their stream's clock went back since the last call, each
@@ -515,7 +694,9 @@ class Engine:
             "equipment": {
                 eq: {
                     "row": unit.row,
-                    "checks": [_check_snapshot(c.detector, c.decision) for c in unit.checks],
+                    "checks": [
+                        _check_snapshot(self._row_detector(c), c.decision) for c in unit.checks
+                    ],
                 }
                 for eq, unit in self._units.items()
             },
@@ -550,21 +731,25 @@ class Engine:
                         entry["state"]
                     )
                     check.decision = Debounce(**entry["decision"])
-            stream.deciding = any(
-                c.decision.active or c.decision.since is not None for c in stream.bank_checks
+            self._set_deciding(
+                stream,
+                any(c.decision.active or c.decision.since is not None for c in stream.bank_checks),
             )
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
+            self._last_ts[stream.index] = stream.last_ts
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
             if "history" in saved:
                 stream.history = TrendHistory.restore(saved["history"])
             self._clock = max(self._clock, stream.last_ts)
             restored += 1
+        self._sync_row_banks()
         for equipment_id, saved in snapshot["equipment"].items():
             unit = self._units.get(equipment_id)
             if unit is None:
                 continue
             _restore_checks(unit.checks, saved["checks"])
             unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
+        self._rebuild_row_banks()
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
         self._resuming = restored > 0

@@ -22,6 +22,7 @@ from detectors.base import Detector
 from detectors.cusum import MAX_AUTOCORRELATION, Cusum
 from detectors.drift import EwmaDrift
 from detectors.ewma import halflife_rate
+from detectors.health import Flatline, PhysicalRange, StaleSensor
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.surprise import FloatArray, surprise_scores, threshold_scores
@@ -37,6 +38,9 @@ class Kernel:
     derive: Callable[[Mapping[str, float]], dict[str, float]]
     """Constants computed once per stream from its parameters, with the object's own functions."""
     step: Callable[[Columns, FloatArray, FloatArray], tuple[FloatArray, State]]
+    silence: Callable[[Columns, FloatArray], FloatArray] | None = None
+    """`Detector.score_silence` of every stream at the source times given, for detectors of
+    missing data."""
 
 
 def _std(var: FloatArray, level: FloatArray, min_relative_std: FloatArray) -> FloatArray:
@@ -226,6 +230,92 @@ def _cusum_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, 
     }
 
 
+def _stale_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {"alpha_gap": halflife_rate(p["gap_halflife"])}
+
+
+def _allowed_silence(c: Columns) -> FloatArray:
+    return np.maximum(c["factor"] * np.maximum(c["sample_period"], c["typical_gap"]), c["floor"])
+
+
+def _stale_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    last_ts, gaps, typical_gap = c["last_ts"], c["gaps"], c["typical_gap"]
+    gap = ts - last_ts  # NaN before the first reading: no comparison holds
+    counted = (gap > 0.0) & (gap <= _allowed_silence(c))
+    gaps1 = gaps + 1.0
+    rate = np.maximum(c["alpha_gap"], 1.0 / gaps1)
+    return np.zeros_like(x), {
+        "gaps": np.where(counted, gaps1, gaps),
+        "typical_gap": np.where(counted, typical_gap + rate * (gap - typical_gap), typical_gap),
+        "last_ts": ts,
+    }
+
+
+def _stale_silence(c: Columns, now: FloatArray) -> FloatArray:
+    score = np.maximum(0.0, np.minimum(1.0, 0.5 * (now - c["last_ts"]) / _allowed_silence(c)))
+    return np.where(np.isnan(c["last_ts"]), 0.0, score)
+
+
+def _flatline_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {"alpha_movement": halflife_rate(1000.0), "forget": 0.5 ** (1.0 / p["memory"])}
+
+
+def _flatline_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, anchor, run, run_start = c["n"], c["anchor"], c["run"], c["run_start"]
+    movement, repeats, moves = c["movement"], c["repeats"], c["moves"]
+    first = np.isnan(anchor)
+    same = np.abs(x - anchor) <= c["tolerance"] * movement  # False without an anchor
+    surprise = run * -np.log10((repeats + 1.0) / (repeats + moves + 2.0))
+    judged = (
+        (n >= c["warmup"])
+        & same
+        & ~((c["zero_is_rest"] != 0.0) & (anchor == 0.0))
+        & (run + 1.0 >= c["min_samples"])
+        & (ts - run_start >= c["min_duration"])
+    )
+    scores = np.where(judged, np.minimum(1.0, surprise / 10.0), 0.0)
+
+    n1 = n + 1.0
+    step = np.abs(x - c["previous"])
+    moving = ~first & (step > 0.0) & ~same
+    moving_steps = np.where(moving, c["moving_steps"] + 1.0, c["moving_steps"])
+    rate = np.maximum(c["alpha_movement"], 1.0 / np.maximum(moving_steps, 1.0))
+    forget = c["forget"]
+    repeats_kept = np.where(first, repeats, repeats * forget)
+    moves_kept = np.where(first, moves, moves * forget)
+    surprise_next = run * -np.log10((repeats_kept + 1.0) / (repeats_kept + moves_kept + 2.0))
+    counted = same & ((n1 <= c["warmup"]) | (surprise_next < c["learn_below"]))
+    return scores, {
+        "n": n1,
+        "anchor": np.where(same, anchor, x),
+        "run": np.where(same, run + 1.0, 1.0),
+        "run_start": np.where(same, run_start, ts),
+        "previous": x,
+        "movement": np.where(moving, movement + rate * (step - movement), movement),
+        "moving_steps": moving_steps,
+        "repeats": np.where(counted, repeats_kept + 1.0, repeats_kept),
+        "moves": np.where(~first & ~same, moves_kept + 1.0, moves_kept),
+    }
+
+
+def _range_derive(p: Mapping[str, float]) -> dict[str, float]:
+    return {"alpha_magnitude": halflife_rate(p["magnitude_halflife"])}
+
+
+def _range_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, magnitude = c["n"], c["magnitude"]
+    slack = np.maximum(c["slack"], c["margin"] * magnitude)
+    low = c["low"] - np.where(c["slack_low"] != 0.0, slack, 0.0)
+    high = c["high"] + np.where(c["slack_high"] != 0.0, slack, 0.0)
+    outside = (x < low) | (x > high)  # NaN bounds: no comparison holds
+    n1 = n + 1.0
+    rate = np.maximum(c["alpha_magnitude"], 1.0 / n1)
+    return np.where(outside, 1.0, 0.0), {
+        "n": np.where(outside, n, n1),
+        "magnitude": np.where(outside, magnitude, magnitude + rate * (np.abs(x) - magnitude)),
+    }
+
+
 def _nothing(p: Mapping[str, float]) -> dict[str, float]:
     return {}
 
@@ -238,6 +328,9 @@ KERNELS: dict[str, Kernel] = {
         Kernel(EwmaZScore, _halflife_derive, _zscore_step),
         Kernel(RateOfChange, _rate_derive, _rate_step),
         Kernel(Cusum, _cusum_derive, _cusum_step),
+        Kernel(StaleSensor, _stale_derive, _stale_step, _stale_silence),
+        Kernel(Flatline, _flatline_derive, _flatline_step),
+        Kernel(PhysicalRange, _range_derive, _range_step),
     )
 }
 """Kernels by detector name: the detectors a `UnivariateBank` can hold."""

@@ -180,6 +180,9 @@ class ShiftDetector(EquipmentDetector):
     def _score(self, statistic: float) -> float:
         return one_sided_score(chi2_tail_z(statistic, len(self.signals)))
 
+    def idle(self) -> bool:
+        return not self.fitted
+
     def score_one(self, x: Mapping[str, float], ts: float) -> float:
         reject_non_finite_row(self, x)
         values = row_values(x, self.signals)

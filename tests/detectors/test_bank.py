@@ -8,11 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from detectors.bank import FAMILY, UnivariateBank
+from detectors.bank import FAMILY, SENSOR_CHECKS, UnivariateBank
 from detectors.base import Detector
 from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorError, InvalidInput, SnapshotError
+from detectors.health import Flatline, PhysicalRange, StaleSensor
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.zscore import EwmaZScore
@@ -62,11 +63,12 @@ def reference(
     values: np.ndarray,
     ts: np.ndarray,
     learn: np.ndarray,
+    names: tuple[str, ...] = FAMILY,
 ) -> np.ndarray:
-    scores = np.zeros((len(streams), len(FAMILY)))
+    scores = np.zeros((len(streams), len(names)))
     for i in range(len(streams)):
         x, t = float(values[i]), float(ts[i])
-        for j, name in enumerate(FAMILY):
+        for j, name in enumerate(names):
             det = objects[streams[i]][name]
             if det is not None:
                 scores[i, j] = det.score_one(x, t)
@@ -103,6 +105,78 @@ def test_bank_scores_and_learns_exactly_like_the_objects() -> None:
             assert (twin is None) == (obj is None)
             if obj is not None and twin is not None:
                 assert twin.snapshot() == obj.snapshot()
+
+
+def sensor_checks(i: int) -> dict[str, Detector | None]:
+    """Short warm-ups and runs, so stuck values, gaps and impossible readings all score; every
+    fourth stream has no physical range and every third treats a value stuck at zero as rest."""
+    return {
+        "stale": StaleSensor(sample_period=1.0, factor=5.0, floor=8.0 + i, gap_halflife=20.0),
+        "flatline": Flatline(
+            min_samples=5, min_duration=4.0, warmup=50, memory=500.0, zero_is_rest=i % 3 == 0
+        ),
+        "physical_range": (
+            None
+            if i % 4 == 3
+            else PhysicalRange(
+                low=0.0, high=100.0 if i % 2 else None, slack_low=bool(i % 2), slack=0.5
+            )
+        ),
+    }
+
+
+def sensor_faults(rng: np.random.Generator, samples: int) -> tuple[np.ndarray, ...]:
+    """Interleaved readings with silent stretches, stuck runs (some at zero), values below zero
+    and above 100, and rounding that repeats values now and then."""
+    streams, values, ts = [], [], []
+    for s in range(STREAMS):
+        t = np.cumsum(1.0 + rng.random(samples) * 0.2)
+        t[samples // 2 :] += 30.0 * (s % 3)  # an outage of 30 or 60 s
+        v = np.round(50.0 + 5.0 * rng.standard_normal(samples), 1 + s % 2)
+        stuck = slice(samples // 4 + 7 * s, samples // 4 + 7 * s + 40)
+        v[stuck] = 0.0 if s % 3 == 0 else v[stuck.start]
+        v[3 * samples // 4 : 3 * samples // 4 + 5] = -3.0 if s % 2 else 140.0
+        streams.append(np.full(samples, s))
+        values.append(v)
+        ts.append(t)
+    order = np.argsort(np.concatenate(ts), kind="stable")
+    return tuple(np.concatenate(a)[order] for a in (streams, values, ts))
+
+
+def test_bank_sensor_checks_score_learn_and_judge_silence_like_the_objects() -> None:
+    rng = np.random.default_rng(7)
+    streams, values, ts = sensor_faults(rng, 600)
+    learn = rng.random(len(streams)) > 0.05
+    objects = [sensor_checks(i) for i in range(STREAMS)]
+    bank = UnivariateBank(SENSOR_CHECKS)
+    bank.add_streams(sensor_checks(i) for i in range(STREAMS))
+    expected, got, silences = [], [], []
+    for start, stop in itertools.pairwise([0, 3, 700, 2500, 4000, len(streams)]):
+        sl = slice(start, stop)
+        expected.append(
+            reference(objects, streams[sl], values[sl], ts[sl], learn[sl], SENSOR_CHECKS)
+        )
+        got.append(bank.process(streams[sl], values[sl], ts[sl], learn[sl]))
+        now = float(ts[stop - 1]) + 25.0
+        silences.append(
+            (
+                [objects[s]["stale"].score_silence(now) for s in range(STREAMS)],  # type: ignore[union-attr]
+                bank.silence(now)["stale"].tolist(),
+            )
+        )
+    assert np.max(np.abs(np.vstack(got) - np.vstack(expected))) < 1e-12  # numpy's log10
+    scored = (np.vstack(expected) >= 0.5).sum(axis=0)
+    assert min(scored[1:]) > 0  # stuck runs and impossible values were judged
+    for by_object, by_bank in silences:
+        assert by_bank == by_object
+    assert any(score >= 0.5 for by_object, _ in silences for score in by_object)
+    for s in range(STREAMS):
+        for name in SENSOR_CHECKS:
+            obj, twin = objects[s][name], bank.detector(s, name)
+            assert (twin is None) == (obj is None)
+            if obj is not None and twin is not None:
+                assert twin.snapshot() == obj.snapshot()
+    assert UnivariateBank(("zscore",)).silence(1.0) == {}
 
 
 def test_bank_snapshot_resumes_identically() -> None:

@@ -60,6 +60,7 @@ def test_in_the_default_ensemble() -> None:
 def test_a_wandering_temperature_raises_nothing() -> None:
     detector, scores = run(rows(3_000))
     assert detector.fitted
+    assert not detector.idle()
     persistent = dict(zip(SIGNALS, detector.persistent, strict=True))
     assert persistent == {"current": 0.0, "flow": 0.0, "pressure": 0.0, "temperature": 1.0}
     assert max(scores) < ShiftDetector.on_threshold
@@ -82,6 +83,7 @@ def test_rows_outside_a_named_baseline_teach_nothing() -> None:
     for i, x in enumerate(rows(600)):
         detector.learn_one(x, float(i))  # a live engine never told of a baseline
     assert not detector.baseline
+    assert detector.idle()  # so the engine does not even hand it the rows
     detector.end_warmup()
     assert not detector.fitted
 
