@@ -43,7 +43,7 @@ from ticketing.spool import SpoolCollector
 log = logging.getLogger(__name__)
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     """uvicorn without its own signal handling: the service decides when to stop."""
 
     @contextlib.contextmanager
@@ -230,7 +230,7 @@ async def serve(
     app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
     app.state.metrics.registry.register(SpoolCollector(recorder))
     intake.mount_metrics(app)
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
     try:
         intake.start()

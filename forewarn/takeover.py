@@ -1,6 +1,7 @@
 """A worker that claims its shard (`forewarn.leases`): standby until a shard is free, then serve
 it while renewing the lease, and release it on a clean stop. A lost lease stops the serving at
-once and the worker goes back to standby."""
+once and the worker goes back to standby. A standby answers GET /api/v1/health on the API's
+address (200, `"status": "standby"`), so an orchestrator sees it healthy."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
+import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from devices import Plant
 from forewarn.lease_store import DatabaseSnapshots, ShardLeases
 from forewarn.leases import Tenure, standby_poll
-from forewarn.service import owned_part, serve
+from forewarn.service import QuietServer, bind, owned_part, serve
 from forewarn.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,25 +33,20 @@ async def claim_and_serve(
     """Until `stop` is set: claim a shard of `settings.shards` and serve it (`serve`), or wait as
     a standby while every shard is held."""
     poll = standby_poll(settings.lease_timeout)
-    standby = False
     while not stop.is_set():
-        try:
-            shard = await asyncio.to_thread(leases.claim)
-        except SQLAlchemyError as exc:
-            log.warning("cannot claim a shard (%s); trying again in %.1f s", _brief(exc), poll)
-            shard = None
+        shard, claimed_at = await _claim(leases, poll)
         if shard is None:
-            if not standby:
-                log.info(
-                    "standby: all %d shards are held; trying to claim one every %.1f s",
-                    settings.shards,
-                    poll,
-                )
-                standby = True
-            await _wait(stop, poll)
-            continue
-        standby = False
-        claimed_at = time.monotonic()
+            log.info(
+                "standby: all %d shards are held; trying to claim one every %.1f s",
+                settings.shards,
+                poll,
+            )
+            async with _standby_api(settings, leases):
+                while shard is None and not stop.is_set():
+                    await _wait(stop, poll)
+                    shard, claimed_at = await _claim(leases, poll)
+            if shard is None:
+                return
         log.info(
             "claimed shard %d of %d as %s (lease of %.1f s, renewed every %.1f s)",
             shard,
@@ -137,6 +139,44 @@ async def _serve_shard(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     return lost
+
+
+async def _claim(leases: ShardLeases, poll: float) -> tuple[int | None, float]:
+    """The shard claimed (None: none was free) and the monotonic time the claim was sent, from
+    which its lease is counted."""
+    sent_at = time.monotonic()
+    try:
+        return await asyncio.to_thread(leases.claim), sent_at
+    except SQLAlchemyError as exc:
+        log.warning("cannot claim a shard (%s); trying again in %.1f s", _brief(exc), poll)
+        return None, sent_at
+
+
+@contextlib.asynccontextmanager
+async def _standby_api(settings: Settings, leases: ShardLeases) -> AsyncIterator[None]:
+    """While waiting: GET /api/v1/health on the API's address, closed before the shard is served
+    there."""
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "status": "standby",
+                "shards": settings.shards,
+                "owner": leases.owner,
+                "lease_timeout": settings.lease_timeout,
+            }
+        )
+
+    sock = bind(settings.api.host, settings.api.port)
+    app = Starlette(routes=[Route("/api/v1/health", health)])
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -197,6 +197,8 @@ async def test_a_standby_takes_over_a_killed_workers_shard_and_its_state(
             "the third worker on standby",
         )
         alive(standby)
+        waiting = await apis[standby].get("/api/v1/health")  # an orchestrator sees it healthy
+        assert (waiting.status_code, waiting.json()["status"]) == (200, "standby")
         victim, survivor = held[VICTIM], held[1 - VICTIM]
         assert {victim, survivor} == set(names[:2])
         for name in (victim, survivor):
