@@ -99,20 +99,23 @@ def run(
         int | None,
         typer.Option(
             help="Split the plant's equipment over this many workers, each run with the same "
-            "plant file and its own --shard (FOREWARN_SHARDS).",
+            "plant file and its own --shard, or without --shard to claim a free shard through a "
+            "lease in the shared PostgreSQL database (FOREWARN_SHARDS).",
         ),
     ] = None,
     shard: Annotated[
         int | None,
         typer.Option(
             help="Which shard this worker owns, 0..shards-1: it subscribes to and watches only "
-            "that equipment (FOREWARN_SHARD).",
+            "that equipment (FOREWARN_SHARD). Without it, a worker of --shards N claims one.",
         ),
     ] = None,
 ) -> None:
     """Run the pipeline against a real broker: ingest, detect, open work orders, serve the API."""
+    from forewarn.lease_store import ShardLeases
     from forewarn.service import owned_part, serve
     from forewarn.settings import load_settings
+    from forewarn.takeover import claim_and_serve
 
     try:
         overrides: dict[str, object] = {"database": db, "shards": shards, "shard": shard}
@@ -124,21 +127,41 @@ def run(
         _configure_logging(settings.log_level)
         plant = load_plant(config)
         Engine(plant, settings.detectors)  # a detector the plant file or settings misname
-        owned = owned_part(plant, settings)
-    except (ForewarnError, DevicesError, DetectorError) as exc:
+        if settings.claims_shards:
+            for each in range(settings.shards):  # whichever it claims must own something
+                owned = owned_part(plant, settings.model_copy(update={"shard": each}))
+            leases = ShardLeases(settings.database, settings.shards, settings.lease_timeout)
+        else:
+            owned = owned_part(plant, settings)
+    except (ForewarnError, DevicesError, DetectorError, TicketingError) as exc:
         raise _fail(exc) from exc
 
     async def main() -> None:
         with Interrupts() as interrupts:
-            await serve(plant, settings, stop=interrupts.stop)
+            if settings.claims_shards:
+                try:
+                    await claim_and_serve(plant, settings, leases, stop=interrupts.stop)
+                finally:
+                    leases.close()
+            else:
+                await serve(plant, settings, stop=interrupts.stop)
 
     log = logging.getLogger(__name__)
     signals = sum(len(eq.signals) for eq in owned)
-    if settings.sharded:
+    if settings.claims_shards:
+        log.info(
+            "plant %s, %d shards claimed through leases (%.1f s) as %s: %d equipment",
+            config,
+            settings.shards,
+            settings.lease_timeout,
+            leases.owner,
+            len(plant),
+        )
+    elif settings.sharded:
         log.info(
             "plant %s, shard %d of %d (0..%d): owns %d of %d equipment, %d signals",
             config,
-            settings.shard,
+            settings.shard_number,
             settings.shards,
             settings.shards - 1,
             len(owned),

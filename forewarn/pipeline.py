@@ -53,6 +53,7 @@ class Pipeline:
         store: FindingRecorder,
         *,
         snapshot_file: Path | None = None,
+        snapshot_store: snapshots.SnapshotStore | None = None,
         snapshot_interval: float = 60.0,
         snapshot_source_interval: float = 600.0,
         on_recorded: OnRecorded | None = None,
@@ -66,7 +67,15 @@ class Pipeline:
         self.engine = engine
         self.store = store
         self.stats = PipelineStats()
-        self._snapshot_file = snapshot_file
+        self._snapshots = (
+            snapshot_store
+            if snapshot_store is not None
+            else None
+            if snapshot_file is None
+            else snapshots.FileSnapshots(snapshot_file)
+        )
+        """Where the detector state is restored from and saved to (`snapshot_file` or
+        `snapshot_store`, which wins)."""
         self._snapshot_interval = snapshot_interval
         self._snapshot_source_interval = snapshot_source_interval
         """Source seconds between snapshots too: a backlog or a replay processed faster than
@@ -80,8 +89,8 @@ class Pipeline:
         self.link_watch = LinkWatch(plant, link_grace)
         self._engine_lock = asyncio.Lock()
         self._last_batch = time.monotonic()
-        if snapshot_file is not None:
-            snapshots.restore(engine, snapshot_file)
+        if self._snapshots is not None:
+            snapshots.restore_from(engine, self._snapshots)
 
     async def run(self) -> None:
         last_snapshot = time.monotonic()
@@ -174,8 +183,11 @@ class Pipeline:
                 await self._record(finding)
 
     async def _snapshot(self) -> None:
-        if self._snapshot_file is not None:
-            await asyncio.to_thread(snapshots.save, self.engine, self._snapshot_file)
+        if self._snapshots is not None:
+            await asyncio.to_thread(self._save_snapshot, self._snapshots)
+
+    def _save_snapshot(self, store: snapshots.SnapshotStore) -> None:
+        store.save(self.engine.snapshot())
 
     def status(self) -> dict[str, Any]:
         """Counters for the health endpoint and the logs."""

@@ -34,6 +34,7 @@ from forewarn.metrics import PipelineCollector
 from forewarn.pipeline import OnProcessed, OnRecorded, Pipeline
 from forewarn.settings import Settings
 from forewarn.shards import by_edge_node, shard_plant
+from forewarn.snapshots import SnapshotStore
 from ingest import Batch, MqttSource
 from ticketing import FindingSpool, Publish, SpoolingRecorder, Workers, WorkOrderStore
 from ticketing.api import close_streams, create_app
@@ -42,7 +43,7 @@ from ticketing.spool import SpoolCollector
 log = logging.getLogger(__name__)
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     """uvicorn without its own signal handling: the service decides when to stop."""
 
     @contextlib.contextmanager
@@ -97,10 +98,11 @@ def owned_part(plant: Plant, settings: Settings) -> Plant:
     if not settings.sharded:
         return plant
     edge_nodes = by_edge_node(plant, settings.sparkplug.host_id is not None)
-    part = shard_plant(plant, settings.shard, settings.shards, edge_nodes=edge_nodes)
+    shard = settings.shard_number
+    part = shard_plant(plant, shard, settings.shards, edge_nodes=edge_nodes)
     if not len(part):
         raise ForewarnError(
-            f"shard {settings.shard} of {settings.shards} owns no equipment of {plant.source} "
+            f"shard {shard} of {settings.shards} owns no equipment of {plant.source} "
             f"({len(plant)} equipment); run fewer shards (`forewarn plant check --shards N` "
             "shows what each one owns)"
         )
@@ -113,7 +115,7 @@ def worker_identity(settings: Settings) -> Settings:
     `shards` starts new sessions instead of inheriting another shard's subscriptions."""
     if not settings.sharded:
         return settings
-    suffix = f"-shard-{settings.shard}-of-{settings.shards}"
+    suffix = f"-shard-{settings.shard_number}-of-{settings.shards}"
     mqtt = settings.mqtt.model_copy(update={"client_id": settings.mqtt.client_id + suffix})
     host_id = settings.sparkplug.host_id
     sparkplug = settings.sparkplug.model_copy(
@@ -149,6 +151,7 @@ async def serve(
     on_started: Callable[[Running], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     clock_note: str | None = None,
+    snapshot_store: SnapshotStore | None = None,
 ) -> Running:
     """Run until `stop` is set, then drain what was received and shut down in order.
 
@@ -160,7 +163,8 @@ async def serve(
 
     With `settings.shards` above one, the sources, detectors and health watch only this worker's
     shard (`owned_part`); the store, the API and recorded findings know the whole plant, whose
-    orders all workers share in one database.
+    orders all workers share in one database. `snapshot_store` (default: `detectors.json` in
+    `state_dir`) keeps the detector state between runs; a claimed shard keeps it in the database.
     """
     owned = owned_part(plant, settings)
     settings = worker_identity(settings)
@@ -177,6 +181,7 @@ async def serve(
         engine,
         recorder,
         snapshot_file=Path(settings.state_dir) / "detectors.json",
+        snapshot_store=snapshot_store,
         snapshot_interval=settings.snapshot_interval,
         snapshot_source_interval=settings.snapshot_source_interval,
         on_recorded=on_recorded,
@@ -225,7 +230,7 @@ async def serve(
     app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
     app.state.metrics.registry.register(SpoolCollector(recorder))
     intake.mount_metrics(app)
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
     try:
         intake.start()

@@ -186,13 +186,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     shards: int = Field(default=1, ge=1)
     """Workers the plant's equipment is split over (forewarn.shards); every worker runs the same
-    plant file with the same `shards` and its own `shard`."""
-    shard: int = Field(default=0, ge=0)
-    """Which of the `shards` this worker is, 0..shards-1; it reads only that shard's equipment."""
+    plant file with the same `shards`, and its own `shard` or none (a dynamic claim)."""
+    shard: int | None = Field(default=None, ge=0)
+    """Which of the `shards` this worker is, 0..shards-1; it reads only that shard's equipment.
+    None with `shards` above one: the worker claims a free shard through a lease in the shared
+    PostgreSQL database (forewarn.leases), and is a standby while every shard is held."""
+    lease_timeout: float = Field(default=15.0, gt=0)
+    """Seconds a dynamically claimed shard stays this worker's without a renewal (it renews every
+    third of it); a worker that dies loses its shard to a standby at most this long after its
+    last renewal."""
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> Settings:
-        if self.shard >= self.shards:
+        if self.shard is not None and self.shard >= self.shards:
             raise ValueError(
                 f"shard {self.shard} is not one of the {self.shards} shard(s): give a shard "
                 f"from 0 to {self.shards - 1} (--shard, FOREWARN_SHARD), or more shards "
@@ -203,6 +209,23 @@ class Settings(BaseSettings):
     @property
     def sharded(self) -> bool:
         return self.shards > 1
+
+    @property
+    def claims_shards(self) -> bool:
+        """Sharded without a fixed `shard`: the shard comes from a lease (forewarn.leases)."""
+        return self.sharded and self.shard is None
+
+    @property
+    def shard_number(self) -> int:
+        """The fixed shard (0 unsharded); an error for a worker whose shard is yet to be claimed."""
+        if self.shard is None:
+            if self.sharded:
+                raise ForewarnError(
+                    f"this worker of {self.shards} shards has no shard yet; it claims one "
+                    "(forewarn.leases) or is given one with --shard"
+                )
+            return 0
+        return self.shard
 
     @classmethod
     def settings_customise_sources(

@@ -450,3 +450,25 @@ class SensitivityRow(Base):
     confirmed: Mapped[int] = mapped_column(default=0)
     min_score: Mapped[float]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ShardLeaseRow(Base):
+    """Which worker holds which shard of the plant until when (forewarn.leases): a row per shard,
+    `owner` None when it is free."""
+
+    __tablename__ = "shard_leases"
+
+    shard: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ShardSnapshotRow(Base):
+    """The newest detector state snapshot of a shard, written by the worker holding its lease, so
+    whoever takes the shard over resumes where it stopped."""
+
+    __tablename__ = "shard_snapshots"
+
+    shard: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(Text())

@@ -330,7 +330,7 @@ def test_the_simulator_profile_publishes_the_plant_the_workers_own(
     shards = _shards(services)
     owned = {(e.id, e.path) for part in shards.values() for e in part}
     assert published == owned
-    # one developing fault in each shard, so both workers have an order to open
+    # one developing fault in each shard, so each shard's worker has an order to open
     faulty = {fault.equipment_id for fault in scenario.faults}
     assert all(faulty & set(part.equipment) for part in shards.values())
 
@@ -341,27 +341,30 @@ def _option(command: list[str], name: str) -> str:
 
 
 def _shards(services: dict[str, Any]) -> dict[int, Plant]:
-    """Shard number -> the part of the plant that worker owns, from the file it mounts."""
+    """Shard number -> the part of the plant it owns, from the file the workers mount. The
+    workers claim their shards (`--shards N`, no `--shard`), so any of them may run any shard."""
     parts: dict[int, Plant] = {}
     counts = set()
     for name, worker in _workers(services).items():
         command = worker["command"]
+        assert "--shard" not in command, f"{name} is given a shard instead of claiming one"
         mounts = {
             target: ROOT / source
             for source, target, *_ in (v.split(":") for v in worker["volumes"])
             if source.startswith(".")
         }
         plant = load_plant(mounts[_option(command, "--config")])
-        shards, shard = int(_option(command, "--shards")), int(_option(command, "--shard"))
+        shards = int(_option(command, "--shards"))
         counts.add(shards)
-        assert shard not in parts, f"{name} runs shard {shard} again"
-        parts[shard] = shard_plant(plant, shard, shards)
+        for shard in range(shards):
+            part = shard_plant(plant, shard, shards)
+            assert [e.id for e in parts.setdefault(shard, part)] == [e.id for e in part], name
     [count] = counts  # every worker splits the plant the same way
     assert set(parts) == set(range(count))
     return parts
 
 
-def test_the_workers_run_one_plant_file_split_into_shards_with_their_own_sessions(
+def test_the_workers_claim_shards_of_one_plant_file_with_a_standby_to_spare(
     services: dict[str, Any],
 ) -> None:
     workers = _workers(services)
@@ -371,13 +374,22 @@ def test_the_workers_run_one_plant_file_split_into_shards_with_their_own_session
     }
     assert len(configs) == 1, configs
     shards = _shards(services)
-    assert len(shards) == len(workers) == 2
+    assert len(shards) == 2
+    assert len(workers) > len(shards), "no standby to take over a dead worker's shard"
     owned = [set(part.equipment) for part in shards.values()]
     assert not owned[0] & owned[1]
     assert all(owned)
+    # claims need the shared PostgreSQL database (SQLite is refused)
+    assert all(
+        w["environment"]["FOREWARN_DATABASE"].startswith("postgresql+psycopg://")
+        for w in workers.values()
+    )
     # the same settings: the client ids differ by the shard suffix forewarn adds
     assert len({w["environment"]["FOREWARN_MQTT__CLIENT_ID"] for w in workers.values()}) == 1
-    assert len({v.split(":")[0] for w in workers.values() for v in w["volumes"]}) == 3
+    # one plant file, and a state volume of each worker's own
+    assert len({v.split(":")[0] for w in workers.values() for v in w["volumes"]}) == 1 + len(
+        workers
+    )
 
 
 def test_the_simulator_health_check_follows_the_broker(

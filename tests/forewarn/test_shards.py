@@ -202,7 +202,11 @@ def test_a_sparkplug_edge_node_and_a_shared_topic_stay_on_one_shard(tmp_path: Pa
 
 
 def test_settings_validate_the_shard(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert (Settings().shards, Settings().shard) == (1, 0)
+    assert (Settings().shards, Settings().shard, Settings().claims_shards) == (1, None, False)
+    assert Settings().shard_number == 0
+    assert Settings(shards=3).claims_shards
+    with pytest.raises(ForewarnError, match="has no shard yet"):
+        _ = Settings(shards=3).shard_number
     monkeypatch.setenv("FOREWARN_SHARDS", "4")
     monkeypatch.setenv("FOREWARN_SHARD", "3")
     settings = load_settings()

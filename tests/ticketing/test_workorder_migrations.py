@@ -28,7 +28,7 @@ def test_opening_a_store_twice_keeps_the_orders_and_the_revision_at_head(
     engine = create_engine_for(database_url)
     try:
         with engine.connect() as connection:
-            assert current_revision(connection) == head_revision() == "0003"
+            assert current_revision(connection) == head_revision() == "0004"
     finally:
         engine.dispose()
 
