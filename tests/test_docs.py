@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +156,22 @@ def _command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[st
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
     result = runner.invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output
+
+
+BENCH_COMMANDS = sorted(
+    {
+        (snippet.page.name, match)
+        for snippet in snippets("sh", "shell", "bash", "console")
+        for match in re.findall(r"python (bench/\w+\.py)", snippet.body)
+    }
+)
+
+
+@pytest.mark.parametrize(("page", "script"), BENCH_COMMANDS, ids=[s for _, s in BENCH_COMMANDS])
+def test_bench_commands_in_the_docs_run(page: str, script: str) -> None:
+    """A benchmark a page tells people to run exists and starts (its --help)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"{page}: {script}: {result.stderr[-2000:]}"
+    assert "usage:" in result.stdout
