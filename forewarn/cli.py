@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +25,7 @@ from forewarn.commands.tokens import tokens_app
 from forewarn.console import make_console
 from forewarn.errors import ForewarnError
 from forewarn.interrupts import Interrupts
+from forewarn.workers import WorkerSpec, supervise, worker_count, worker_specs
 from ingest import IngestError
 from ticketing import TicketingError
 
@@ -110,6 +113,14 @@ def run(
             "that equipment (FOREWARN_SHARD). Without it, a worker of --shards N claims one.",
         ),
     ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="Run this many worker processes on this machine (auto: one per core), worker i "
+            "as --shards N --shard i with its API on --port + i, supervised and restarted when "
+            "one dies.",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline against a real broker: ingest, detect, open work orders, serve the API."""
     from forewarn.lease_store import ShardLeases
@@ -118,6 +129,12 @@ def run(
     from forewarn.takeover import claim_and_serve
 
     try:
+        count = worker_count(workers) if workers is not None else 1
+        if workers is not None and (shard is not None or shards not in (None, count)):
+            raise ForewarnError(
+                f"--workers {workers} runs {count} workers and gives each its shard: leave "
+                "out --shard (and --shards, or make it the same number)"
+            )
         overrides: dict[str, object] = {"database": db, "shards": shards, "shard": shard}
         settings = load_settings(settings_file, **overrides)
         if broker is not None:
@@ -127,6 +144,18 @@ def run(
         _configure_logging(settings.log_level)
         plant = load_plant(config)
         Engine(plant, settings.detectors)  # a detector the plant file or settings misname
+        if workers is not None:
+            if count > 1:
+                run_args = ["--config", str(config)]
+                for option, value in (("--settings", settings_file), ("--broker", broker)):
+                    if value is not None:
+                        run_args += [option, str(value)]
+                if db is not None:
+                    run_args += ["--db", db]
+                specs = worker_specs(count, run_args, settings.api.port, Path(settings.state_dir))
+                _supervise(specs, len(plant))
+                return
+            settings = settings.model_copy(update={"shards": 1, "shard": None})
         if settings.claims_shards:
             for each in range(settings.shards):  # whichever it claims must own something
                 owned = owned_part(plant, settings.model_copy(update={"shard": each}))
@@ -174,6 +203,23 @@ def run(
         asyncio.run(main())
     except (ForewarnError, IngestError, TicketingError) as exc:
         raise _fail(exc) from exc
+
+
+def _supervise(specs: list[WorkerSpec], equipment: int) -> None:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    logging.getLogger(__name__).info(
+        "running %d workers over %d equipment, one shard each", len(specs), equipment
+    )
+    try:
+        supervise(specs, stop.is_set)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 app.command("opcua-gen-cert")(opcua_gen_cert)
