@@ -13,6 +13,7 @@ import typer
 
 from detectors import DetectorError, Engine
 from devices import DevicesError, load_plant
+from forewarn.commands.api import api
 from forewarn.commands.dead_letters import dead_letters
 from forewarn.commands.discover import discover_app
 from forewarn.commands.learn import learn
@@ -222,6 +223,7 @@ def _supervise(specs: list[WorkerSpec], equipment: int) -> None:
             signal.signal(sig, handler)
 
 
+app.command("api")(api)
 app.command("opcua-gen-cert")(opcua_gen_cert)
 app.command("dead-letters")(dead_letters)
 app.command("replay")(replay)
