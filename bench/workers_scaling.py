@@ -1,0 +1,145 @@
+"""End-to-end readings/s of `forewarn run` with one worker and with `--workers N`, same backlog.
+
+    python bench/workers_scaling.py [--messages 40000] [--workers 2]
+
+A private mosquitto with forewarn's deployment settings; the demo plant (10 pumps, 5 signals);
+batched JSON (10 samples of the 5 signals a message). For each worker count: start
+`forewarn run` (the default ensemble, SQLite), let it subscribe (QoS 1 persistent sessions), stop
+it, publish the backlog into its sessions, start it again and time from the start until every
+reading has been through its pipeline (the workers' /api/v1/health counters). Startup is inside
+the time for both counts, so the ratio is conservative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ingest_throughput import DEMO_PLANT, Mosquitto, json_batched, publish  # the bench's own
+
+
+def health(port: int) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as r:
+            found: dict[str, object] = json.loads(r.read())
+            return found
+    except (OSError, ValueError):
+        return None
+
+
+def readings(port: int) -> int:
+    found = health(port)
+    pipeline = found.get("pipeline") if found else None
+    return int(pipeline["readings"]) if isinstance(pipeline, dict) else 0
+
+
+def start(
+    workdir: Path, plant: Path, settings: Path, workers: int, port: int
+) -> subprocess.Popen[bytes]:
+    log = (workdir / f"run-{workers}.log").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "forewarn",
+            "run",
+            "--config",
+            str(plant),
+            "--settings",
+            str(settings),
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=log,
+    )
+
+
+def wait_ports(ports: list[int], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(health(p) for p in ports):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"workers on {ports} did not come up")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(90)
+
+
+def run(count: int, messages: int, broker: Mosquitto, workdir: Path) -> float:
+    workload = json_batched(messages, 1_764_000_000_000)
+    spec = yaml.safe_load(DEMO_PLANT.read_text())
+    spec["site"]["id"] = workload.plant.site
+    plant = workdir / f"plant-{count}.yaml"
+    plant.write_text(yaml.safe_dump(spec))
+    settings = workdir / f"settings-{count}.yaml"
+    settings.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{workdir / f'orders-{count}.db'}",
+                "state_dir": str(workdir / f"state-{count}"),
+                "mqtt": {
+                    "url": f"mqtt://127.0.0.1:{broker.port}",
+                    "client_id": f"scale-{uuid.uuid4().hex[:8]}",
+                },
+                "intake": {"timestamp_window": False},
+                "log_level": "WARNING",
+            }
+        )
+    )
+    port = 18_500 + 10 * count
+    ports = [port + i for i in range(count)]
+    first = start(workdir, plant, settings, count, port)
+    wait_ports(ports)
+    time.sleep(2.0)  # subscribed: the sessions exist
+    stop(first)
+    publish(broker, workload.messages)
+    began = time.perf_counter()
+    second = start(workdir, plant, settings, count, port)
+    try:
+        while sum(readings(p) for p in ports) < workload.readings:
+            if second.poll() is not None:
+                raise SystemExit((workdir / f"run-{count}.log").read_text()[-3000:])
+            time.sleep(0.1)
+        return workload.readings / (time.perf_counter() - began)
+    finally:
+        stop(second)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=40_000, help="of 50 readings each")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        broker = Mosquitto(workdir)
+        try:
+            one = run(1, args.messages, broker, workdir)
+            many = run(args.workers, args.messages, broker, workdir)
+        finally:
+            broker.stop()
+    print(
+        f"1 worker: {one:,.0f} readings/s; {args.workers} workers: {many:,.0f} readings/s; "
+        f"ratio {many / one:.2f} ({args.messages * 50:,} readings each)"
+    )
+
+
+if __name__ == "__main__":
+    main()
