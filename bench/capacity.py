@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import decode  # the bench directory's own modules (on sys.path above)
 from detector_costs import engine_rate
+from ingest_throughput import free_port
 
 from devices import Finding, FindingKind, Reading, Severity
 from ingest import Historian
@@ -53,7 +54,7 @@ def historian_rate(readings: int = 300_000) -> float:
     if binary is None:
         raise SystemExit("victoria-metrics is not installed: apt-get install victoria-metrics")
     with tempfile.TemporaryDirectory() as tmp:
-        port = 18_000 + uuid.uuid4().int % 2_000
+        port = free_port()
         server = subprocess.Popen(
             [binary, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={tmp}/data"],
             stdout=subprocess.DEVNULL,

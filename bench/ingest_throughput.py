@@ -52,13 +52,19 @@ Message = tuple[str, bytes]
 DEMO_PLANT = resources.files("forewarn").joinpath("demo/plant.yaml")
 
 
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class Mosquitto:
     """A private mosquitto on a free port with forewarn's deployment settings."""
 
     def __init__(self, workdir: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
+        self.port = free_port()
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             sys.exit("mosquitto is not installed: apt-get install mosquitto mosquitto-clients")

@@ -26,7 +26,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest_throughput import DEMO_PLANT, Mosquitto, json_batched, publish  # the bench's own
+from ingest_throughput import (  # the bench's own helpers
+    DEMO_PLANT,
+    Mosquitto,
+    free_port,
+    json_batched,
+    publish,
+)
 
 
 def health(port: int) -> dict[str, object] | None:
@@ -103,7 +109,7 @@ def run(count: int, messages: int, broker: Mosquitto, workdir: Path) -> float:
             }
         )
     )
-    port = 18_500 + 10 * count
+    port = free_port()  # --workers serves worker i on port + i
     ports = [port + i for i in range(count)]
     first = start(workdir, plant, settings, count, port)
     wait_ports(ports)

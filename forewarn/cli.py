@@ -23,7 +23,7 @@ from forewarn.commands.replay import replay
 from forewarn.commands.score import score
 from forewarn.commands.simulate import simulate
 from forewarn.commands.tokens import tokens_app
-from forewarn.console import make_console
+from forewarn.console import configure_logging, fail, make_console
 from forewarn.errors import ForewarnError
 from forewarn.interrupts import Interrupts
 from forewarn.workers import WorkerSpec, supervise, worker_count, worker_specs
@@ -37,22 +37,6 @@ app = typer.Typer(
 )
 
 console = make_console()
-errors = make_console(stderr=True)
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("amqtt", "transitions", "uvicorn.error", "alembic", "asyncua"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {exc}")
-    return typer.Exit(code=2)
 
 
 @app.command()
@@ -77,14 +61,14 @@ def demo(
     pipeline and the API; print each work order as it opens."""
     from forewarn.demo import DemoOptions, run_demo
 
-    _configure_logging("INFO" if verbose else "WARNING")
+    configure_logging("INFO" if verbose else "WARNING")
     options = DemoOptions(
         duration=duration, speed=speed, port=port, db=db, broker=broker, seed=seed
     )
     try:
         asyncio.run(run_demo(options, console))
     except (ForewarnError, DevicesError, IngestError, TicketingError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @app.command()
@@ -142,7 +126,7 @@ def run(
             settings.mqtt.url = broker
         if port is not None:
             settings.api.port = port
-        _configure_logging(settings.log_level)
+        configure_logging(settings.log_level)
         plant = load_plant(config)
         Engine(plant, settings.detectors)  # a detector the plant file or settings misname
         if workers is not None:
@@ -164,7 +148,7 @@ def run(
         else:
             owned = owned_part(plant, settings)
     except (ForewarnError, DevicesError, DetectorError, TicketingError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
     async def main() -> None:
         with Interrupts() as interrupts:
@@ -203,7 +187,7 @@ def run(
     try:
         asyncio.run(main())
     except (ForewarnError, IngestError, TicketingError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 def _supervise(specs: list[WorkerSpec], equipment: int) -> None:

@@ -17,6 +17,7 @@ import typer
 import uvicorn
 
 from devices import DevicesError, load_plant
+from forewarn.console import configure_logging, fail
 from forewarn.errors import ForewarnError
 from forewarn.interrupts import Interrupts
 from ticketing import TicketingError, WorkOrderStore
@@ -38,18 +39,17 @@ def api(
     port: Annotated[int | None, typer.Option(help="API port (overrides settings).")] = None,
 ) -> None:
     """Serve the work-order API and web page over the shared database, without ingesting."""
-    from forewarn.cli import _configure_logging, _fail
     from forewarn.service import QuietServer, bind
     from forewarn.settings import load_settings
 
     try:
         settings = load_settings(settings_file, database=db)
-        _configure_logging(settings.log_level)
+        configure_logging(settings.log_level)
         plant = load_plant(config)
         store = WorkOrderStore(settings.database, plant=plant)
         sock = bind(host or settings.api.host, settings.api.port if port is None else port)
     except (ForewarnError, DevicesError, TicketingError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
     async def main() -> None:
         app = create_app(store, plant=plant)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from pathlib import Path
 
 import httpx
 
 from devices import Finding, FindingKind, Severity, load_plant
 from tests.conftest import DEMO_PLANT, free_port
-from tests.forewarn.test_run_shards import wait_until
+from tests.forewarn.run_helpers import start_forewarn, wait_until
 from ticketing import Role, WorkOrderStore
 
 
@@ -26,25 +25,12 @@ async def test_two_api_replicas_serve_and_stream_what_another_process_writes(
     token = writer.access.create_token("api test", Role.PLANNER).secret
     ports = [free_port(), free_port()]
     logs = [tmp_path / f"api-{i}.log" for i in (0, 1)]
-    replicas = []
-    for port, log in zip(ports, logs, strict=True):
-        with log.open("wb") as out:
-            replicas.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "forewarn",
-                    "api",
-                    "--config",
-                    str(DEMO_PLANT),
-                    "--db",
-                    database,
-                    "--port",
-                    str(port),
-                    stdout=out,
-                    stderr=out,
-                )
-            )
+    replicas = [
+        await start_forewarn(
+            "api", "--config", str(DEMO_PLANT), "--db", database, "--port", str(port), log=log
+        )
+        for port, log in zip(ports, logs, strict=True)
+    ]
     headers = {"Authorization": f"Bearer {token}"}
     clients = [
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", headers=headers, timeout=10)

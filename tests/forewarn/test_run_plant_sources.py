@@ -28,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devices.sparkplug import BDSEQ, DataType, Metric, Payload, encode_payload
 from tests.conftest import Mosquitto, free_port
+from tests.forewarn.run_helpers import wait_until
 from tests.ingest.ingest_servers import VictoriaMetrics
 
 NAMESPACE = "urn:forewarn:it-plant"
@@ -129,17 +130,6 @@ def sparkplug(seq: int, metrics: list[Metric]) -> bytes:
     return encode_payload(Payload(timestamp=ts, seq=seq, metrics=tuple(metrics)))
 
 
-async def wait_until(check: Any, what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 async def dead_letters(state: Path, *args: str) -> Any:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -231,7 +221,7 @@ api: {{port: {port}}}
             ready = sources["mqtt"]["connected"] and sources["opcua:plc"]["connected"]
             return status if ready else None
 
-        await wait_until(health, "the service and both sources")
+        await wait_until(health, "the service and both sources", 60)
         await asyncio.sleep(0.5)  # let the Sparkplug host's STATE birth go out after SUBACK
 
         base = f"{site}/treatment/line-1"
@@ -300,7 +290,7 @@ api: {{port: {port}}}
             )
             return status if done else None
 
-        status = await wait_until(all_processed, "every reading and reject")
+        status = await wait_until(all_processed, "every reading and reject", 60)
         assert status["sources"]["mqtt"]["readings"] == json_readings + sparkplug_readings
         assert status["sources"]["mqtt"]["rejected"] == {
             "parse_error": 2,
@@ -334,7 +324,7 @@ api: {{port: {port}}}
             letters = await dead_letters(state)
             return letters if len(letters) >= 4 else None
 
-        letters = await wait_until(kept, "the dead letters on disk")
+        letters = await wait_until(kept, "the dead letters on disk", 60)
         by_reason = {letter["reason"]: letter for letter in letters}
         assert by_reason["timestamp_out_of_range"]["topic"] == f"{base}/P-102/telemetry"
         assert "ahead of the receive time" in by_reason["timestamp_out_of_range"]["detail"]

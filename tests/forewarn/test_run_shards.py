@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import signal
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from devices import load_plant
 from forewarn.shards import assignment
 from simulators import BearingWear, FaultInjection, Fleet, MqttPublisher, SimClock
 from simulators import run as run_simulation
 from tests.conftest import DEMO_PLANT, Mosquitto, free_port
+from tests.forewarn.run_helpers import metric_samples, start_forewarn, subscribed_health, wait_until
 from ticketing import Role, WorkOrderStore
 
 START = 1_764_000_000.0
@@ -30,25 +27,6 @@ MINUTE = 60.0
 UNTIL = START + 40 * MINUTE
 SIGNALS = 5
 """Of each demo pump."""
-
-
-async def wait_until(check: Any, what: str, seconds: float = 40) -> Any:
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 async def test_two_shards_split_the_plant_its_messages_and_its_orders(
@@ -70,28 +48,24 @@ async def test_two_shards_split_the_plant_its_messages_and_its_orders(
     )
     ports = {shard: free_port() for shard in (0, 1)}
     logs = {shard: tmp_path / f"worker-{shard}.log" for shard in (0, 1)}
-    workers = {}
-    for shard in (0, 1):
-        with logs[shard].open("wb") as out:
-            workers[shard] = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "forewarn",
-                "run",
-                "--config",
-                str(DEMO_PLANT),
-                "--settings",
-                str(settings),
-                "--shards",
-                "2",
-                "--shard",
-                str(shard),
-                "--port",
-                str(ports[shard]),
-                stdout=out,
-                stderr=out,
-                env={**os.environ, "FOREWARN_STATE_DIR": str(tmp_path / f"state-{shard}")},
-            )
+    workers = {
+        shard: await start_forewarn(
+            "run",
+            "--config",
+            str(DEMO_PLANT),
+            "--settings",
+            str(settings),
+            "--shards",
+            "2",
+            "--shard",
+            str(shard),
+            "--port",
+            str(ports[shard]),
+            log=logs[shard],
+            env={"FOREWARN_STATE_DIR": str(tmp_path / f"state-{shard}")},
+        )
+        for shard in (0, 1)
+    }
     apis = {
         shard: httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
         for shard, port in ports.items()
@@ -99,14 +73,7 @@ async def test_two_shards_split_the_plant_its_messages_and_its_orders(
     try:
 
         async def status(shard: int) -> dict[str, Any] | None:
-            if workers[shard].returncode is not None:
-                raise AssertionError(logs[shard].read_text())
-            try:
-                response = await apis[shard].get("/api/v1/health")
-            except httpx.TransportError:
-                return None
-            found: dict[str, Any] = response.json()
-            return found if found["sources"]["mqtt"]["connected"] else None
+            return await subscribed_health(apis[shard], workers[shard], logs[shard])
 
         for shard in (0, 1):
             await wait_until(lambda shard=shard: status(shard), f"worker {shard} subscribed")
@@ -136,7 +103,7 @@ async def test_two_shards_split_the_plant_its_messages_and_its_orders(
             await wait_until(lambda shard=shard: processed(shard), f"worker {shard} processed")
 
         for shard in (0, 1):
-            metrics = samples((await apis[shard].get("/metrics")).text)
+            metrics = metric_samples((await apis[shard].get("/metrics")).text)
             mqtt = (("source", "mqtt"),)
             assert metrics[("forewarn_ingest_messages_total", mqtt)] == messages[shard]
             assert metrics[("forewarn_ingest_readings_total", mqtt)] == messages[shard] * SIGNALS

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from typer.testing import CliRunner
 from forewarn.cli import app
 from forewarn.errors import ForewarnError
 from forewarn.workers import Backoff, worker_count, worker_specs
-from tests.conftest import DEMO_PLANT, Mosquitto, free_port
-from tests.forewarn.test_run_shards import wait_until
+from tests.conftest import DEMO_PLANT, Mosquitto
+from tests.forewarn.run_helpers import free_ports, start_forewarn, subscribed_health, wait_until
 
 
 def test_worker_count() -> None:
@@ -78,37 +77,24 @@ async def test_two_workers_run_their_shards_and_a_killed_one_is_restarted(
         f"mqtt: {{url: '{mosquitto.url}', client_id: workers-{uuid.uuid4().hex[:8]}}}\n"
         f"state_dir: {tmp_path / 'state'}\n"
     )
-    port = free_port()
-    while not all(_free(port + i) for i in range(2)):
-        port = free_port()
+    port = free_ports(2)
     log = tmp_path / "supervisor.log"
-    with log.open("wb") as out:
-        supervisor = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "forewarn",
-            "run",
-            "--config",
-            str(DEMO_PLANT),
-            "--settings",
-            str(settings),
-            "--workers",
-            "2",
-            "--port",
-            str(port),
-            stdout=out,
-            stderr=out,
-        )
+    supervisor = await start_forewarn(
+        "run",
+        "--config",
+        str(DEMO_PLANT),
+        "--settings",
+        str(settings),
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+        log=log,
+    )
     apis = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port + i}", timeout=5) for i in (0, 1)]
 
     async def subscribed(i: int) -> dict[str, Any] | None:
-        if supervisor.returncode is not None:
-            raise AssertionError(log.read_text()[-3000:])
-        try:
-            found: dict[str, Any] = (await apis[i].get("/api/v1/health")).json()
-        except httpx.TransportError:
-            return None
-        return found if found["sources"]["mqtt"]["connected"] else None
+        return await subscribed_health(apis[i], supervisor, log)
 
     try:
         for i in (0, 1):
@@ -141,14 +127,3 @@ async def test_two_workers_run_their_shards_and_a_killed_one_is_restarted(
     assert code == 0, log.read_text()[-3000:]
     assert children(supervisor.pid) == []
     assert "stopping 2 workers" in log.read_text()
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

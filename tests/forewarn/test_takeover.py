@@ -12,7 +12,6 @@ import math
 import os
 import re
 import signal
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +29,13 @@ from forewarn.shards import assignment
 from simulators import BearingWear, FaultInjection, Fleet, MqttPublisher, SimClock
 from simulators import run as run_simulation
 from tests.conftest import DEMO_PLANT, Mosquitto, free_port
-from tests.forewarn.test_run_shards import samples, wait_until
+from tests.forewarn.run_helpers import (
+    Samples,
+    metric_samples,
+    start_forewarn,
+    subscribed_health,
+    wait_until,
+)
 
 POSTGRES_URL = os.environ.get(
     "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -99,24 +104,19 @@ async def test_a_standby_takes_over_a_killed_workers_shard_and_its_state(
     database = create_engine(postgres_url)
 
     async def start(name: str) -> None:
-        with logs[name].open("wb") as out:
-            workers[name] = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "forewarn",
-                "run",
-                "--config",
-                str(DEMO_PLANT),
-                "--settings",
-                str(settings),
-                "--shards",
-                "2",
-                "--port",
-                str(ports[name]),
-                stdout=out,
-                stderr=out,
-                env={**os.environ, "FOREWARN_STATE_DIR": str(tmp_path / f"state-{name}")},
-            )
+        workers[name] = await start_forewarn(
+            "run",
+            "--config",
+            str(DEMO_PLANT),
+            "--settings",
+            str(settings),
+            "--shards",
+            "2",
+            "--port",
+            str(ports[name]),
+            log=logs[name],
+            env={"FOREWARN_STATE_DIR": str(tmp_path / f"state-{name}")},
+        )
 
     def alive(name: str) -> None:
         if workers[name].returncode is not None:
@@ -149,22 +149,14 @@ async def test_a_standby_takes_over_a_killed_workers_shard_and_its_state(
     }
 
     async def status(name: str) -> dict[str, Any] | None:
-        alive(name)
-        try:
-            response = await apis[name].get("/api/v1/health")
-        except httpx.TransportError:
-            return None
-        found: dict[str, Any] = response.json()
-        if found.get("status") == "standby":
-            return None  # its standby API still answers while it starts serving its shard
-        return found if found["sources"]["mqtt"]["connected"] else None
+        return await subscribed_health(apis[name], workers[name], logs[name])
 
     async def readings(name: str, at_least: int) -> dict[str, Any] | None:
         found = await status(name)
         return found if found and found["pipeline"]["readings"] >= at_least else None
 
-    async def metrics(name: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        return samples((await apis[name].get("/metrics")).text)
+    async def metrics(name: str) -> Samples:
+        return metric_samples((await apis[name].get("/metrics")).text)
 
     fleet = Fleet(
         plant,
