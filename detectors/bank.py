@@ -128,12 +128,15 @@ class _Column:
         return scores
 
     def silence(self, now: FloatArray) -> FloatArray | None:
-        """Every stream's `score_silence` at `now` (one source time per stream, or one for all);
-        None for a detector that does not judge missing data."""
+        """Every stream's `score_silence` at `now` (one source time per stream, or one for all),
+        noting the judgment as the objects do; None for a detector that does not judge missing
+        data."""
         if self.kernel.silence is None:
             return None
         with np.errstate(divide="ignore", invalid="ignore"):
-            scores = self.kernel.silence(self.arrays, now)
+            scores, judged = self.kernel.silence(self.arrays, now)
+        for name, values in judged.items():
+            self.arrays[name] = np.where(self.applies, values, self.arrays[name])
         return np.where(self.applies, scores, 0.0)
 
     def snapshot(self) -> dict[str, Any]:
@@ -146,16 +149,16 @@ class _Column:
         }
 
     def restore(self, saved: Mapping[str, Any], streams: int) -> None:
+        """The column as `snapshot` saved it; a field added to the detector since (a snapshot
+        of an older forewarn) starts at its default for every stream."""
         fields = saved["fields"]
-        missing = [name for name in (*self.params, *self.state) if name not in fields]
-        if missing:
-            raise SnapshotError(
-                f"the snapshot's {self.name!r} column lacks {', '.join(missing)}; "
-                "delete the snapshot file to start learning afresh"
-            )
+        defaults = self.kernel.detector().snapshot()
         for name in (*self.params, *self.state):
-            values = [math.nan if v is None else v for v in fields[name]]
-            self.arrays[name] = np.array(values, dtype=np.float64).reshape(streams)
+            if name in fields:
+                values = [math.nan if v is None else v for v in fields[name]]
+                self.arrays[name] = np.array(values, dtype=np.float64).reshape(streams)
+            else:
+                self.arrays[name] = np.full(streams, _encode(defaults[name]))
         self.applies = np.array(saved["applies"], dtype=np.bool_).reshape(streams)
         by_params: dict[tuple[float, ...], dict[str, float]] = {}
         table = np.column_stack([self.arrays[name] for name in self.params])

@@ -85,11 +85,12 @@ class _Stateful:
 
     @classmethod
     def restore(cls, state: dict[str, Any]) -> Self:
-        """A detector equal to the one whose `snapshot()` gave `state`."""
+        """A detector equal to the one whose `snapshot()` gave `state`; a field added since (a
+        snapshot of an older forewarn) keeps its default."""
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        detector = cls(**{f.name: state[f.name] for f in fields if f.init})
+        detector = cls(**{f.name: state[f.name] for f in fields if f.init and f.name in state})
         for f in fields:
-            if not f.init:
+            if not f.init and f.name in state:
                 setattr(detector, f.name, state[f.name])
         return detector
 
@@ -138,7 +139,8 @@ class Detector(_Decided, _Stateful, ABC):
         """Score of the stream having sent nothing newer than its last value by source time `now`.
 
         The engine asks every detector periodically, between readings; only detectors of missing
-        data override this.
+        data override this. It changes nothing the scores of readings depend on, but may note
+        the judgment (`StaleSensor` learns from it how late a source's data normally arrives).
         """
         return 0.0
 

@@ -42,8 +42,20 @@ class StaleSensor(Detector):
     The allowed silence is `factor` times the longer of the plant file's sample period and the gap
     the source is learned to actually report at (sources that report by exception, behind an OPC
     UA deadband, send less often than they sample), and never less than `floor` seconds. Gaps
-    longer than allowed are outages, not how the source reports, so they are not learned. Scored
-    through `score_silence`: 0.5 at the allowed silence, 1.0 at twice it; a reading scores 0.
+    longer than allowed are outages, not how the source reports, so they are not learned.
+
+    A source may also deliver late: a gateway that sends five minutes of samples per message, or
+    a stream judged against other machines' newer data. So each judgment of silence is noted
+    (`score_silence`), and when the stream's data next arrives the silence it had reached is how
+    late this source normally is: its running mean, `lateness`, counts `lateness_factor` times
+    into the allowed silence. A silence is learned clipped at twice the allowed silence, so an
+    outage moves the mean little while a source that starts batching more is followed. Until its
+    data has come back once, what arrived so far counts as one delivery, its span as the
+    lateness (clipped alike): a first message of five minutes of samples says the next may be
+    minutes away.
+
+    Scored through `score_silence`: 0.5 at the allowed silence, 1.0 at twice it; a reading
+    scores 0.
     """
 
     name: ClassVar[str] = "stale"
@@ -56,46 +68,76 @@ class StaleSensor(Detector):
     floor: float = 60.0
     gap_halflife: float = 100.0
     """In gaps."""
+    lateness_factor: float = 3.0
+    lateness_halflife: float = 100.0
+    """In deliveries (readings after a judgment of silence)."""
 
     gaps: int = field(default=0, init=False)
     last_ts: float | None = field(default=None, init=False)
     typical_gap: float = field(default=0.0, init=False)
+    first_ts: float | None = field(default=None, init=False)
+    deliveries: int = field(default=0, init=False)
+    lateness: float = field(default=0.0, init=False)
+    judged_at: float | None = field(default=None, init=False)
+    """Source time of the latest judgment of silence since the last reading."""
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
         return cls(sample_period=signal.sample_period)
 
     def allowed_silence(self) -> float:
+        return max(self._gap_silence(), self.lateness_factor * self._lateness())
+
+    def _gap_silence(self) -> float:
         return max(self.factor * max(self.sample_period, self.typical_gap), self.floor)
+
+    def _lateness(self) -> float:
+        if self.deliveries or self.last_ts is None or self.first_ts is None:
+            return self.lateness
+        return min(self.last_ts - self.first_ts, 2.0 * self._gap_silence())
 
     def score_one(self, value: float, ts: float) -> float:
         reject_non_finite(self, value)
         return 0.0
 
     def score_silence(self, now: float) -> float:
+        """The silence score at `now`, noting the judgment (see the class)."""
         if self.last_ts is None:
             return 0.0
+        if now >= self.last_ts and (self.judged_at is None or now > self.judged_at):
+            self.judged_at = now
         silence = now - self.last_ts
         return max(0.0, min(1.0, 0.5 * silence / self.allowed_silence()))
 
     def learn_one(self, value: float, ts: float) -> None:
         reject_non_finite(self, value)
         if self.last_ts is not None:
+            allowed = self.allowed_silence()
             gap = ts - self.last_ts
-            if 0.0 < gap <= self.allowed_silence():
+            if 0.0 < gap <= allowed:
                 self.gaps += 1
                 rate = max(halflife_rate(self.gap_halflife), 1.0 / self.gaps)
                 self.typical_gap += rate * (gap - self.typical_gap)
+            if self.judged_at is not None:
+                late = min(self.judged_at - self.last_ts, 2.0 * allowed)
+                self.deliveries += 1
+                rate = max(halflife_rate(self.lateness_halflife), 1.0 / self.deliveries)
+                self.lateness += rate * (late - self.lateness)
+        else:
+            self.first_ts = ts
+        self.judged_at = None
         self.last_ts = ts
 
     def describe(self, signal: Signal, value: float, score: float) -> str:
         silence = _duration(2.0 * min(score, 1.0) * self.allowed_silence())
         how_long = f"over {silence}" if score >= 1.0 else f"about {silence}"
         expected = max(self.sample_period, self.typical_gap)
+        lateness = self._lateness()
+        late = f", its data arriving {_duration(lateness)} late" if lateness > expected else ""
         return (
             f"{signal.name} has sent nothing for {how_long} (it reports every "
-            f"{expected:.3g} s): check the transmitter's power and cable, the gateway or PLC "
-            f"that publishes it, and the network link"
+            f"{expected:.3g} s{late}): check the transmitter's power and cable, the gateway or "
+            f"PLC that publishes it, and the network link"
         )
 
 

@@ -38,9 +38,9 @@ class Kernel:
     derive: Callable[[Mapping[str, float]], dict[str, float]]
     """Constants computed once per stream from its parameters, with the object's own functions."""
     step: Callable[[Columns, FloatArray, FloatArray], tuple[FloatArray, State]]
-    silence: Callable[[Columns, FloatArray], FloatArray] | None = None
+    silence: Callable[[Columns, FloatArray], tuple[FloatArray, State]] | None = None
     """`Detector.score_silence` of every stream at the source times given, for detectors of
-    missing data."""
+    missing data: the scores, and the state that judging them updates."""
 
 
 def _std(var: FloatArray, level: FloatArray, min_relative_std: FloatArray) -> FloatArray:
@@ -231,29 +231,49 @@ def _cusum_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, 
 
 
 def _stale_derive(p: Mapping[str, float]) -> dict[str, float]:
-    return {"alpha_gap": halflife_rate(p["gap_halflife"])}
+    return {
+        "alpha_gap": halflife_rate(p["gap_halflife"]),
+        "alpha_lateness": halflife_rate(p["lateness_halflife"]),
+    }
 
 
 def _allowed_silence(c: Columns) -> FloatArray:
-    return np.maximum(c["factor"] * np.maximum(c["sample_period"], c["typical_gap"]), c["floor"])
+    gaps = np.maximum(c["factor"] * np.maximum(c["sample_period"], c["typical_gap"]), c["floor"])
+    first_delivery = np.nan_to_num(c["last_ts"] - c["first_ts"])  # NaN before any reading
+    lateness = np.where(
+        c["deliveries"] > 0.0, c["lateness"], np.minimum(first_delivery, 2.0 * gaps)
+    )
+    return np.maximum(gaps, c["lateness_factor"] * lateness)
 
 
 def _stale_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
     last_ts, gaps, typical_gap = c["last_ts"], c["gaps"], c["typical_gap"]
+    deliveries, lateness = c["deliveries"], c["lateness"]
+    allowed = _allowed_silence(c)
     gap = ts - last_ts  # NaN before the first reading: no comparison holds
-    counted = (gap > 0.0) & (gap <= _allowed_silence(c))
+    counted = (gap > 0.0) & (gap <= allowed)
     gaps1 = gaps + 1.0
     rate = np.maximum(c["alpha_gap"], 1.0 / gaps1)
+    delivered = ~np.isnan(c["judged_at"]) & ~np.isnan(last_ts)
+    deliveries1 = deliveries + 1.0
+    late = np.minimum(c["judged_at"] - last_ts, 2.0 * allowed)
+    late_rate = np.maximum(c["alpha_lateness"], 1.0 / deliveries1)
     return np.zeros_like(x), {
         "gaps": np.where(counted, gaps1, gaps),
         "typical_gap": np.where(counted, typical_gap + rate * (gap - typical_gap), typical_gap),
+        "deliveries": np.where(delivered, deliveries1, deliveries),
+        "lateness": np.where(delivered, lateness + late_rate * (late - lateness), lateness),
+        "first_ts": np.where(np.isnan(last_ts), ts, c["first_ts"]),
+        "judged_at": np.full_like(ts, np.nan),
         "last_ts": ts,
     }
 
 
-def _stale_silence(c: Columns, now: FloatArray) -> FloatArray:
-    score = np.maximum(0.0, np.minimum(1.0, 0.5 * (now - c["last_ts"]) / _allowed_silence(c)))
-    return np.where(np.isnan(c["last_ts"]), 0.0, score)
+def _stale_silence(c: Columns, now: FloatArray) -> tuple[FloatArray, State]:
+    last_ts, judged_at = c["last_ts"], c["judged_at"]
+    score = np.maximum(0.0, np.minimum(1.0, 0.5 * (now - last_ts) / _allowed_silence(c)))
+    noted = (now >= last_ts) & ~(judged_at >= now)  # NaN: never heard, or not judged yet
+    return np.where(np.isnan(last_ts), 0.0, score), {"judged_at": np.where(noted, now, judged_at)}
 
 
 def _flatline_derive(p: Mapping[str, float]) -> dict[str, float]:

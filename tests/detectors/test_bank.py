@@ -249,3 +249,18 @@ def test_bank_refuses_what_it_cannot_do() -> None:
     with pytest.raises(SnapshotError, match="version"):
         UnivariateBank.restore({"version": 0})
     assert bank.process([], [], []).shape == (0, 1)
+
+
+def test_a_snapshot_from_before_a_detector_gained_fields_restores_them_at_their_defaults() -> None:
+    bank = UnivariateBank(("stale",))
+    bank.add_streams([{"stale": StaleSensor(sample_period=5.0)}, {"stale": None}])
+    bank.process([0, 0], [1.0, 1.0], [0.0, 5.0])
+    saved = json.loads(json.dumps(bank.snapshot()))
+    old = StaleSensor().snapshot()
+    for name in ("deliveries", "lateness", "judged_at", "lateness_factor", "lateness_halflife"):
+        del saved["columns"]["stale"]["fields"][name], old[name]
+    restored = UnivariateBank.restore(saved).detector(0, "stale")
+    assert isinstance(restored, StaleSensor)
+    assert (restored.sample_period, restored.last_ts, restored.typical_gap) == (5.0, 5.0, 5.0)
+    assert (restored.lateness, restored.lateness_factor, restored.judged_at) == (0.0, 3.0, None)
+    assert StaleSensor.restore(old) == StaleSensor()

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
+import numpy as np
 import pytest
 
 from detectors import REGISTRY, DetectorConfigError, Engine, EquipmentDetector
@@ -14,6 +15,7 @@ from detectors.base import Detector
 from devices import (
     DetectorConfig,
     Equipment,
+    Finding,
     FindingKind,
     Plant,
     Quality,
@@ -278,3 +280,55 @@ def test_after_a_restore_the_time_the_service_was_down_is_not_a_sensors_silence(
     # Signals that stay silent past the allowed minute since the restart are stale.
     stale = after.process([Reading("P-1", signals[0], resumed + 200, 1.0)])
     assert {f.signals[0] for f in stale if f.active} == set(signals[1:])
+
+
+def test_machines_whose_gateways_send_minutes_per_message_are_not_stale_until_one_stops() -> None:
+    """Three pumps whose gateways each send 300 s of samples per message, a third of a period
+    apart: every pump's newest data is minutes behind the others' most of the time. Stale only
+    for the pump whose gateway stops, within a few missed messages."""
+    plant = plant_from_dict(
+        {
+            "site": {"id": "s"},
+            "areas": [
+                {
+                    "id": "a",
+                    "lines": [
+                        {
+                            "id": "l",
+                            "equipment": [
+                                {"id": f"P-{i}", "type": "centrifugal_pump", "team": "m"}
+                                for i in range(3)
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    signals = list(plant.equipment["P-0"].signals)
+    engine = Engine(plant, ["stale"])
+    t0 = 1_764_000_000.0
+
+    def message(pump: int, sent: float) -> list[Reading]:
+        return [
+            Reading(f"P-{pump}", s, ts, 1.0)
+            for ts in np.arange(sent - 290.0, sent + 1.0, 10.0).tolist()
+            for s in signals
+        ]
+
+    def run(start: float, stop: float, pumps: range) -> list[Finding]:
+        findings = []
+        for sent in np.arange(start, stop, 100.0).tolist():
+            pump = round((sent - t0) / 100.0) % 3
+            if pump in pumps:
+                findings += engine.process(message(pump, sent))
+        return findings
+
+    run(t0 + 300.0, t0 + 1_800.0, range(3))  # the first messages teach how late they come
+    healthy = run(t0 + 1_800.0, t0 + 6 * 3600.0, range(3))
+    assert [f for f in healthy if f.active] == []  # at most the settling episodes ending
+    stopped = run(t0 + 6 * 3600.0, t0 + 7 * 3600.0, range(2))  # P-2's gateway goes quiet
+    raised = [f for f in stopped if f.active]
+    assert {f.equipment_id for f in raised} == {"P-2"}
+    assert {f.signals[0] for f in raised} == set(signals)
+    assert min(f.ts for f in raised) - (t0 + 6 * 3600.0) < 1_200.0

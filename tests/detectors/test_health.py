@@ -109,11 +109,19 @@ def test_snapshot_round_trip_gives_identical_later_scores(cls: type[Detector]) -
         det.learn_one(float(x), float(ts))
 
 
+def on_time(det: StaleSensor, n: int, period: float = 1.0) -> None:
+    """`n` readings `period` apart, each judged for silence as it arrives: every reading its
+    own delivery, none of them late."""
+    for i, x in enumerate(white(n)):
+        det.learn_one(float(x), i * period)
+        det.score_silence(i * period)
+
+
 def test_stale_scores_silence_beyond_the_expected_period() -> None:
     det = StaleSensor.for_signal(signal(period=1.0))
     assert det is not None
     assert det.score_silence(100.0) == 0.0  # nothing heard yet: nothing to be stale against
-    scores(det, white(600))
+    on_time(det, 600)
     last = 599.0
     assert det.allowed_silence() == 60.0
     assert det.score_silence(last + 5.0) < 0.3
@@ -127,7 +135,7 @@ def test_stale_scores_silence_beyond_the_expected_period() -> None:
 def test_stale_learns_a_source_that_reports_less_often_than_it_samples() -> None:
     det = StaleSensor.for_signal(signal(period=1.0))
     assert det is not None
-    scores(det, white(500), period=30.0)  # an OPC UA deadband: a value every 30 s
+    on_time(det, 500, period=30.0)  # an OPC UA deadband: a value every 30 s
     assert det.allowed_silence() == pytest.approx(300.0)
     assert det.score_silence(499 * 30.0 + 120.0) < 0.3
     assert det.score_silence(499 * 30.0 + 300.0) >= 0.5
@@ -136,9 +144,45 @@ def test_stale_learns_a_source_that_reports_less_often_than_it_samples() -> None
 def test_stale_scales_with_a_slow_sample_period() -> None:
     det = StaleSensor.for_signal(signal(period=60.0))
     assert det is not None
-    scores(det, white(100), period=60.0)
+    on_time(det, 100, period=60.0)
     assert det.score_silence(99 * 60.0 + 300.0) < 0.3
     assert det.score_silence(99 * 60.0 + 600.0) >= 0.5
+
+
+def batched(
+    det: StaleSensor, start: float, messages: int, judge_until: float | None = None
+) -> float:
+    """A gateway's messages of 30 samples 10 s apart, one every 300 s, judged every 10 s of
+    source time in between (other machines' data moving the clock on); the highest score."""
+    highest = 0.0
+    for k in range(messages):
+        sent = start + 300.0 * (k + 1)
+        for ts in np.arange(sent - 290.0, sent + 1.0, 10.0):
+            det.learn_one(2.0, float(ts))
+        for now in np.arange(sent + 10.0, (judge_until or sent + 300.0), 10.0):
+            highest = max(highest, det.score_silence(float(now)))
+    return highest
+
+
+def test_stale_learns_how_late_a_batching_source_delivers_and_still_sees_an_outage() -> None:
+    det = StaleSensor.for_signal(signal(period=10.0))
+    assert det is not None
+    # The first message's span (clipped at twice the 100 s the sample period allows) says
+    # how far away the next may be: four hours of messages without a stale judgment.
+    assert batched(det, 0.0, 49) < 0.5
+    assert det.lateness == pytest.approx(290.0, abs=2.0)  # the first learned clipped too
+    assert det.allowed_silence() == pytest.approx(3 * det.lateness)  # three messages missed
+    assert "(it reports every 10 s, its data arriving 5 min late)" in det.describe(
+        signal(), 2.0, 0.5
+    )
+    last, before = 300.0 * 49, det.lateness
+    # The gateway stops: stale once three messages are missing, and the outage, learned
+    # clipped, moves little what is expected of the next messages.
+    outage = batched(det, last, 1, judge_until=last + 3600.0)
+    assert outage == 1.0
+    assert det.score_silence(last + 300.0 + 850.0) < 0.5 <= det.score_silence(last + 300 + 900.0)
+    batched(det, last + 3600.0, 1)
+    assert before < det.lateness < 1.15 * before
 
 
 def test_flatline_catches_a_stuck_sensor_within_minutes() -> None:
