@@ -1,0 +1,209 @@
+"""Latency from a reading's arrival to its work order committed, at half the peak rate.
+
+    python bench/latency.py [--pumps 200] [--seconds 20]
+
+A private mosquitto with forewarn's deployment settings; a plant of `--pumps` pumps (the demo's
+pump type on two lines); `forewarn run` with the default ensemble and SQLite. First the peak: a
+backlog of batched JSON (10 samples of the 5 signals a message, readings of the last minutes)
+published as fast as the broker takes it, timed through the pipeline's counters. Then half that
+rate for `--seconds`, each pump in turn sending once a message whose vibration is past its alarm
+limit among healthy samples. A pump's latency is its order's `created_at` (written in the
+transaction that commits the order) minus the moment its message was handed to the broker, both
+on this machine's clock: the broker's hop is inside it, so the figure is conservative. Prints the
+peak, the offered rate and the latency's percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as paho
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ingest_throughput import DEMO_PLANT, HEALTHY, SIGNALS, Mosquitto, free_port, publish
+from workers_scaling import readings, stop, wait_ports
+
+SAMPLES = 10
+ALARM_VIBRATION = 9.0
+"""Past the pump type's 7.1 mm/s alarm limit."""
+
+
+def write_plant(workdir: Path, pumps: int) -> tuple[Path, list[str]]:
+    spec = yaml.safe_load(DEMO_PLANT.read_text())
+    spec["site"]["id"] = site = f"lat{uuid.uuid4().hex[:6]}"
+    lines = spec["areas"][0]["lines"]
+    topics = []
+    for k, line in enumerate(lines):
+        team = line["equipment"][0]["team"]
+        ids = [f"P-{k}{i:04d}" for i in range(k, pumps, len(lines))]
+        line["equipment"] = [{"id": i, "type": "centrifugal_pump", "team": team} for i in ids]
+        area = spec["areas"][0]["id"]
+        topics += [f"{site}/{area}/{line['id']}/{i}/telemetry" for i in ids]
+    path = workdir / "plant.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path, topics
+
+
+NOISY = [
+    {
+        s: round(v * (1.0 + random.gauss(0.0, 0.01)), 3)
+        for s, v in zip(SIGNALS, HEALTHY, strict=True)
+    }
+    for _ in range(97)
+]
+"""Healthy samples to draw from: the publisher must keep up with half the peak on this machine."""
+
+
+def message(end_ms: int, alarm: bool = False) -> bytes:
+    entries = []
+    for k in range(SAMPLES):
+        values = NOISY[(end_ms // 1000 + k) % len(NOISY)]
+        if alarm:
+            values = {**values, "vibration": ALARM_VIBRATION}
+        entries.append({"ts": end_ms - (SAMPLES - 1 - k) * 1000, "values": values})
+    return json.dumps(entries, separators=(",", ":")).encode()
+
+
+def start(workdir: Path, plant: Path, settings: Path, port: int) -> subprocess.Popen[bytes]:
+    log = (workdir / "run.log").open("ab")
+    command = [sys.executable, "-m", "forewarn", "run", "--config", str(plant)]
+    command += ["--settings", str(settings), "--port", str(port)]
+    return subprocess.Popen(command, stdout=log, stderr=log)
+
+
+def wait_for(port: int, total: int, process: subprocess.Popen[bytes], workdir: Path) -> None:
+    while readings(port) < total:
+        if process.poll() is not None:
+            raise SystemExit((workdir / "run.log").read_text()[-3000:])
+        time.sleep(0.05)
+
+
+def peak(broker: Mosquitto, topics: list[str], messages: int, port: int, *run: object) -> float:
+    """Readings/s through the pipeline while a backlog of `messages` is published at once."""
+    rounds = -(-messages // len(topics))
+    first_ms = int(time.time() * 1000) - rounds * SAMPLES * 1000  # ending now: no gap after
+    backlog = [
+        (topics[i % len(topics)], message(first_ms + (i // len(topics)) * SAMPLES * 1000))
+        for i in range(messages)
+    ]
+    before = readings(port)
+    began = time.perf_counter()
+    publish(broker, backlog)
+    wait_for(port, before + messages * SAMPLES * len(SIGNALS), *run)  # type: ignore[arg-type]
+    return messages * SAMPLES * len(SIGNALS) / (time.perf_counter() - began)
+
+
+def paced(
+    broker: Mosquitto, topics: list[str], rate: float, seconds: float
+) -> tuple[dict[str, float], float]:
+    """`rate` readings/s for `seconds`, each pump's alarm message once, spread evenly; the
+    wall time each alarm message was handed to the broker, by pump topic, and the readings/s
+    published."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"lat-pub-{uuid.uuid4().hex}")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    interval = SAMPLES * len(SIGNALS) / rate
+    alarm_every = seconds / len(topics)
+    sent: dict[str, float] = {}
+    began = time.monotonic()
+    i = 0
+    try:
+        while (elapsed := time.monotonic() - began) < seconds:
+            now_ms = int(time.time() * 1000)
+            alarmed = len(sent)
+            if alarmed < len(topics) and elapsed >= alarmed * alarm_every:
+                topic = topics[alarmed]
+                sent[topic] = time.time()
+                client.publish(topic, message(now_ms, alarm=True), qos=1)
+            else:
+                client.publish(topics[i % len(topics)], message(now_ms), qos=1)
+                i += 1
+            time.sleep(max(0.0, began + (i + len(sent)) * interval - time.monotonic()))
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return sent, (i + len(sent)) * SAMPLES * len(SIGNALS) / (time.monotonic() - began)
+
+
+def committed(database: Path) -> dict[str, float]:
+    """Each equipment's first order for a machine problem (not a sensor's), its `created_at` as
+    a Unix time."""
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT equipment_id, MIN(created_at) FROM work_orders "
+            "WHERE failure_mode_code != 'AIR' GROUP BY 1"
+        )
+        return {
+            equipment: datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp()
+            for equipment, at in rows
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pumps", type=int, default=200, help="one alarm (an order) each")
+    parser.add_argument("--seconds", type=float, default=20.0, help="of the half-peak phase")
+    parser.add_argument("--backlog", type=int, default=4_000, help="messages timed for the peak")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        broker = Mosquitto(workdir)
+        plant, topics = write_plant(workdir, args.pumps)
+        database = workdir / "orders.db"
+        settings = workdir / "settings.yaml"
+        settings.write_text(
+            yaml.safe_dump(
+                {
+                    "database": f"sqlite:///{database}",
+                    "state_dir": str(workdir / "state"),
+                    "mqtt": {"url": f"mqtt://127.0.0.1:{broker.port}", "client_id": "latency"},
+                    "log_level": "WARNING",
+                }
+            )
+        )
+        port = free_port()
+        process = start(workdir, plant, settings, port)
+        try:
+            wait_ports([port])
+            time.sleep(2.0)  # subscribed
+            top = peak(broker, topics, args.backlog, port, process, workdir)
+            before = readings(port)
+            sent, offered = paced(broker, topics, top / 2, args.seconds)
+            time.sleep(5.0)  # the last orders
+            processed = (readings(port) - before) / args.seconds
+            orders = committed(database)
+        finally:
+            stop(process)
+            broker.stop()
+    equipment = {topic: topic.split("/")[-2] for topic in sent}
+    latencies = [orders[equipment[t]] - at for t, at in sent.items() if equipment[t] in orders]
+    if not latencies:
+        raise SystemExit("no order was opened: see the run's log")
+    ms = np.array(latencies) * 1000.0
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    print(
+        f"peak {top:,.0f} readings/s; offered {offered:,.0f} readings/s (half), processed "
+        f"{processed:,.0f}; "
+        f"{len(ms)}/{len(sent)} alarms became orders; latency p50 {p50:.0f} ms, "
+        f"p90 {p90:.0f} ms, p99 {p99:.0f} ms, max {ms.max():.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
