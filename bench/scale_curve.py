@@ -14,6 +14,7 @@ writes the SVG (readings/s on the left axis, peak RSS on the right, machines on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -33,13 +34,14 @@ from detector_costs import TRAIN_SECONDS, pump_plant
 
 from detectors import Engine
 from devices import Plant, Reading, new_reading
+from forewarn import heap
 from simulators import Fleet
 
 SIMULATED = 20
 """Pumps actually simulated; the fleet repeats their values."""
 
 
-def one(machines: int, seconds: int) -> dict[str, float]:
+def one(machines: int, seconds: int, settle: bool = True) -> dict[str, float]:
     """Build and time the engine for `machines` pumps; its figures. The baseline is learned once
     on the simulated pumps and their state copied to the pumps that repeat their values (as
     restoring a snapshot does), so a point costs its timed seconds, not hours of learning."""
@@ -86,12 +88,13 @@ def one(machines: int, seconds: int) -> dict[str, float]:
     )
     del learner, learned
     elapsed, readings = 0.0, 0
-    for t in range(TRAIN_SECONDS, TRAIN_SECONDS + seconds):
-        timed = batch(t, ids)
-        start = time.process_time()
-        engine.process(timed)
-        elapsed += time.process_time() - start
-        readings += len(timed)
+    with heap.settled() if settle else contextlib.nullcontext():  # as `forewarn run` serves
+        for t in range(TRAIN_SECONDS, TRAIN_SECONDS + seconds):
+            timed = batch(t, ids)
+            start = time.process_time()
+            engine.process(timed)
+            elapsed += time.process_time() - start
+            readings += len(timed)
     return {
         "machines": machines,
         "readings_per_s": readings / elapsed,
@@ -159,14 +162,20 @@ def main() -> None:
     parser.add_argument("--machines", default="100,300,1000,3000,10000", help="comma-separated")
     parser.add_argument("--seconds", type=int, default=60, help="simulated seconds timed")
     parser.add_argument("--svg", type=Path, default=Path("docs/scale-curve.svg"))
+    parser.add_argument(
+        "--unsettled",
+        action="store_true",
+        help="leave the garbage collector at its defaults (forewarn run settles it: forewarn.heap)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a point, in its process
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.seconds)))
+        print(json.dumps(one(args.one, args.seconds, settle=not args.unsettled)))
         return
     points = []
     for machines in (int(m) for m in args.machines.split(",")):
         command = [sys.executable, __file__, "--one", str(machines), "--seconds", str(args.seconds)]
+        command += ["--unsettled"] if args.unsettled else []
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
         points.append(json.loads(done.stdout.strip().splitlines()[-1]))
     table = Table(title="the engine by fleet size (default ensemble, process time)")

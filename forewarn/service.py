@@ -18,6 +18,7 @@ import uvicorn
 
 from detectors import Engine
 from devices import Finding, Plant
+from forewarn import heap
 from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
 from forewarn.health import (
@@ -234,34 +235,35 @@ async def serve(
     running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
     try:
         intake.start()
-        async with (
-            intake.merged,
-            _action_publisher(plant, settings) as publish,
-            asyncio.TaskGroup() as tasks,
-        ):
-            running.workers = Workers(store, publish=publish)
-            work = tasks.create_task(running.workers.run())
-            api = tasks.create_task(server.serve(sockets=[sock]))
-            flow = tasks.create_task(pipeline.run())
-            reporter = tasks.create_task(pipeline.report_every(10.0))
-            silence = tasks.create_task(pipeline.watch_silence())
-            links = tasks.create_task(pipeline.watch_links(settings.health.link_check))
-            replays = tasks.create_task(recorder.run())
-            log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
-            if on_started is not None:
-                on_started(running)
-            await stop.wait()
-            log.info("stopping: no new messages; processing what was received")
-            await intake.merged.close_intake()
-            await flow
-            reporter.cancel()
-            silence.cancel()
-            links.cancel()
-            replays.cancel()
-            work.cancel()
-            close_streams(app)
-            server.should_exit = True
-            await api
+        with heap.settled():  # the plant's state is built and restored by now
+            async with (
+                intake.merged,
+                _action_publisher(plant, settings) as publish,
+                asyncio.TaskGroup() as tasks,
+            ):
+                running.workers = Workers(store, publish=publish)
+                work = tasks.create_task(running.workers.run())
+                api = tasks.create_task(server.serve(sockets=[sock]))
+                flow = tasks.create_task(pipeline.run())
+                reporter = tasks.create_task(pipeline.report_every(10.0))
+                silence = tasks.create_task(pipeline.watch_silence())
+                links = tasks.create_task(pipeline.watch_links(settings.health.link_check))
+                replays = tasks.create_task(recorder.run())
+                log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
+                if on_started is not None:
+                    on_started(running)
+                await stop.wait()
+                log.info("stopping: no new messages; processing what was received")
+                await intake.merged.close_intake()
+                await flow
+                reporter.cancel()
+                silence.cancel()
+                links.cancel()
+                replays.cancel()
+                work.cancel()
+                close_streams(app)
+                server.should_exit = True
+                await api
     finally:
         sock.close()
         store.close()
