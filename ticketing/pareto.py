@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from ticketing.analytics import created_between
 from ticketing.lifecycle import Status
@@ -69,7 +70,7 @@ def closing_causes(
 
 def _pareto(
     session: Session,
-    key: ColumnElement[Any],
+    key: SQLCoreOperations[Any],
     label: ColumnElement[Any],
     where: Sequence[ColumnElement[bool]],
     limit: int,
