@@ -25,6 +25,7 @@ from ticketing.base import (
     Role,
     WorkOrderType,
 )
+from ticketing.equipment_health import MachineState
 from ticketing.lifecycle import Status
 from ticketing.priority import Priority
 
@@ -257,11 +258,21 @@ class AlarmOut(_Out):
     work_order: str | None
 
 
-class HealthOut(BaseModel):
-    status: Literal["ok", "warning", "alarm", "critical"]
+class HealthOut(_Out):
+    state: MachineState = Field(
+        description="window, sensor_fault, order, finding (active, with no order) or normal: "
+        "the first of them that holds."
+    )
+    status: Literal["ok", "warning", "alarm", "critical"] = Field(
+        description="The worst severity of the active alarms."
+    )
     active_alarms: int = 0
+    sensor_faults: int = Field(default=0, description="Active alarms about sensors or links.")
     active_orders: int = 0
     top_priority: Priority | None = None
+    window: str | None = Field(
+        default=None, description="The reason of a maintenance window covering it now."
+    )
 
 
 class SignalOut(BaseModel):
