@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from devices import FindingKind, Severity
 from ticketing import suppression, views, workflow
@@ -54,13 +54,20 @@ class Alarms:
             query = query.where(AlarmRow.acknowledged.is_(acknowledged))
         if equipment_id is not None:
             query = query.where(AlarmRow.equipment_id == equipment_id)
-        if principal.role is Role.TECHNICIAN:
-            query = query.where(
-                AlarmRow.equipment_id.in_(self._storage.team_equipment(principal.team))
-            )
-        query = query.order_by(AlarmRow.id.desc()).limit(limit).offset(offset)
+        query = (
+            query.where(*self._visible(principal))
+            .order_by(AlarmRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         with self._storage.read("list alarms") as tx:
             return [views.alarm(row, number) for row, number in tx.session.execute(query)]
+
+    def _visible(self, principal: Principal) -> builtins.list[ColumnElement[bool]]:
+        """A technician sees the alarms of their team's equipment."""
+        if principal.role is not Role.TECHNICIAN:
+            return []
+        return [AlarmRow.equipment_id.in_(self._storage.team_equipment(principal.team))]
 
     def acknowledge(self, alarm_id: int, *, by: Actor) -> AlarmView:
         with self._storage.write(f"acknowledge alarm {alarm_id}") as tx:
@@ -80,13 +87,9 @@ class Alarms:
         sensor = case((AlarmRow.kind.in_(SENSOR_KINDS), 1), else_=0)
         alarms = (
             select(AlarmRow.equipment_id, func.count(), func.max(severity_rank), func.sum(sensor))
-            .where(AlarmRow.active)
+            .where(AlarmRow.active, *self._visible(principal))
             .group_by(AlarmRow.equipment_id)
         )
-        if principal.role is Role.TECHNICIAN:
-            alarms = alarms.where(
-                AlarmRow.equipment_id.in_(self._storage.team_equipment(principal.team))
-            )
         orders = (
             select(WorkOrderRow.equipment_id, func.count(), func.min(priority_rank))
             .where(WorkOrderRow.status.in_(ACTIVE_STATUSES), *visible_to(principal))
@@ -107,7 +110,7 @@ class Alarms:
                 )
             windows = suppression.windows_at(tx, tx.now)
             for eq in plant or ():
-                over = next((w for w in windows if suppression.covers(w.target, eq.path)), None)
+                over = suppression.covering(windows, eq.path)
                 if over is not None:
                     found[eq.id]["window"] = over.reason
         return {equipment_id: EquipmentHealth(**parts) for equipment_id, parts in found.items()}

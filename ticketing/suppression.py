@@ -90,9 +90,14 @@ def windows_at(tx: Tx, at: datetime) -> list[WindowRow]:
     ]
 
 
+def covering(windows: Iterable[WindowRow], equipment_path: str) -> WindowRow | None:
+    """The first of `windows` whose target covers the equipment at `equipment_path`."""
+    return next((w for w in windows if covers(w.target, equipment_path)), None)
+
+
 def window_over(tx: Tx, equipment_path: str, at: datetime) -> WindowRow | None:
     """An active maintenance window over the equipment at source time `at`, if any."""
-    return next((w for w in windows_at(tx, at) if covers(w.target, equipment_path)), None)
+    return covering(windows_at(tx, at), equipment_path)
 
 
 def shelf_over(tx: Tx, equipment_id: str, mode_code: str) -> ShelfRow | None:
