@@ -7,6 +7,8 @@ period:
 - Backlog over time: active orders at each instant (created at or before it, not yet closed or
   cancelled).
 - Throughput: orders opened and orders closed in each period (a week on the page).
+- Orders by line: the orders (cancelled ones left out) opened on each production line in each
+  period, the heat map of where the work comes from.
 - Backlog by team and priority: the active orders now, counted per team and priority.
 - Outcomes: the closed orders by what closing them found (confirmed, false alarm, not judged).
 - Lead time of predictive orders: the time from the finding to the alarm limit that its forecast
@@ -27,6 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -96,6 +99,16 @@ class Throughput:
 
 
 @dataclass(frozen=True, slots=True)
+class LineCount:
+    line: str
+    """The ISA-95 path of the line: site/area/line."""
+    start: datetime
+    end: datetime
+    orders: int
+    """Orders created in [start, end), cancelled ones left out."""
+
+
+@dataclass(frozen=True, slots=True)
 class TeamBacklog:
     team: str
     priority: str
@@ -135,7 +148,8 @@ class Precision:
     precision: float | None
 
 
-def _period(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+def created_between(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """Conditions of an order created in [since, until) (either end open when None)."""
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
         conditions.append(WorkOrderRow.created_at >= since)
@@ -147,7 +161,7 @@ def _period(since: datetime | None, until: datetime | None) -> list[ColumnElemen
 def mtta(session: Session, since: datetime | None, until: datetime | None) -> list[MeanTime]:
     acknowledged = func.coalesce(WorkOrderRow.acknowledged_at, WorkOrderRow.started_at)
     seconds = seconds_between(WorkOrderRow.created_at, acknowledged)
-    where = [*_period(since, until), acknowledged.is_not(None)]
+    where = [*created_between(since, until), acknowledged.is_not(None)]
     rows = [
         MeanTime(priority, count, _float(mean))
         for priority, count, mean in session.execute(
@@ -163,7 +177,7 @@ def mtta(session: Session, since: datetime | None, until: datetime | None) -> li
 def mttr(session: Session, since: datetime | None, until: datetime | None) -> list[Resolution]:
     resolve = seconds_between(WorkOrderRow.created_at, WorkOrderRow.resolved_at)
     repair = seconds_between(WorkOrderRow.started_at, WorkOrderRow.done_at)
-    where = [*_period(since, until), WorkOrderRow.status == Status.CLOSED]
+    where = [*created_between(since, until), WorkOrderRow.status == Status.CLOSED]
     columns = (func.count(), func.avg(resolve), func.avg(repair))
     rows = [
         Resolution(priority, count, _float(mean), _float(mean_repair))
@@ -201,13 +215,12 @@ def backlog(session: Session, instants: Sequence[datetime]) -> list[BacklogPoint
     return [BacklogPoint(at, count) for at, count in session.execute(query)]
 
 
-def throughput(session: Session, edges: Sequence[datetime]) -> list[Throughput]:
-    """Orders opened and closed between consecutive `edges` (at most `MAX_BUCKETS` + 1)."""
-    if len(edges) < 2:
-        return []
+def periods(edges: Sequence[datetime]) -> Subquery:
+    """The periods between consecutive `edges` (at least 2, at most `MAX_BUCKETS` + 1) as rows
+    of (start, end)."""
     if len(edges) > MAX_BUCKETS + 1:
         raise ValueError(f"at most {MAX_BUCKETS} periods; widen the step")
-    buckets = union_all(
+    return union_all(
         *(
             select(
                 literal(start, UTCDateTime()).label("start"),
@@ -215,7 +228,14 @@ def throughput(session: Session, edges: Sequence[datetime]) -> list[Throughput]:
             )
             for start, end in pairwise(edges)
         )
-    ).subquery("buckets")
+    ).subquery("periods")
+
+
+def throughput(session: Session, edges: Sequence[datetime]) -> list[Throughput]:
+    """Orders opened and closed between consecutive `edges` (at most `MAX_BUCKETS` + 1)."""
+    if len(edges) < 2:
+        return []
+    buckets = periods(edges)
     created_in = and_(
         WorkOrderRow.created_at >= buckets.c.start, WorkOrderRow.created_at < buckets.c.end
     )
@@ -239,6 +259,31 @@ def throughput(session: Session, edges: Sequence[datetime]) -> list[Throughput]:
     return [Throughput(*row) for row in session.execute(query)]
 
 
+def orders_by_line(session: Session, edges: Sequence[datetime]) -> list[LineCount]:
+    """Orders opened on each line between consecutive `edges`, the cancelled ones left out; only
+    the (line, period) pairs with orders."""
+    if len(edges) < 2:
+        return []
+    buckets = periods(edges)
+    path = WorkOrderRow.equipment_path
+    line = func.substr(path, 1, func.length(path) - func.length(WorkOrderRow.equipment_id) - 1)
+    query = (
+        select(line, buckets.c.start, buckets.c.end, func.count())
+        .select_from(buckets)
+        .join(
+            WorkOrderRow,
+            and_(
+                WorkOrderRow.created_at >= buckets.c.start,
+                WorkOrderRow.created_at < buckets.c.end,
+                WorkOrderRow.status != Status.CANCELLED,
+            ),
+        )
+        .group_by(line, buckets.c.start, buckets.c.end)
+        .order_by(line, buckets.c.start)
+    )
+    return [LineCount(*row) for row in session.execute(query)]
+
+
 def backlog_by_team(session: Session) -> list[TeamBacklog]:
     """The active orders (neither closed nor cancelled) per team and priority."""
     active = WorkOrderRow.status.not_in([Status.CLOSED, Status.CANCELLED])
@@ -257,7 +302,7 @@ def outcomes(
     """The closed orders created in the period, by outcome: confirmed, false alarm, not judged."""
     query = (
         select(WorkOrderRow.outcome, func.count())
-        .where(WorkOrderRow.status == Status.CLOSED, *_period(since, until))
+        .where(WorkOrderRow.status == Status.CLOSED, *created_between(since, until))
         .group_by(WorkOrderRow.outcome)
     )
     found = {None if o is None else str(o): n for o, n in session.execute(query)}
@@ -270,7 +315,7 @@ def outcomes(
 def lead_time(session: Session, since: datetime | None, until: datetime | None) -> LeadTime:
     ttl = WorkOrderRow.evidence["time_to_limit"].as_float()
     query = select(func.count(), func.count(ttl), func.avg(ttl), func.min(ttl)).where(
-        WorkOrderRow.type == WorkOrderType.PREDICTIVE, *_period(since, until)
+        WorkOrderRow.type == WorkOrderType.PREDICTIVE, *created_between(since, until)
     )
     orders, forecast, mean, least = session.execute(query).one()
     return LeadTime(orders, forecast, _float(mean), _float(least))
@@ -287,7 +332,7 @@ def top_failure_modes(
             func.max(WorkOrderRow.failure_mode_name),
             count,
         )
-        .where(*_period(since, until))
+        .where(*created_between(since, until))
         .group_by(WorkOrderRow.equipment_type, WorkOrderRow.failure_mode_code)
         .order_by(count.desc(), WorkOrderRow.equipment_type, WorkOrderRow.failure_mode_code)
         .limit(limit)
@@ -301,7 +346,7 @@ def detector_precision(
     judged = (
         select(FindingRow.detector, WorkOrderRow.id.label("order_id"), WorkOrderRow.outcome)
         .join(WorkOrderRow, WorkOrderRow.id == FindingRow.work_order_id)
-        .where(WorkOrderRow.outcome.is_not(None), FindingRow.active, *_period(since, until))
+        .where(WorkOrderRow.outcome.is_not(None), FindingRow.active, *created_between(since, until))
         .distinct()
         .subquery("judged")
     )

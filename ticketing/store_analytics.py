@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from ticketing import analytics
+from ticketing import analytics, pareto, repeats
 from ticketing.models import (
     AlarmRow,
     AuditRow,
@@ -22,8 +22,8 @@ from ticketing.store_base import Storage
 
 
 class Analytics:
-    """Figures over the stored orders: MTTA, MTTR, backlog, throughput, failure modes, precision,
-    gauges."""
+    """Figures over the stored orders: MTTA, MTTR, backlog, throughput, orders by line, failure
+    modes, closing causes, repeats, precision, gauges."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -48,6 +48,10 @@ class Analytics:
         with self._storage.read("count orders opened and closed") as tx:
             return analytics.throughput(tx.session, builtins.list(edges))
 
+    def orders_by_line(self, edges: Iterable[datetime]) -> builtins.list[analytics.LineCount]:
+        with self._storage.read("count orders by line") as tx:
+            return analytics.orders_by_line(tx.session, builtins.list(edges))
+
     def backlog_by_team(self) -> builtins.list[analytics.TeamBacklog]:
         with self._storage.read("count the backlog by team") as tx:
             return analytics.backlog_by_team(tx.session)
@@ -69,6 +73,28 @@ class Analytics:
     ) -> builtins.list[analytics.FailureModeCount]:
         with self._storage.read("count failure modes") as tx:
             return analytics.top_failure_modes(tx.session, since, until, limit=limit)
+
+    def failure_mode_pareto(
+        self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 5
+    ) -> pareto.Pareto:
+        with self._storage.read("count orders by failure mode") as tx:
+            return pareto.failure_modes(tx.session, since, until, limit=limit)
+
+    def closing_cause_pareto(
+        self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 5
+    ) -> pareto.Pareto:
+        with self._storage.read("count closed orders by cause") as tx:
+            return pareto.closing_causes(tx.session, since, until, limit=limit)
+
+    def repeat_orders(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        within: timedelta = repeats.WITHIN,
+    ) -> repeats.Repeats:
+        with self._storage.read("count repeat orders") as tx:
+            return repeats.repeats(tx.session, since, until, tx.now, within=within)
 
     def detector_precision(
         self, since: datetime | None = None, until: datetime | None = None

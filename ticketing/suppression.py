@@ -69,24 +69,35 @@ def in_window(
     return False
 
 
-def window_over(tx: Tx, equipment_path: str, at: datetime) -> WindowRow | None:
-    """An active maintenance window over the equipment at source time `at`, if any."""
+def windows_at(tx: Tx, at: datetime) -> list[WindowRow]:
+    """The maintenance windows open at `at` (once, or in one of their occurrences)."""
     query = select(WindowRow).where(
         WindowRow.cancelled_at.is_(None),
         WindowRow.starts_at <= at,
         or_(WindowRow.until.is_(None), WindowRow.until > at),
     )
-    for window in tx.session.scalars(query):
-        if covers(window.target, equipment_path) and in_window(
+    return [
+        window
+        for window in tx.session.scalars(query)
+        if in_window(
             at,
             starts_at=window.starts_at,
             ends_at=window.ends_at,
             recurrence=window.recurrence,
             timezone=window.timezone,
             until=window.until,
-        ):
-            return window
-    return None
+        )
+    ]
+
+
+def covering(windows: Iterable[WindowRow], equipment_path: str) -> WindowRow | None:
+    """The first of `windows` whose target covers the equipment at `equipment_path`."""
+    return next((w for w in windows if covers(w.target, equipment_path)), None)
+
+
+def window_over(tx: Tx, equipment_path: str, at: datetime) -> WindowRow | None:
+    """An active maintenance window over the equipment at source time `at`, if any."""
+    return covering(windows_at(tx, at), equipment_path)
 
 
 def shelf_over(tx: Tx, equipment_id: str, mode_code: str) -> ShelfRow | None:

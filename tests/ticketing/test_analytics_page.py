@@ -1,5 +1,6 @@
-"""The analytics view and a machine's page in a real browser (Debian's chromium), on two weeks of
-seeded orders (`seed_two_weeks`): the numbers a planner reads come from those orders."""
+"""The analytics view, the equipment tree and a machine's page in a real browser (Debian's
+chromium), on two weeks of seeded orders (`seed_two_weeks`) and one opened and closed on top:
+the numbers a planner reads come from those orders."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from pathlib import Path
 
 from browser import playwright_sync
 from live_server import serving
-from workorder_helpers import Clock, seed_two_weeks
+from workorder_helpers import Clock, finding, record, seed_two_weeks
 
-from devices import Plant
+from devices import Plant, Severity
 from ticketing import Role, WorkOrderStore
 from ticketing.api import create_app
 
 expect = playwright_sync.expect
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LINE_1 = "demo/treatment/line-1"
+LINE_2 = "demo/treatment/line-2"
 
 
 def test_a_planner_reads_the_analytics_of_two_seeded_weeks(
@@ -70,14 +73,83 @@ def test_a_planner_reads_the_analytics_of_two_seeded_weeks(
         expect(
             heat.locator("tr[data-team=rotating-equipment] td[data-priority=urgent]")
         ).to_have_text("1")
-        expect(view.locator("#top-modes li[data-mode=VIB] .n")).to_have_text("4")
-        expect(view.locator("#top-modes li[data-mode=PDE] .n")).to_have_text("1")
+        # VIB: A, B, D (E was cancelled); PDE: C
+        modes = view.locator("#failure-pareto-list li")
+        expect(modes).to_have_count(2)
+        expect(modes.nth(0)).to_have_attribute("data-key", "VIB")
+        expect(view.locator("#failure-pareto-list li[data-key=VIB] .n")).to_have_text("3")
+        expect(view.locator("#failure-pareto-list li[data-key=VIB] .cum")).to_have_text("75 %")
+        expect(view.locator("#failure-pareto-list li[data-key=PDE] .cum")).to_have_text("100 %")
+        expect(view.locator("#failure-pareto svg rect")).to_have_count(2)
+        expect(view.locator("#failure-pareto svg polyline.cumulative")).to_have_count(1)
+        expect(view.locator("#cause-pareto")).to_contain_text(
+            "2 closed orders, none with a cause given."
+        )
+        expect(view.locator("#kpi-repeats b")).to_have_text("0")
+        expect(view.locator("#kpi-first-time-fix b")).to_have_text("—")
+        expect(view.locator("#kpi-first-time-fix small")).to_have_text(
+            "0 of 0 closed orders; 2 still within 30 days"
+        )
+        line_1 = view.locator(f"#line-heat tr[data-line='{LINE_1}']")
+        line_2 = view.locator(f"#line-heat tr[data-line='{LINE_2}']")
+        expect(line_1.locator("td[data-week]")).to_have_count(8)
+        expect(line_1.locator("td[data-week='2026-03-02']")).to_have_text("2")  # A, B
+        expect(line_1.locator("td[data-week='2026-03-09']")).to_have_text("1")  # C (E cancelled)
+        expect(line_2.locator("td[data-week='2026-03-09']")).to_have_text("1")  # D
+        expect(line_2.locator("td[data-week='2026-03-02']")).to_have_text("0")
         expect(view.locator("#precision tr[data-detector=anomaly] td").nth(3)).to_have_text("0 %")
         expect(view.locator("#precision tr[data-detector=ewma_drift] td").nth(3)).to_have_text(
             "100 %"
         )
         expect(view.locator("#backlog svg polyline")).to_have_count(1)
         page.screenshot(path=str(artefacts / "analytics.png"), full_page=True)
+
+        # F: P-101's vibration again, 7 days after A was closed: a repeat, on the tree at once
+        again = finding("P-101", severity=Severity.ALARM, ts=clock.now.timestamp())
+        f = record(store, again, demo_plant.equipment["P-101"]).order.number
+        clock.advance(60)  # the page counts orders created before its now
+        page.locator("a", has_text="Equipment").click()
+        tree = page.locator("#equipment-tree")
+        expect(tree.locator("[data-equipment=P-101] .state")).to_have_text("open order (urgent)")
+        expect(tree.locator("[data-equipment=P-201] .state")).to_have_text("open order (urgent)")
+        page.screenshot(path=str(artefacts / "equipment-order-open.png"), full_page=True)
+        page.goto(f"{url}/#/orders/{f}")
+        detail = page.locator("#detail-view")
+        detail.get_by_role("button", name="Close…").click()
+        dialog = page.locator("dialog")
+        dialog.locator("select[name=outcome]").select_option("confirmed")
+        dialog.locator("input[name=cause]").fill("Bearing worn")
+        dialog.get_by_role("button", name="Close").click()
+        expect(detail.locator("#status")).to_have_text("closed")
+        page.locator("a", has_text="Equipment").click()
+        # closed, but its finding still holds: no order covers it now
+        expect(tree.locator("[data-equipment=P-101] .state")).to_have_text("finding (alarm)")
+        cleared = finding("P-101", severity=Severity.ALARM, ts=clock.now.timestamp(), active=False)
+        store.orders.record(cleared, demo_plant.equipment["P-101"])
+        page.reload()
+        expect(tree.locator("[data-equipment=P-101] .state")).to_have_text("normal")
+        page.screenshot(path=str(artefacts / "equipment-order-closed.png"), full_page=True)
+
+        page.locator("a", has_text="Analytics").click()
+        expect(view.locator("#kpi-repeats b")).to_have_text("1")
+        expect(view.locator("#kpi-repeats small")).to_have_text(
+            "20 % of 5 orders opened again within 30 days of a closing"
+        )
+        # of A, B and F closed, only A is judged: F repeated it
+        expect(view.locator("#kpi-first-time-fix b")).to_have_text("0 %")
+        expect(view.locator("#kpi-first-time-fix small")).to_have_text(
+            "0 of 1 closed orders; 2 still within 30 days"
+        )
+        causes = view.locator("#cause-pareto-list li")
+        expect(causes).to_have_count(1)
+        expect(causes.first).to_have_attribute("data-key", "bearing worn")
+        expect(causes.first.locator(".cum")).to_have_text("100 %")
+        expect(view.locator("#cause-pareto")).to_contain_text(
+            "of 1 orders; 2 closed with no cause given"
+        )
+        expect(view.locator("#failure-pareto-list li[data-key=VIB] .n")).to_have_text("4")
+        expect(line_1.locator("td[data-week='2026-03-09']")).to_have_text("2")  # C, F
+        page.screenshot(path=str(artefacts / "analytics-after-repeat.png"), full_page=True)
 
         technician = store.access.create_token("bruno", Role.TECHNICIAN).secret
         page.locator("#sign-out").click()
@@ -86,6 +158,12 @@ def test_a_planner_reads_the_analytics_of_two_seeded_weeks(
         expect(page.locator("#nav-analytics")).to_be_hidden()
         page.goto(f"{url}/#/analytics")
         expect(view).to_contain_text("Analytics are for planners.")
+        # a technician's tree: the mechanical team's line-1 pumps, with only their orders
+        page.goto(f"{url}/#/equipment")
+        expect(tree.locator("[data-equipment]")).to_have_count(5)
+        expect(tree.locator("[data-equipment=P-201]")).to_have_count(0)
+        expect(tree.locator("[data-equipment=P-104] .state")).to_have_text("open order (medium)")
+        page.screenshot(path=str(artefacts / "equipment-technician.png"), full_page=True)
 
 
 def test_a_machine_page_shows_its_past_and_open_orders_and_its_findings(

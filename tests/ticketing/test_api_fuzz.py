@@ -24,8 +24,9 @@ from ticketing.api import create_app
 schemathesis = pytest.importorskip("schemathesis")
 
 # Rules a JSON schema cannot state, so a schema-valid request may still be refused with 422:
-# a window must end after it starts, a backlog's or throughput's `until` must not be before its
-# `since`, a token must expire in the future, an assignee must be one of the plant's people.
+# a window must end after it starts, an analytics period's `until` must not be before its
+# `since` (nor hold more than 500 steps), a token must expire in the future, an assignee must be
+# one of the plant's people.
 CROSS_FIELD_RULES = """
 [[operations]]
 include-name = "GET /api/v1/analytics/backlog"
@@ -33,6 +34,22 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 [[operations]]
 include-name = "GET /api/v1/analytics/throughput"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "GET /api/v1/analytics/orders-by-line"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "GET /api/v1/analytics/repeats"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "GET /api/v1/analytics/pareto/failure-modes"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "GET /api/v1/analytics/pareto/closing-causes"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 [[operations]]

@@ -25,6 +25,7 @@ from ticketing.base import (
     Role,
     WorkOrderType,
 )
+from ticketing.equipment_health import MachineState
 from ticketing.lifecycle import Status
 from ticketing.priority import Priority
 
@@ -257,11 +258,21 @@ class AlarmOut(_Out):
     work_order: str | None
 
 
-class HealthOut(BaseModel):
-    status: Literal["ok", "warning", "alarm", "critical"]
+class HealthOut(_Out):
+    state: MachineState = Field(
+        description="window, sensor_fault, order, finding (active, with no order) or normal: "
+        "the first of them that holds."
+    )
+    status: Literal["ok", "warning", "alarm", "critical"] = Field(
+        description="The worst severity of the active alarms."
+    )
     active_alarms: int = 0
+    sensor_faults: int = Field(default=0, description="Active alarms about sensors or links.")
     active_orders: int = 0
     top_priority: Priority | None = None
+    window: str | None = Field(
+        default=None, description="The reason of a maintenance window covering it now."
+    )
 
 
 class SignalOut(BaseModel):
@@ -437,6 +448,13 @@ class ThroughputOut(_Out):
     closed: int = Field(description="Orders closed (not cancelled) in [start, end).")
 
 
+class LineCountOut(_Out):
+    line: str = Field(description="ISA-95 path of the line: site/area/line.")
+    start: datetime
+    end: datetime
+    orders: int = Field(description="Orders created in [start, end), cancelled ones left out.")
+
+
 class TeamBacklogOut(_Out):
     team: str
     priority: Priority
@@ -460,6 +478,39 @@ class FailureModeCountOut(_Out):
     failure_mode_code: str
     failure_mode_name: str
     orders: int
+
+
+class ParetoBarOut(_Out):
+    key: str = Field(description="The failure-mode code, or the cause folded to lower case.")
+    label: str = Field(description="The failure mode's name, or one spelling of the cause.")
+    orders: int
+    cumulative_share: float = Field(
+        description="Share of the counted orders in this bar and every bar before it."
+    )
+
+
+class ParetoOut(_Out):
+    counted: int = Field(description="Orders with a key, the whole the shares are of.")
+    bars: list[ParetoBarOut] = Field(description="The largest groups, most orders first.")
+    rest: int = Field(description="Counted orders in the groups beyond the bars.")
+    without_key: int = Field(description="Orders left out for having no key (no cause given).")
+
+
+class RepeatsOut(_Out):
+    within_seconds: float = Field(description="How soon after a closing a new order repeats.")
+    orders: int = Field(description="Orders created in the period, cancelled ones left out.")
+    repeats: int = Field(
+        description="Of which opened on the same equipment and failure mode within "
+        "`within_seconds` of an earlier order's closing."
+    )
+    repeat_share: float | None = Field(description="repeats / orders.")
+    closed: int = Field(description="Orders created in the period and closed.")
+    judged: int = Field(
+        description="Of the closed ones, those whose `within_seconds` have passed or that a "
+        "repeat already followed; the others are pending."
+    )
+    fixed_first_time: int = Field(description="Of the judged ones, those no repeat followed.")
+    first_time_fix_rate: float | None = Field(description="fixed_first_time / judged.")
 
 
 class PrecisionOut(_Out):

@@ -60,6 +60,47 @@ function lineChart(label, points) {
       <text x="${w - padR}" y="${h - 4}" text-anchor="end">${esc(dayLabel(points[points.length - 1][0]))}</text></svg>`;
 }
 
+// A Pareto: one bar per group, most orders first, and the cumulative share of the counted orders
+// as a line over them (right axis 0-100 %); below, the same as a list.
+function paretoChart(id, label, pareto, empty) {
+  if (!pareto.bars.length) return `<p class="muted">${esc(empty)}</p>`;
+  const [w, h, padL, padR, padB, padT] = [640, 170, 8, 40, 26, 16];
+  const top = Math.max(...pareto.bars.map((b) => b.orders));
+  const slot = (w - padL - padR) / pareto.bars.length;
+  const sy = (v) => h - padB - v * (h - padB - padT);
+  const mid = (i) => padL + (i + 0.5) * slot;
+  const bars = pareto.bars.map((b, i) => {
+    const y = sy(b.orders / top);
+    return `<rect class="b-opened" data-key="${esc(b.key)}" x="${(mid(i) - slot * 0.35).toFixed(1)}" y="${y.toFixed(1)}"
+      width="${(slot * 0.7).toFixed(1)}" height="${(h - padB - y).toFixed(1)}"><title>${esc(b.label)}: ${b.orders}</title></rect>
+      <text x="${mid(i).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="middle">${b.orders}</text>
+      <text x="${mid(i).toFixed(1)}" y="${h - 8}" text-anchor="middle">${esc(b.key.length > 18 ? b.key.slice(0, 17) + "…" : b.key)}</text>`;
+  }).join("");
+  const line = pareto.bars.map((b, i) => `${mid(i).toFixed(1)},${sy(b.cumulative_share).toFixed(1)}`).join(" ");
+  const rest = [pareto.rest ? `${pareto.rest} more in other groups` : "", pareto.without_key ? `${pareto.without_key} closed with no cause given` : ""].filter(Boolean);
+  return `<svg viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(label)}">
+      <line class="axis" x1="${padL}" y1="${h - padB}" x2="${w - padR}" y2="${h - padB}"/>
+      <line class="axis" x1="${w - padR}" y1="${padT}" x2="${w - padR}" y2="${h - padB}"/>
+      <text x="${w - padR + 4}" y="${padT + 4}">100 %</text><text x="${w - padR + 4}" y="${h - padB}">0 %</text>${bars}
+      <polyline class="line cumulative" points="${line}"/></svg>
+    <ol class="pareto" id="${esc(id)}">${pareto.bars.map((b) => `<li data-key="${esc(b.key)}"><span class="bar" style="width:${(100 * b.orders / top).toFixed(0)}%"></span>
+      <span><b>${esc(b.label)}</b> · <span class="n">${b.orders}</span> <span class="muted">· <span class="cum">${Math.round(100 * b.cumulative_share)} %</span> cumulative</span></span></li>`).join("")}</ol>
+    <p class="legend muted">of ${pareto.counted} orders${rest.length ? `; ${esc(rest.join("; "))}` : ""}</p>`;
+}
+
+// Orders opened per line (rows, every line of the plant) and week (columns), shaded by count.
+function lineHeatMap(tree, cells, starts, labels) {
+  const lines = tree.areas.flatMap((a) => a.lines.map((l) => `${tree.site}/${a.id}/${l.id}`));
+  const count = (line, start) => (cells.find((c) => c.line === line && +new Date(c.start) === +start) || { orders: 0 }).orders;
+  const top = Math.max(1, ...cells.map((c) => c.orders));
+  return `<table class="compact heat" id="line-heat"><thead><tr><th>Line</th>${labels.map((l) => `<th>${esc(l)}</th>`).join("")}</tr></thead>
+    <tbody>${lines.map((line) => `<tr data-line="${esc(line)}"><td>${esc(line.split("/").slice(1).join(" / "))}</td>${starts.map((s) => {
+      const n = count(line, s);
+      return `<td data-week="${esc(s.toISOString().slice(0, 10))}" class="${n ? "" : "muted"}"
+        style="${n ? `background: rgba(194, 65, 12, ${(0.15 + 0.7 * n / top).toFixed(2)}); color: ${n / top > 0.5 ? "#fff" : "inherit"}` : ""}">${n}</td>`;
+    }).join("")}</tr>`).join("")}</tbody></table>`;
+}
+
 function percent(part, whole) {
   return whole ? `${Math.round((100 * part) / whole)} %` : "—";
 }
@@ -87,15 +128,17 @@ async function renderAnalytics() {
     data = await Promise.all([
       get(`/analytics/throughput?${all}`), get(`/analytics/backlog?${all}&step=21600`),
       get("/analytics/backlog-by-team"), get(`/analytics/mtta?${all}`), get(`/analytics/mttr?${all}`),
-      get(`/analytics/top-failure-modes?${all}&limit=5`), get(`/analytics/outcomes?${all}`),
+      get(`/analytics/pareto/failure-modes?${all}&limit=5`), get(`/analytics/outcomes?${all}`),
       get(`/analytics/detector-precision?${all}`), weekly("mtta"), weekly("mttr"),
-      get(`/analytics/lead-time?${all}`),
+      get(`/analytics/lead-time?${all}`), get(`/analytics/pareto/closing-causes?${all}&limit=5`),
+      get(`/analytics/orders-by-line?${all}`), get(`/analytics/repeats?${all}`), get("/equipment"),
     ]);
   } catch (error) {
     view.innerHTML = `<p><a href="#/">← all orders</a></p><p class="error">${esc(error.message)}</p>`;
     return;
   }
-  const [throughput, backlog, byTeam, mtta, mttr, modes, outcomes, precision, mttaWeeks, mttrWeeks, lead] = data;
+  const [throughput, backlog, byTeam, mtta, mttr, modes, outcomes, precision, mttaWeeks, mttrWeeks, lead,
+    causes, byLine, repeats, tree] = data;
   const labels = throughput.map((t) => dayLabel(new Date(t.start)));
   const opened = throughput.reduce((n, t) => n + t.opened, 0);
   const closed = throughput.reduce((n, t) => n + t.closed, 0);
@@ -105,7 +148,7 @@ async function renderAnalytics() {
   const teams = [...new Set(byTeam.map((b) => b.team))];
   const cell = (team, priority) => (byTeam.find((b) => b.team === team && b.priority === priority) || { active: 0 }).active;
   const minutes = (s) => (s === null || s === undefined ? null : s / 60);
-  const top = Math.max(1, ...modes.map((m) => m.orders));
+  const within = Math.round(repeats.within_seconds / 86400);
   view.innerHTML = `<p><a href="#/">← all orders</a></p>
     <h1>Analytics</h1>
     <p class="muted">Orders created in the ${WEEKS} weeks from ${esc(when(since.toISOString()))} to ${esc(when(now.toISOString()))}; weeks start on Monday (UTC).</p>
@@ -120,6 +163,10 @@ async function renderAnalytics() {
         <small>${lead.forecast} of ${lead.orders} predictive orders forecast${lead.min_seconds !== null ? `; least ${esc(hours(lead.min_seconds))}` : ""}</small></div>
       <div class="kpi" id="kpi-false-alarms"><span>False alarms</span><b>${esc(percent(count("false_alarm"), judged))}</b>
         <small>${count("false_alarm")} of ${judged} judged at closing</small></div>
+      <div class="kpi" id="kpi-repeats"><span>Repeat orders</span><b>${repeats.repeats}</b>
+        <small>${esc(percent(repeats.repeats, repeats.orders))} of ${repeats.orders} orders opened again within ${within} days of a closing</small></div>
+      <div class="kpi" id="kpi-first-time-fix"><span>Fixed the first time</span><b>${esc(percent(repeats.fixed_first_time, repeats.judged))}</b>
+        <small>${repeats.fixed_first_time} of ${repeats.judged} closed orders; ${repeats.closed - repeats.judged} still within ${within} days</small></div>
     </div>
     <div class="panel chart" id="throughput"><h2>Orders opened and closed per week</h2>
       ${barChart("orders opened and closed per week", labels, [
@@ -139,9 +186,13 @@ async function renderAnalytics() {
       <tbody>${teams.map((team) => `<tr data-team="${esc(team)}"><td>${esc(team)}</td>${PRIORITIES.map((p) =>
         `<td data-priority="${p}" class="${cell(team, p) ? `p-${p}` : "muted"}">${cell(team, p)}</td>`).join("")}
         <td>${PRIORITIES.reduce((n, p) => n + cell(team, p), 0)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">No active orders.</p>`}</div>
-    <div class="panel" id="top-modes"><h2>Top failure modes</h2>
-      ${modes.length ? `<ol class="pareto">${modes.map((m) => `<li data-mode="${esc(m.failure_mode_code)}"><span class="bar" style="width:${(100 * m.orders / top).toFixed(0)}%"></span>
-        <span><b>${esc(m.failure_mode_code)}</b> ${esc(m.failure_mode_name)} <span class="muted">${esc(m.equipment_type)}</span> · <span class="n">${m.orders}</span></span></li>`).join("")}</ol>` : `<p class="muted">No orders.</p>`}</div>
+    <div class="panel chart" id="orders-by-line"><h2>Orders opened per line and week (cancelled ones left out)</h2>
+      ${lineHeatMap(tree, byLine, starts, labels)}</div>
+    <div class="panel chart" id="failure-pareto"><h2>Pareto of failure modes (top 5, cancelled orders left out)</h2>
+      ${paretoChart("failure-pareto-list", "Pareto of failure modes", modes, "No orders.")}</div>
+    <div class="panel chart" id="cause-pareto"><h2>Pareto of the causes orders were closed with (top 5)</h2>
+      ${paretoChart("cause-pareto-list", "Pareto of closing causes", causes,
+        causes.without_key ? `${causes.without_key} closed orders, none with a cause given.` : "No order was closed yet.")}</div>
     <div class="panel" id="precision"><h2>Detector precision (orders judged at closing)</h2>
       ${precision.length ? `<table class="compact"><thead><tr><th>Detector</th><th>Confirmed</th><th>False alarms</th><th>Precision</th></tr></thead>
       <tbody>${precision.map((p) => `<tr data-detector="${esc(p.detector)}"><td>${esc(p.detector)}</td><td>${p.confirmed}</td><td>${p.false_alarms}</td>

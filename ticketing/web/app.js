@@ -134,7 +134,7 @@ async function renderMachine(id) {
   view.innerHTML = `<p><a href="#/">← all orders</a> · <a href="#/equipment">equipment</a></p>
     <h1>${esc(eq.id)}${eq.name && eq.name !== eq.id ? ` · ${esc(eq.name)}` : ""}</h1>
     <p class="muted">${esc(eq.path)} · ${esc(eq.type)} · team ${esc(eq.team)} · criticality ${esc(eq.criticality)}</p>
-    <p id="machine-health">Health: <span class="state s-${eq.health.active_orders ? "order" : eq.health.active_alarms ? "finding" : "normal"}">${esc(eq.health.status)}</span>
+    <p id="machine-health">State: ${machineState(eq)}
       <span class="muted">${esc(eq.health.active_alarms)} active findings · ${esc(eq.health.active_orders)} active orders</span></p>
     <div class="panel"><h2>Open orders</h2>${orders.length ? `<ul id="machine-orders">${orders.map((o) =>
       `<li><a href="#/orders/${esc(o.number)}">${esc(o.number)}</a> ${esc(o.title)} · ${esc(o.status.replace("_", " "))}</li>`).join("")}</ul>`
@@ -196,32 +196,33 @@ async function shrink(file) {
   throw new Error("the photo is too detailed to send; take it closer or without it");
 }
 
-// The ISA-95 tree with each machine's state: normal, finding (an active alarm), open order, or in
-// a maintenance window (one-off windows covering it now).
-function machineState(eq, windows, now) {
-  const covered = windows.some((w) => w.recurrence === "none" && !w.cancelled_at &&
-    (eq.path === w.target || eq.path.startsWith(w.target + "/")) &&
-    new Date(w.starts_at) <= now && now < new Date(w.ends_at));
-  if (covered) return ["window", "in a maintenance window"];
-  if (eq.health.active_orders) return ["order", `open order${eq.health.top_priority ? ` (${eq.health.top_priority})` : ""}`];
-  if (eq.health.active_alarms) return ["finding", `finding (${eq.health.status})`];
-  return ["normal", "normal"];
+// The ISA-95 tree with each machine's state, as the API decides it: in a maintenance window, a
+// stale or faulty sensor, an open order, a finding no order covers, or normal.
+function machineState(eq) {
+  const h = eq.health;
+  const label = {
+    window: "in a maintenance window",
+    sensor_fault: "stale or sensor fault",
+    order: `open order${h.top_priority ? ` (${h.top_priority})` : ""}`,
+    finding: `finding (${h.status})`,
+    normal: "normal",
+  }[h.state];
+  return `<span class="state s-${esc(h.state)}" title="${esc(h.window || `${h.active_alarms} active findings · ${h.active_orders} active orders`)}">${esc(label)}</span>`;
 }
 
 async function renderEquipment() {
   show("labels-view");
   const view = $("#labels-view");
-  const [tree, windows, clock] = await Promise.all([
-    api("/equipment").then((r) => r.body), api("/maintenance-windows").then((r) => r.body),
-    api("/clock").then((r) => r.body)]);
-  const now = new Date(clock.now);
+  const tree = (await api("/equipment")).body;
+  const counts = {};
+  tree.areas.forEach((a) => a.lines.forEach((l) => l.equipment.forEach((eq) => { counts[eq.health.state] = (counts[eq.health.state] || 0) + 1; })));
   view.innerHTML = `<p><a href="#/">← all orders</a></p><h1>Equipment · ${esc(tree.site)}</h1>
+    <p class="muted" id="state-counts">${["window", "sensor_fault", "order", "finding", "normal"].filter((s) => counts[s]).map((s) =>
+      `<span class="state s-${s}">${counts[s]}</span> ${esc({ window: "in a window", sensor_fault: "sensor faults", order: "open orders", finding: "findings without order", normal: "normal" }[s])}`).join(" · ")}</p>
     <ul class="tree" id="equipment-tree">${tree.areas.map((area) => `<li><b>${esc(area.id)}</b><ul>${area.lines.map((line) =>
-      `<li>${esc(line.id)}<ul>${line.equipment.map((eq) => {
-        const [kind, label] = machineState(eq, windows, now);
-        return `<li data-equipment="${esc(eq.id)}"><a href="#/machine/${esc(eq.id)}">${esc(eq.id)}</a>
-          <span class="state s-${kind}">${esc(label)}</span> <span class="muted">${esc(eq.type)} · ${esc(eq.team)}</span></li>`;
-      }).join("")}</ul></li>`).join("")}</ul></li>`).join("")}</ul>`;
+      `<li>${esc(line.id)}<ul>${line.equipment.map((eq) =>
+        `<li data-equipment="${esc(eq.id)}" data-state="${esc(eq.health.state)}"><a href="#/machine/${esc(eq.id)}">${esc(eq.id)}</a>
+          ${machineState(eq)} <span class="muted">${esc(eq.type)} · ${esc(eq.team)}</span></li>`).join("")}</ul></li>`).join("")}</ul></li>`).join("")}</ul>`;
 }
 
 // Printable QR labels, several per A4 sheet; each opens its machine's page.

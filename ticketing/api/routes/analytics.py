@@ -1,5 +1,6 @@
 """Maintenance KPIs (planners): MTTA, MTTR, backlog over time and by team, orders opened and
-closed per period, top failure modes, detector precision; computed in SQL."""
+closed per period and per line, top failure modes, Paretos of failure modes and closing causes,
+repeat orders and the first-time-fix rate, detector precision; computed in SQL."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from ticketing.api.schemas import (
     BacklogOut,
     FailureModeCountOut,
     LeadTimeOut,
+    LineCountOut,
     MeanTimeOut,
     OutcomeCountOut,
+    ParetoOut,
     PrecisionOut,
+    RepeatsOut,
     ResolutionOut,
     TeamBacklogOut,
     ThroughputOut,
@@ -84,13 +88,35 @@ async def throughput(
 ) -> list[ThroughputOut]:
     """Periods of `step` seconds from `since`, the last one holding `until`: in each, the orders
     created and the orders closed (cancelled ones are not closed)."""
+    rows = await asyncio.to_thread(analytics.throughput, _edges(since, until, step))
+    return [ThroughputOut.model_validate(r) for r in rows]
+
+
+def _edges(since: datetime, until: datetime, step: float) -> list[datetime]:
+    """The edges of periods of `step` seconds from `since`, the last one holding `until`."""
     starts = _instants(since, until, step)
     try:
-        edges = [*starts, starts[-1] + timedelta(seconds=step)]
+        return [*starts, starts[-1] + timedelta(seconds=step)]
     except OverflowError:
         raise InvalidRequest("the last period ends after the year 9999") from None
-    rows = await asyncio.to_thread(analytics.throughput, edges)
-    return [ThroughputOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/orders-by-line", summary="Orders opened per line and period (a heat map)", responses=DENIED
+)
+async def orders_by_line(
+    analytics: AnalyticsDep,
+    principal: Planner,
+    since: Annotated[AwareTime, Query(description="Start of the first period.")],
+    until: Annotated[AwareTime, Query(description="The last period is the one holding it.")],
+    step: Annotated[
+        float, Query(gt=0, le=366 * 86400, description="Seconds per period (a week by default).")
+    ] = 7 * 86400,
+) -> list[LineCountOut]:
+    """Periods as for throughput; only the (line, period) pairs with orders, cancelled orders
+    left out."""
+    rows = await asyncio.to_thread(analytics.orders_by_line, _edges(since, until, step))
+    return [LineCountOut.model_validate(r) for r in rows]
 
 
 @router.get(
@@ -138,6 +164,76 @@ async def top_failure_modes(
 ) -> list[FailureModeCountOut]:
     rows = await asyncio.to_thread(analytics.top_failure_modes, since, until, limit=limit)
     return [FailureModeCountOut.model_validate(r) for r in rows]
+
+
+Bars = Annotated[int, Query(ge=1, le=100, description="How many groups to draw as bars.")]
+
+
+def _checked(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and until < since:
+        raise InvalidRequest("`until` must not be before `since`")
+
+
+@router.get(
+    "/pareto/failure-modes",
+    summary="Pareto of the failure modes opening orders (cancelled ones left out)",
+    responses=DENIED,
+)
+async def failure_mode_pareto(
+    analytics: AnalyticsDep,
+    principal: Planner,
+    since: Since = None,
+    until: Until = None,
+    limit: Bars = 5,
+) -> ParetoOut:
+    _checked(since, until)
+    found = await asyncio.to_thread(analytics.failure_mode_pareto, since, until, limit=limit)
+    return ParetoOut.model_validate(found)
+
+
+@router.get(
+    "/pareto/closing-causes",
+    summary="Pareto of the causes closed orders were closed with",
+    responses=DENIED,
+)
+async def closing_cause_pareto(
+    analytics: AnalyticsDep,
+    principal: Planner,
+    since: Since = None,
+    until: Until = None,
+    limit: Bars = 5,
+) -> ParetoOut:
+    """Causes compared ignoring case and surrounding white space; orders closed without one are
+    counted in `without_key`."""
+    _checked(since, until)
+    found = await asyncio.to_thread(analytics.closing_cause_pareto, since, until, limit=limit)
+    return ParetoOut.model_validate(found)
+
+
+@router.get(
+    "/repeats",
+    summary="Repeat orders and the first-time-fix rate",
+    responses=DENIED,
+)
+async def repeat_orders(
+    analytics: AnalyticsDep,
+    principal: Planner,
+    since: Since = None,
+    until: Until = None,
+    within_days: Annotated[
+        float,
+        Query(gt=0, le=366, description="A new order repeats a closing less than this before."),
+    ] = 30,
+) -> RepeatsOut:
+    """A repeat is an order opened on the same equipment and failure mode less than
+    `within_days` after an earlier one was closed; cancelled orders count for nothing. A closed
+    order is fixed the first time if no repeat followed it, known once `within_days` have
+    passed or a repeat came."""
+    _checked(since, until)
+    found = await asyncio.to_thread(
+        analytics.repeat_orders, since, until, within=timedelta(days=within_days)
+    )
+    return RepeatsOut.model_validate(found)
 
 
 @router.get(

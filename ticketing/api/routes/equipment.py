@@ -1,10 +1,10 @@
-"""The plant as a tree (site, areas, lines, equipment), each equipment with its health, and the
-people who work on it."""
+"""The plant as a tree (site, areas, lines, equipment), each equipment with its health and state
+(`ticketing.equipment_health`), and the people who work on it."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
@@ -23,6 +23,8 @@ from ticketing.api.schemas import (
     SignalOut,
     TeamOut,
 )
+from ticketing.base import Role
+from ticketing.equipment_health import EquipmentHealth
 from ticketing.errors import NotFound
 
 router = APIRouter(tags=["equipment"])
@@ -35,16 +37,19 @@ def _plant(request: Request) -> Plant:
     return plant
 
 
-def _health(health: dict[str, Any]) -> HealthOut:
+def _health(health: EquipmentHealth) -> HealthOut:
     return HealthOut(
-        status=health.get("worst_severity") or "ok",
-        active_alarms=health.get("active_alarms", 0),
-        active_orders=health.get("active_orders", 0),
-        top_priority=health.get("top_priority"),
+        state=health.state,
+        status=health.worst_severity or "ok",
+        active_alarms=health.active_alarms,
+        sensor_faults=health.sensor_faults,
+        active_orders=health.active_orders,
+        top_priority=health.top_priority,
+        window=health.window,
     )
 
 
-def _equipment(eq: Equipment, health: dict[str, Any]) -> EquipmentOut:
+def _equipment(eq: Equipment, health: EquipmentHealth) -> EquipmentOut:
     return EquipmentOut(
         id=eq.id,
         name=eq.name,
@@ -67,15 +72,21 @@ def _equipment(eq: Equipment, health: dict[str, Any]) -> EquipmentOut:
     )
 
 
-@router.get("/equipment", summary="The plant tree with each equipment's health", responses=DENIED)
+@router.get(
+    "/equipment",
+    summary="The plant tree with each equipment's health and state",
+    responses=DENIED,
+)
 async def equipment_tree(alarms: AlarmsDep, principal: AnyRole, request: Request) -> PlantTree:
+    """A technician's tree holds their team's equipment, its health counted from the orders
+    they see."""
     plant = _plant(request)
-    health = await asyncio.to_thread(alarms.equipment_health)
+    health = await asyncio.to_thread(alarms.equipment_health, principal)
     areas: dict[str, dict[str, list[EquipmentOut]]] = {}
     for eq in plant:
-        areas.setdefault(eq.area, {}).setdefault(eq.line, []).append(
-            _equipment(eq, health.get(eq.id, {}))
-        )
+        if principal.role is Role.TECHNICIAN and eq.team != principal.team:
+            continue
+        areas.setdefault(eq.area, {}).setdefault(eq.line, []).append(_equipment(eq, health[eq.id]))
     return PlantTree(
         site=plant.site,
         areas=[
@@ -100,8 +111,8 @@ async def one_equipment(
     eq = plant.equipment.get(equipment_id)
     if eq is None:
         raise NotFound("equipment", equipment_id)
-    health = await asyncio.to_thread(alarms.equipment_health)
-    return _equipment(eq, health.get(eq.id, {}))
+    health = await asyncio.to_thread(alarms.equipment_health, principal)
+    return _equipment(eq, health[eq.id])
 
 
 @router.get("/people", summary="Teams and technicians (for assignment)", responses=DENIED)
