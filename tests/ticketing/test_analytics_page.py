@@ -138,14 +138,14 @@ def test_a_planner_reads_the_analytics_of_two_seeded_weeks(
         # of A, B and F closed, only A is judged: F repeated it
         expect(view.locator("#kpi-first-time-fix b")).to_have_text("0 %")
         expect(view.locator("#kpi-first-time-fix small")).to_have_text(
-            "0 of 1 closed orders; 2 still within 30 days"
+            "0 of 1 closed order; 2 still within 30 days"
         )
         causes = view.locator("#cause-pareto-list li")
         expect(causes).to_have_count(1)
         expect(causes.first).to_have_attribute("data-key", "bearing worn")
         expect(causes.first.locator(".cum")).to_have_text("100 %")
         expect(view.locator("#cause-pareto")).to_contain_text(
-            "of 1 orders; 2 closed with no cause given"
+            "of 1 order; 2 closed with no cause given"
         )
         expect(view.locator("#failure-pareto-list li[data-key=VIB] .n")).to_have_text("4")
         expect(line_1.locator("td[data-week='2026-03-09']")).to_have_text("2")  # C, F

@@ -7,6 +7,11 @@ const DAY_MS = 86400 * 1000;
 const WEEK_MS = 7 * DAY_MS;
 const WEEKS = 8;
 
+// "1 order", "5 orders".
+function counted(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 // Monday 00:00 UTC of the week holding `date`: weeks on the page are ISO weeks in UTC.
 function weekStart(date) {
   const midnight = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
@@ -85,7 +90,7 @@ function paretoChart(id, label, pareto, empty) {
       <polyline class="line cumulative" points="${line}"/></svg>
     <ol class="pareto" id="${esc(id)}">${pareto.bars.map((b) => `<li data-key="${esc(b.key)}"><span class="bar" style="width:${(100 * b.orders / top).toFixed(0)}%"></span>
       <span><b>${esc(b.label)}</b> · <span class="n">${b.orders}</span> <span class="muted">· <span class="cum">${Math.round(100 * b.cumulative_share)} %</span> cumulative</span></span></li>`).join("")}</ol>
-    <p class="legend muted">of ${pareto.counted} orders${rest.length ? `; ${esc(rest.join("; "))}` : ""}</p>`;
+    <p class="legend muted">of ${counted(pareto.counted, "order")}${rest.length ? `; ${esc(rest.join("; "))}` : ""}</p>`;
 }
 
 // Orders opened per line (rows, every line of the plant) and week (columns), shaded by count.
@@ -160,13 +165,13 @@ async function renderAnalytics() {
         <small>${esc(mttr[0].orders)} closed${mttr[0].mean_repair_seconds !== null ? `, repair ${esc(hours(mttr[0].mean_repair_seconds))}` : ""}</small></div>
       <div class="kpi" id="kpi-backlog"><span>Active now</span><b>${active}</b></div>
       <div class="kpi" id="kpi-lead-time"><span>Warning given (finding → alarm limit)</span><b>${esc(hours(lead.mean_seconds) || "—")}</b>
-        <small>${lead.forecast} of ${lead.orders} predictive orders forecast${lead.min_seconds !== null ? `; least ${esc(hours(lead.min_seconds))}` : ""}</small></div>
+        <small>${lead.forecast} of ${counted(lead.orders, "predictive order")} forecast${lead.min_seconds !== null ? `; least ${esc(hours(lead.min_seconds))}` : ""}</small></div>
       <div class="kpi" id="kpi-false-alarms"><span>False alarms</span><b>${esc(percent(count("false_alarm"), judged))}</b>
         <small>${count("false_alarm")} of ${judged} judged at closing</small></div>
       <div class="kpi" id="kpi-repeats"><span>Repeat orders</span><b>${repeats.repeats}</b>
-        <small>${esc(percent(repeats.repeats, repeats.orders))} of ${repeats.orders} orders opened again within ${within} days of a closing</small></div>
+        <small>${esc(percent(repeats.repeats, repeats.orders))} of ${counted(repeats.orders, "order")} opened again within ${within} days of a closing</small></div>
       <div class="kpi" id="kpi-first-time-fix"><span>Fixed the first time</span><b>${esc(percent(repeats.fixed_first_time, repeats.judged))}</b>
-        <small>${repeats.fixed_first_time} of ${repeats.judged} closed orders; ${repeats.closed - repeats.judged} still within ${within} days</small></div>
+        <small>${repeats.fixed_first_time} of ${counted(repeats.judged, "closed order")}; ${repeats.closed - repeats.judged} still within ${within} days</small></div>
     </div>
     <div class="panel chart" id="throughput"><h2>Orders opened and closed per week</h2>
       ${barChart("orders opened and closed per week", labels, [
@@ -192,7 +197,7 @@ async function renderAnalytics() {
       ${paretoChart("failure-pareto-list", "Pareto of failure modes", modes, "No orders.")}</div>
     <div class="panel chart" id="cause-pareto"><h2>Pareto of the causes orders were closed with (top 5)</h2>
       ${paretoChart("cause-pareto-list", "Pareto of closing causes", causes,
-        causes.without_key ? `${causes.without_key} closed orders, none with a cause given.` : "No order was closed yet.")}</div>
+        causes.without_key ? `${counted(causes.without_key, "closed order")}, none with a cause given.` : "No order was closed yet.")}</div>
     <div class="panel" id="precision"><h2>Detector precision (orders judged at closing)</h2>
       ${precision.length ? `<table class="compact"><thead><tr><th>Detector</th><th>Confirmed</th><th>False alarms</th><th>Precision</th></tr></thead>
       <tbody>${precision.map((p) => `<tr data-detector="${esc(p.detector)}"><td>${esc(p.detector)}</td><td>${p.confirmed}</td><td>${p.false_alarms}</td>

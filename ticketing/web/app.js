@@ -247,7 +247,7 @@ function filters() {
 async function renderList() {
   show("list-view");
   const { body, response } = await api(`/work-orders?${filters()}`);
-  $("#count").textContent = `${response.headers.get("X-Total-Count")} work orders`;
+  $("#count").textContent = counted(Number(response.headers.get("X-Total-Count")), "work order");
   $("#empty").hidden = body.length > 0;
   $("#orders tbody").innerHTML = body.map((o) => `
     <tr data-number="${esc(o.number)}" class="${state.flash.has(o.number) ? "flash" : ""}">
