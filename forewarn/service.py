@@ -227,7 +227,13 @@ async def serve(
 
     intake.registry.register(PipelineCollector(pipeline, verdict))
 
-    app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
+    app = create_app(
+        store,
+        plant=plant,
+        extra_status=status,
+        clock_note=clock_note,
+        event_polling=settings.api.event_polling(),
+    )
     app.state.metrics.registry.register(SpoolCollector(recorder))
     intake.mount_metrics(app)
     server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
