@@ -117,6 +117,18 @@ def create_app(
     return app
 
 
+def create_status_app(store: WorkOrderStore, *, extra_status: ExtraStatus) -> FastAPI:
+    """Only GET /api/v1/health, answered as the API answers it (the database, then
+    `extra_status()`), for a process that serves no work-order API: a worker behind
+    `forewarn api`. Whoever serves it adds its metrics."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.store = store
+    app.state.extra_status = extra_status
+    install_error_handlers(app)
+    app.include_router(health.status_router, prefix=API_PREFIX)
+    return app
+
+
 def close_streams(app: FastAPI) -> None:
     """End the open event streams (they otherwise keep a shutting-down server waiting)."""
     closing: asyncio.Event = app.state.closing
