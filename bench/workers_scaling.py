@@ -7,13 +7,16 @@ batched JSON (10 samples of the 5 signals a message). For each worker count: sta
 `forewarn run` (the default ensemble, SQLite), let it subscribe (QoS 1 persistent sessions), stop
 it, publish the backlog into its sessions, start it again and time from the start until every
 reading has been through its pipeline (the workers' /api/v1/health counters). Startup is inside
-the time for both counts, so the ratio is conservative.
+the time for both counts, so the ratio is conservative. Where the time goes: the CPU seconds each
+process used in the timed window (/proc: mosquitto, the supervisor, each worker, this bench's
+polling; the backlog is published before the window), and when the first reading was counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,25 @@ def readings(port: int) -> int:
     found = health(port)
     pipeline = found.get("pipeline") if found else None
     return int(pipeline["readings"]) if isinstance(pipeline, dict) else 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of `pid` so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def start(
@@ -116,14 +138,30 @@ def run(count: int, messages: int, broker: Mosquitto, workdir: Path) -> float:
     time.sleep(2.0)  # subscribed: the sessions exist
     stop(first)
     publish(broker, workload.messages)
+    broker_before, bench_before = cpu_seconds(broker.process.pid), time.process_time()
     began = time.perf_counter()
     second = start(workdir, plant, settings, count, port)
+    first_reading: float | None = None
     try:
-        while sum(readings(p) for p in ports) < workload.readings:
+        while (done := sum(readings(p) for p in ports)) < workload.readings:
             if second.poll() is not None:
                 raise SystemExit((workdir / f"run-{count}.log").read_text()[-3000:])
+            if done and first_reading is None:
+                first_reading = time.perf_counter() - began
             time.sleep(0.1)
-        return workload.readings / (time.perf_counter() - began)
+        wall = time.perf_counter() - began
+        workers = children(second.pid) if count > 1 else [second.pid]
+        cpu = {f"worker {i}": cpu_seconds(pid) for i, pid in enumerate(workers)}
+        if count > 1:
+            cpu["supervisor"] = cpu_seconds(second.pid)
+        cpu["mosquitto"] = cpu_seconds(broker.process.pid) - broker_before
+        cpu["bench (polling health)"] = time.process_time() - bench_before
+        print(
+            f"{count} worker(s): {wall:.1f} s wall ({2 * wall:.1f} core-s on 2 cores), first "
+            f"reading counted after {first_reading or 0:.1f} s; CPU s: "
+            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+        )
+        return workload.readings / wall
     finally:
         stop(second)
 

@@ -83,6 +83,15 @@ def run(
     ] = None,
     db: Annotated[str | None, typer.Option(help="Database URL (overrides settings).")] = None,
     port: Annotated[int | None, typer.Option(help="API port (overrides settings).")] = None,
+    api: Annotated[
+        bool | None,
+        typer.Option(
+            "--api/--no-api",
+            help="Serve the work-order API and web page (default), or only GET /api/v1/health "
+            "and GET /metrics on the API's address, leaving the API to `forewarn api` "
+            "(FOREWARN_API__WORK_ORDERS).",
+        ),
+    ] = None,
     shards: Annotated[
         int | None,
         typer.Option(
@@ -102,12 +111,13 @@ def run(
         str | None,
         typer.Option(
             help="Run this many worker processes on this machine (auto: one per core), worker i "
-            "as --shards N --shard i with its API on --port + i, supervised and restarted when "
-            "one dies.",
+            "as --shards N --shard i --no-api with its health and metrics on --port + i, "
+            "supervised and restarted when one dies; `forewarn api` serves the API.",
         ),
     ] = None,
 ) -> None:
-    """Run the pipeline against a real broker: ingest, detect, open work orders, serve the API."""
+    """Run the pipeline against a real broker: ingest, detect, open work orders, serve the API
+    (or, with --no-api, only health and metrics)."""
     from forewarn.lease_store import ShardLeases
     from forewarn.service import owned_part, serve
     from forewarn.settings import load_settings
@@ -126,6 +136,8 @@ def run(
             settings.mqtt.url = broker
         if port is not None:
             settings.api.port = port
+        if api is not None:
+            settings.api.work_orders = api
         configure_logging(settings.log_level)
         plant = load_plant(config)
         Engine(plant, settings.detectors)  # a detector the plant file or settings misname

@@ -38,7 +38,7 @@ from forewarn.shards import by_edge_node, shard_plant
 from forewarn.snapshots import SnapshotStore
 from ingest import Batch, MqttSource
 from ticketing import FindingSpool, Publish, SpoolingRecorder, Workers, WorkOrderStore
-from ticketing.api import close_streams, create_app
+from ticketing.api import close_streams, create_app, create_status_app
 from ticketing.spool import SpoolCollector
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,8 @@ async def serve(
 
     Sources (`forewarn.intake`): the MQTT broker and an OPC UA client per server of the plant
     file, merged; rejects go to the dead-letter file in `state_dir`, readings and findings to the
-    historian if one is configured; Prometheus metrics at GET /metrics beside the API.
+    historian if one is configured; Prometheus metrics at GET /metrics beside the API, or with
+    health only when `settings.api.work_orders` is off.
     `clock` (default: the wall clock) is the time the work orders go by; `clock_note` labels it
     on the API and the page when it is not the wall clock (the demo's simulated time).
 
@@ -228,8 +229,19 @@ async def serve(
 
     intake.registry.register(PipelineCollector(pipeline, verdict))
 
-    app = create_app(store, plant=plant, extra_status=status, clock_note=clock_note)
-    app.state.metrics.registry.register(SpoolCollector(recorder))
+    serves_orders = settings.api.work_orders
+    if serves_orders:
+        app = create_app(
+            store,
+            plant=plant,
+            extra_status=status,
+            clock_note=clock_note,
+            event_polling=settings.api.event_polling(),
+        )
+        app.state.metrics.registry.register(SpoolCollector(recorder))
+    else:
+        app = create_status_app(store, extra_status=status)
+        intake.registry.register(SpoolCollector(recorder))
     intake.mount_metrics(app)
     server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
@@ -249,7 +261,15 @@ async def serve(
                 silence = tasks.create_task(pipeline.watch_silence())
                 links = tasks.create_task(pipeline.watch_links(settings.health.link_check))
                 replays = tasks.create_task(recorder.run())
-                log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
+                if serves_orders:
+                    log.info("serving the API on %s (OpenAPI at %s/docs)", api_url, api_url)
+                else:
+                    log.info(
+                        "serving health and metrics only, on %s/api/v1/health and %s/metrics "
+                        "(no work-order API: `forewarn api` serves it)",
+                        api_url,
+                        api_url,
+                    )
                 if on_started is not None:
                     on_started(running)
                 await stop.wait()
@@ -261,7 +281,8 @@ async def serve(
                 links.cancel()
                 replays.cancel()
                 work.cancel()
-                close_streams(app)
+                if serves_orders:
+                    close_streams(app)
                 server.should_exit = True
                 await api
     finally:

@@ -26,6 +26,7 @@ from pydantic_settings import (
 from detectors import DEFAULT as DEFAULT_DETECTORS
 from forewarn.errors import ForewarnError
 from ingest import BrokerAddress
+from ticketing.change_feed import Polling
 
 
 class MqttSettings(BaseModel):
@@ -157,6 +158,20 @@ class ApiSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    work_orders: bool = True
+    """Serve the work-order API and web page (`forewarn run`). Off (`--no-api`): only
+    GET /api/v1/health and GET /metrics on this address, for orchestrators and Prometheus; the
+    workers of a deployment leave the API to `forewarn api`."""
+    events_poll: float = Field(default=1.0, gt=0)
+    """Seconds between two reads of the audit trail by an event stream that nothing woke, while
+    no database listener wakes it: always on SQLite (other processes' writes arrive this late),
+    on PostgreSQL only while the listener reconnects."""
+    events_poll_listening: float = Field(default=30.0, gt=0)
+    """The same while the PostgreSQL listener is connected (LISTEN/NOTIFY wakes the streams at
+    once; this only bounds what a lost notification would delay)."""
+
+    def event_polling(self) -> Polling:
+        return Polling(self.events_poll, self.events_poll_listening)
 
 
 class Settings(BaseSettings):

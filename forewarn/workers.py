@@ -2,11 +2,12 @@
 
 A Python process runs its pipeline on one core (the GIL), so a machine with several cores runs
 several workers. `--workers N` starts N `forewarn run` processes with the same plant file and
-settings, worker i as `--shards N --shard i` (static shards: `forewarn.shards`), its API on the
-base port + i and its detector state in `state_dir/shard-i-of-N`. The supervisor restarts a worker
-that exits or dies (after 1 s, doubling up to 30 s while it keeps failing within a minute of its
-start), forwards Ctrl-C / SIGTERM to every worker and waits for them to drain, and exits when all
-of them have stopped.
+settings, worker i as `--shards N --shard i --no-api` (static shards: `forewarn.shards`), its
+health and metrics on the base port + i and its detector state in `state_dir/shard-i-of-N`;
+`forewarn api` serves the work-order API over the database they share. The supervisor restarts
+a worker that exits or dies (after 1 s, doubling up to 30 s while it keeps failing within a
+minute of its start), forwards Ctrl-C / SIGTERM to every worker and waits for them to drain,
+and exits when all of them have stopped.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def worker_specs(
                 str(count),
                 "--shard",
                 str(shard),
+                "--no-api",
                 "--port",
                 str(port + shard),
             ],
@@ -155,7 +157,7 @@ def _start(worker: _Running, now: float) -> None:
     worker.process = subprocess.Popen(worker.spec.argv, env=worker.spec.env)
     worker.started_at, worker.restart_at = now, None
     log.info(
-        "worker of shard %d started (pid %d, API port %s)",
+        "worker of shard %d started (pid %d, health and metrics on port %s)",
         worker.spec.shard,
         worker.process.pid,
         worker.spec.argv[-1],

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from alembic.util.exc import CommandError
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -43,6 +43,9 @@ Actor = str | Principal
 """Who acts: a principal (from a token), or a name for a trusted caller (the CLI, a test)."""
 Listener = Callable[[], None]
 MAX_SHELF = timedelta(days=30)
+CHANGES_CHANNEL = "forewarn_changes"
+"""On PostgreSQL, every transaction that tells listeners also NOTIFYs this channel, with its
+schema as the payload (`ticketing.change_feed` listens)."""
 EVENT_LOOKBACK = 500
 """Audit ids re-read behind the newest one streamed: a transaction that committed after a later
 one (possible on PostgreSQL) is still picked up."""
@@ -75,6 +78,7 @@ class Storage:
                 f"cannot open the work-order database {self.url}: {reason}; "
                 f"{_open_hint(self._engine.dialect.name, reason)}"
             ) from exc
+        self._notifies = self._engine.dialect.name == "postgresql"
         self._writes = sessionmaker(self._engine, expire_on_commit=False)
         self._reads = sessionmaker(
             self._engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -121,6 +125,14 @@ class Storage:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
+    def listen_arguments(self) -> dict[str, Any] | None:
+        """psycopg's connection arguments for a connection that LISTENs to `CHANGES_CHANNEL` on
+        this database; None where nothing NOTIFYs (SQLite, or a driver other than psycopg)."""
+        if self._engine.dialect.name != "postgresql" or self._engine.dialect.driver != "psycopg":
+            return None
+        _args, params = self._engine.dialect.create_connect_args(self._engine.url)
+        return {key: value for key, value in params.items() if key != "context"}
+
     def ping(self) -> None:
         """Raise `StorageError` unless the database answers."""
         with self.read("reach the database") as tx:
@@ -146,6 +158,11 @@ class Storage:
         with self._storage(doing), self._writes.begin() as session:
             tx = Tx(session, self._clock(), self.organisation, self.plant)
             yield tx
+            if tx.touched and self._notifies:
+                session.execute(
+                    text("SELECT pg_notify(:channel, coalesce(current_schema(), ''))"),
+                    {"channel": CHANGES_CHANNEL},
+                )
         if tx.touched:
             self._tell_listeners()
 

@@ -1,9 +1,10 @@
 """`forewarn api`: the work-order API and web page as a service of its own, without a pipeline.
 
 Stateless: every replica reads and writes the shared database, so several can run behind a load
-balancer while the workers (`forewarn run`) ingest and detect. The event stream
-(GET /api/v1/events) reads the audit trail itself and polls it for other processes' writes, so a
-replica streams the orders the workers open.
+balancer while the workers (`forewarn run --no-api`) ingest and detect. The event stream
+(GET /api/v1/events) reads the audit trail itself, woken on PostgreSQL by the notifications
+every writer sends (`ticketing.change_feed`) and polling on SQLite, so a replica streams the
+orders the workers open.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def api(
         raise fail(exc) from exc
 
     async def main() -> None:
-        app = create_app(store, plant=plant)
+        app = create_app(store, plant=plant, event_polling=settings.api.event_polling())
         server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
         with Interrupts() as interrupts:
             serving = asyncio.create_task(server.serve(sockets=[sock]))

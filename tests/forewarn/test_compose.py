@@ -34,7 +34,7 @@ from simulators import load_scenario
 from tests.conftest import DEMO_PLANT, Mosquitto
 from tests.ticketing.live_server import serving
 from ticketing import WorkOrderStore
-from ticketing.api import create_app
+from ticketing.api import create_status_app
 from ticketing.lifecycle import ACTIVE, Status
 from ticketing.models import Base, SeverityName, UTCDateTime
 
@@ -89,6 +89,14 @@ def test_workers_check_the_api_health_on_the_port_they_serve(services: dict[str,
         assert int(worker["stop_grace_period"].rstrip("s")) >= 10, name
 
 
+def test_forewarn_api_is_the_only_work_order_api(services: dict[str, Any]) -> None:
+    for name, worker in _workers(services).items():
+        assert "--no-api" in worker["command"], name  # health and metrics only
+    apis = [name for name, s in services.items() if s.get("command", [])[:2] == ["forewarn", "api"]]
+    assert apis == ["api"]
+    assert services["api"]["environment"]["FOREWARN_DATABASE"].startswith("postgresql+psycopg://")
+
+
 def _worker_check(services: dict[str, Any], url: str) -> subprocess.CompletedProcess[str]:
     test = next(iter(_workers(services).values()))["healthcheck"]["test"]
     command = _compose_command(test)
@@ -102,7 +110,7 @@ def test_the_worker_health_check_passes_on_a_healthy_api(
     services: dict[str, Any], tmp_path: Path
 ) -> None:
     store = WorkOrderStore.sqlite(tmp_path / "orders.db", plant=load_plant(DEMO_PLANT))
-    with store, serving(create_app(store)) as url:
+    with store, serving(create_status_app(store, extra_status=dict)) as url:  # as --no-api
         result = _worker_check(services, url)
     assert result.returncode == 0, result.stderr
 

@@ -17,7 +17,13 @@ from forewarn.cli import app
 from forewarn.errors import ForewarnError
 from forewarn.workers import Backoff, worker_count, worker_specs
 from tests.conftest import DEMO_PLANT, Mosquitto
-from tests.forewarn.run_helpers import free_ports, start_forewarn, subscribed_health, wait_until
+from tests.forewarn.run_helpers import (
+    free_ports,
+    metric_samples,
+    start_forewarn,
+    subscribed_health,
+    wait_until,
+)
 
 
 def test_worker_count() -> None:
@@ -38,7 +44,9 @@ def test_backoff_doubles_while_a_worker_keeps_failing_and_resets_after_a_steady_
 def test_each_worker_gets_its_shard_port_and_state(tmp_path: Path) -> None:
     specs = worker_specs(3, ["--config", "plant.yaml"], 8000, tmp_path)
     for i, spec in enumerate(specs):
-        assert spec.argv[-6:] == ["--shards", "3", "--shard", str(i), "--port", str(8000 + i)]
+        assert spec.argv[-7:] == [
+            "--shards", "3", "--shard", str(i), "--no-api", "--port", str(8000 + i)
+        ]  # fmt: skip
         assert spec.argv[spec.argv.index("run") + 1 : spec.argv.index("run") + 3] == [
             "--config",
             "plant.yaml",
@@ -105,6 +113,12 @@ async def test_two_workers_run_their_shards_and_a_killed_one_is_restarted(
         for i in (0, 1):
             assert f"shard {i} of 2 (0..1): owns" in text
             assert (tmp_path / "state" / f"shard-{i}-of-2").is_dir()
+            # `forewarn api` serves the work orders; a worker, its health and metrics only
+            assert (await apis[i].get("/api/v1/work-orders")).status_code == 404
+            samples = metric_samples((await apis[i].get("/metrics")).text)
+            assert ("forewarn_finding_spool_pending", ()) in samples
+            assert ("forewarn_pipeline_readings_total", ()) in samples
+        assert "serving health and metrics only" in text
 
         os.kill(first[0], signal.SIGKILL)
 

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import re
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
 from devices import load_plant
 from forewarn.shards import assignment
@@ -37,9 +34,6 @@ from tests.forewarn.run_helpers import (
     wait_until,
 )
 
-POSTGRES_URL = os.environ.get(
-    "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 START = 1_764_000_000.0
 MINUTE = 60.0
 HALFWAY = START + 30 * MINUTE
@@ -48,30 +42,6 @@ SIGNALS = 5
 LEASE = 3.0
 VICTIM = 0
 """The shard whose worker is killed."""
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema of this test's own (as tests/ticketing/conftest.py's `postgres_url`)."""
-    server: Engine = create_engine(POSTGRES_URL)
-    try:
-        with server.connect():
-            pass
-    except OperationalError as exc:
-        server.dispose()
-        reason = f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} is unreachable"
-        why = " ".join(str(exc.orig).split())
-        if os.environ.get("FOREWARN_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} ({why}; FOREWARN_REQUIRE_POSTGRES=1 makes this a failure)")
-        pytest.skip(f"{reason} ({why}); start it or point FOREWARN_TEST_POSTGRES_URL at one")
-    schema = f"takeover_test_{uuid.uuid4().hex[:12]}"
-    with server.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with server.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    server.dispose()
 
 
 @pytest.mark.postgres

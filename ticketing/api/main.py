@@ -31,6 +31,7 @@ from ticketing.api.routes import (
     suppression,
     work_orders,
 )
+from ticketing.change_feed import ChangeFeed, Polling
 from ticketing.store import WorkOrderStore
 
 API_PREFIX = "/api/v1"
@@ -81,11 +82,13 @@ def create_app(
     extra_status: ExtraStatus | None = None,
     max_body: int = MAX_BODY,
     clock_note: str | None = None,
+    event_polling: Polling | None = None,
 ) -> FastAPI:
     """The API and web page over `store`; `plant` (default: the store's) gives the equipment
     tree; `extra_status()` adds to what GET /api/v1/health reports; `clock_note` (e.g.
-    'simulated time ×120') says the store's clock is not the wall clock. Call `close_streams(app)`
-    before shutting the server down so that open event streams end."""
+    'simulated time ×120') says the store's clock is not the wall clock; `event_polling` says how
+    often event streams read the trail when nothing wakes them (`ticketing.change_feed`). Call
+    `close_streams(app)` before shutting the server down so that open event streams end."""
     app = FastAPIOffline(
         redoc_url=None,  # ReDoc's bundle fetches its logo from a CDN; Swagger UI needs nothing
         title="forewarn work orders",
@@ -99,7 +102,8 @@ def create_app(
     app.state.extra_status = extra_status
     app.state.clock_note = clock_note
     app.state.closing = asyncio.Event()
-    app.state.metrics = Metrics(store)
+    app.state.changes = ChangeFeed(store, event_polling)
+    app.state.metrics = Metrics(store, app.state.changes)
     install_error_handlers(app)
     routers = (work_orders, alarms, equipment, suppression, analytics, events, admin, health, clock)
     for module in (*routers, floor):
@@ -113,10 +117,24 @@ def create_app(
     return app
 
 
+def create_status_app(store: WorkOrderStore, *, extra_status: ExtraStatus) -> FastAPI:
+    """Only GET /api/v1/health, answered as the API answers it (the database, then
+    `extra_status()`), for a process that serves no work-order API: a worker behind
+    `forewarn api`. Whoever serves it adds its metrics."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.store = store
+    app.state.extra_status = extra_status
+    install_error_handlers(app)
+    app.include_router(health.status_router, prefix=API_PREFIX)
+    return app
+
+
 def close_streams(app: FastAPI) -> None:
     """End the open event streams (they otherwise keep a shutting-down server waiting)."""
     closing: asyncio.Event = app.state.closing
     closing.set()
+    changes: ChangeFeed = app.state.changes
+    changes.close()
 
 
 def _web(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketing.change_feed import ChangeFeed
 from ticketing.errors import StorageError
 from ticketing.store import WorkOrderStore
 
@@ -62,10 +63,45 @@ class _StoreCollector(Collector):
         yield alarms
 
 
+class _FeedCollector(Collector):
+    def __init__(self, feed: ChangeFeed) -> None:
+        self.feed = feed
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.feed.stats
+        yield _gauge(
+            "forewarn_event_streams", "Open event streams of this process.", self.feed.subscribers
+        )
+        yield _gauge(
+            "forewarn_event_listener_connected",
+            "The database listener that wakes the event streams is connected (PostgreSQL).",
+            int(stats.connected),
+        )
+        for name, help_text, value in (
+            ("forewarn_event_listener_connects", "Connections the listener made.", stats.connects),
+            ("forewarn_event_listener_drops", "Listener connections lost.", stats.drops),
+            (
+                "forewarn_event_notifications",
+                "Database notifications that woke the event streams.",
+                stats.notifications,
+            ),
+        ):
+            counter = CounterMetricFamily(name, help_text)
+            counter.add_metric([], value)
+            yield counter
+
+
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, help_text)
+    gauge.add_metric([], value)
+    return gauge
+
+
 class Metrics:
-    def __init__(self, store: WorkOrderStore) -> None:
+    def __init__(self, store: WorkOrderStore, feed: ChangeFeed) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_StoreCollector(store))
+        self.registry.register(_FeedCollector(feed))
         self.requests = Histogram(
             "forewarn_api_request_seconds",
             "API request latency by route, method and status.",

@@ -3,8 +3,9 @@
 Each event is one audit-trail entry on an order (`id:` its audit id, `event: work_order`, `data:`
 JSON with the change and the order as it is now). A client that reconnects with `Last-Event-ID`
 (browsers' EventSource do) gets what it missed. A technician gets their own and their team's
-orders only. Several processes may write the database: the stream reads the trail itself, woken
-by this process's writes and polling for the others'.
+orders only. Several processes may write the database: the stream reads the trail itself when
+the process's change feed wakes it (`ticketing.change_feed`: this process's writes, and on
+PostgreSQL every process's through LISTEN/NOTIFY), and polls for what nothing woke it for.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from ticketing.api.deps import AnyRole, StoreDep
 from ticketing.api.routes.work_orders import DENIED
 from ticketing.api.schemas import AuditOut, WorkOrderOut
 from ticketing.base import AuditEvent, Principal, WorkOrderView
+from ticketing.change_feed import ChangeFeed
 from ticketing.store import EVENT_LOOKBACK, WorkOrderStore
 
 router = APIRouter(tags=["events"])
-POLL = 1.0
 KEEPALIVE = 15.0
 
 
@@ -58,18 +59,12 @@ async def _stream(
     store: WorkOrderStore, principal: Principal, request: Request, start: int
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
-    wake = asyncio.Event()
     closing: asyncio.Event = request.app.state.closing
-
-    def changed() -> None:
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(wake.set)
-
-    store.add_listener(changed)
+    feed: ChangeFeed = request.app.state.changes
     floor, newest, seen = start, start, set[int]()
-    try:
+    with feed.subscription() as wake:
         yield f"retry: 2000\n: stream from event {start}\n\n"
-        idle = 0.0
+        keepalive_at = loop.time() + KEEPALIVE
         while not closing.is_set() and not await request.is_disconnected():
             wake.clear()
             since = max(floor, newest - EVENT_LOOKBACK)
@@ -82,17 +77,16 @@ async def _stream(
                 newest = max(newest, event.id)
                 yield _format(event, order)
             if batch:
-                idle = 0.0
+                keepalive_at = loop.time() + KEEPALIVE
                 continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL):
-                    await wake.wait()
-            idle += POLL
-            if idle >= KEEPALIVE:
-                idle = 0.0
-                yield ": keepalive\n\n"
-    finally:
-        store.remove_listener(changed)
+            read_at = loop.time() + feed.poll_interval
+            while not wake.is_set() and not closing.is_set() and loop.time() < read_at:
+                if loop.time() >= keepalive_at:
+                    yield ": keepalive\n\n"
+                    keepalive_at = loop.time() + KEEPALIVE
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(read_at, keepalive_at) - loop.time()):
+                        await wake.wait()
 
 
 def _format(event: AuditEvent, order: WorkOrderView) -> str:

@@ -13,9 +13,11 @@ from ticketing.api.metrics import CONTENT_TYPE
 from ticketing.api.schemas import Health, Problem
 
 router = APIRouter(tags=["health"])
+status_router = APIRouter(tags=["health"])
+"""Only GET /health: what a process that serves no work-order API still answers."""
 
 
-@router.get(
+@status_router.get(
     "/health",
     summary="Health and counters",
     response_model=Health,
@@ -34,6 +36,9 @@ async def health(store: StoreDep, extra_status: ExtraStatusDep) -> Health | JSON
     if report.status == "failing":
         return JSONResponse(report.model_dump(mode="json"), status_code=503)
     return report
+
+
+router.include_router(status_router)
 
 
 @router.get(
