@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -129,6 +130,47 @@ class Result:
     @property
     def ratio(self) -> float:
         return self.mosquitto_sub_seconds / self.forewarn_seconds
+
+
+ALARM_VIBRATION = 9.0
+"""Past the pump type's 7.1 mm/s alarm limit."""
+NOISY = [
+    {
+        s: round(v * (1.0 + random.gauss(0.0, 0.01)), 3)
+        for s, v in zip(SIGNALS, HEALTHY, strict=True)
+    }
+    for _ in range(97)
+]
+"""Healthy samples to draw from: a publisher must keep up with forewarn on this machine."""
+
+
+def pump_plant_file(path: Path, pumps: int) -> list[str]:
+    """Write a plant file of `pumps` pumps (the demo's pump type, its two lines and teams) to
+    `path`, on a site of its own; the pumps' telemetry topics."""
+    spec = yaml.safe_load(DEMO_PLANT.read_text())
+    spec["site"]["id"] = site = f"pumps{uuid.uuid4().hex[:6]}"
+    lines = spec["areas"][0]["lines"]
+    topics = []
+    for k, line in enumerate(lines):
+        team = line["equipment"][0]["team"]
+        ids = [f"P-{k}{i:04d}" for i in range(k, pumps, len(lines))]
+        line["equipment"] = [{"id": i, "type": "centrifugal_pump", "team": team} for i in ids]
+        area = spec["areas"][0]["id"]
+        topics += [f"{site}/{area}/{line['id']}/{i}/telemetry" for i in ids]
+    path.write_text(yaml.safe_dump(spec))
+    return topics
+
+
+def batched_samples(end_ms: int, alarm: bool = False) -> bytes:
+    """A pump's batched JSON message: `BATCH_SAMPLES` healthy samples of its 5 signals a second
+    apart, the last at `end_ms`; with `alarm`, every vibration past its alarm limit."""
+    entries = []
+    for k in range(BATCH_SAMPLES):
+        values = NOISY[(end_ms // 1000 + k) % len(NOISY)]
+        if alarm:
+            values = {**values, "vibration": ALARM_VIBRATION}
+        entries.append({"ts": end_ms - (BATCH_SAMPLES - 1 - k) * 1000, "values": values})
+    return json.dumps(entries, separators=(",", ":")).encode()
 
 
 def plant(site: str, value_per_topic: bool = False) -> Plant:

@@ -16,8 +16,6 @@ peak, the offered rate and the latency's percentiles.
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import sqlite3
 import subprocess
 import sys
@@ -34,48 +32,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest_throughput import DEMO_PLANT, HEALTHY, SIGNALS, Mosquitto, free_port, publish
+from ingest_throughput import (
+    BATCH_SAMPLES,
+    SIGNALS,
+    Mosquitto,
+    batched_samples,
+    free_port,
+    publish,
+    pump_plant_file,
+)
 from workers_scaling import readings, stop, wait_ports
-
-SAMPLES = 10
-ALARM_VIBRATION = 9.0
-"""Past the pump type's 7.1 mm/s alarm limit."""
-
-
-def write_plant(workdir: Path, pumps: int) -> tuple[Path, list[str]]:
-    spec = yaml.safe_load(DEMO_PLANT.read_text())
-    spec["site"]["id"] = site = f"lat{uuid.uuid4().hex[:6]}"
-    lines = spec["areas"][0]["lines"]
-    topics = []
-    for k, line in enumerate(lines):
-        team = line["equipment"][0]["team"]
-        ids = [f"P-{k}{i:04d}" for i in range(k, pumps, len(lines))]
-        line["equipment"] = [{"id": i, "type": "centrifugal_pump", "team": team} for i in ids]
-        area = spec["areas"][0]["id"]
-        topics += [f"{site}/{area}/{line['id']}/{i}/telemetry" for i in ids]
-    path = workdir / "plant.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path, topics
-
-
-NOISY = [
-    {
-        s: round(v * (1.0 + random.gauss(0.0, 0.01)), 3)
-        for s, v in zip(SIGNALS, HEALTHY, strict=True)
-    }
-    for _ in range(97)
-]
-"""Healthy samples to draw from: the publisher must keep up with half the peak on this machine."""
-
-
-def message(end_ms: int, alarm: bool = False) -> bytes:
-    entries = []
-    for k in range(SAMPLES):
-        values = NOISY[(end_ms // 1000 + k) % len(NOISY)]
-        if alarm:
-            values = {**values, "vibration": ALARM_VIBRATION}
-        entries.append({"ts": end_ms - (SAMPLES - 1 - k) * 1000, "values": values})
-    return json.dumps(entries, separators=(",", ":")).encode()
 
 
 def start(workdir: Path, plant: Path, settings: Path, port: int) -> subprocess.Popen[bytes]:
@@ -95,16 +61,19 @@ def wait_for(port: int, total: int, process: subprocess.Popen[bytes], workdir: P
 def peak(broker: Mosquitto, topics: list[str], messages: int, port: int, *run: object) -> float:
     """Readings/s through the pipeline while a backlog of `messages` is published at once."""
     rounds = -(-messages // len(topics))
-    first_ms = int(time.time() * 1000) - rounds * SAMPLES * 1000  # ending now: no gap after
+    first_ms = int(time.time() * 1000) - rounds * BATCH_SAMPLES * 1000  # ends now: no gap
     backlog = [
-        (topics[i % len(topics)], message(first_ms + (i // len(topics)) * SAMPLES * 1000))
+        (
+            topics[i % len(topics)],
+            batched_samples(first_ms + (i // len(topics)) * BATCH_SAMPLES * 1000),
+        )
         for i in range(messages)
     ]
     before = readings(port)
     began = time.perf_counter()
     publish(broker, backlog)
-    wait_for(port, before + messages * SAMPLES * len(SIGNALS), *run)  # type: ignore[arg-type]
-    return messages * SAMPLES * len(SIGNALS) / (time.perf_counter() - began)
+    wait_for(port, before + messages * BATCH_SAMPLES * len(SIGNALS), *run)  # type: ignore[arg-type]
+    return messages * BATCH_SAMPLES * len(SIGNALS) / (time.perf_counter() - began)
 
 
 def paced(
@@ -118,7 +87,7 @@ def paced(
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
-    interval = SAMPLES * len(SIGNALS) / rate
+    interval = BATCH_SAMPLES * len(SIGNALS) / rate
     alarm_every = seconds / len(topics)
     sent: dict[str, float] = {}
     began = time.monotonic()
@@ -130,15 +99,15 @@ def paced(
             if alarmed < len(topics) and elapsed >= alarmed * alarm_every:
                 topic = topics[alarmed]
                 sent[topic] = time.time()
-                client.publish(topic, message(now_ms, alarm=True), qos=1)
+                client.publish(topic, batched_samples(now_ms, alarm=True), qos=1)
             else:
-                client.publish(topics[i % len(topics)], message(now_ms), qos=1)
+                client.publish(topics[i % len(topics)], batched_samples(now_ms), qos=1)
                 i += 1
             time.sleep(max(0.0, began + (i + len(sent)) * interval - time.monotonic()))
     finally:
         client.loop_stop()
         client.disconnect()
-    return sent, (i + len(sent)) * SAMPLES * len(SIGNALS) / (time.monotonic() - began)
+    return sent, (i + len(sent)) * BATCH_SAMPLES * len(SIGNALS) / (time.monotonic() - began)
 
 
 def committed(database: Path) -> dict[str, float]:
@@ -164,7 +133,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         broker = Mosquitto(workdir)
-        plant, topics = write_plant(workdir, args.pumps)
+        plant = workdir / "plant.yaml"
+        topics = pump_plant_file(plant, args.pumps)
         database = workdir / "orders.db"
         settings = workdir / "settings.yaml"
         settings.write_text(
