@@ -15,15 +15,16 @@ import math
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
-
-from river import anomaly
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from detectors.base import EquipmentDetector, reject_non_finite_row, row_values
 from detectors.calibration import TailCalibrator
 from detectors.errors import SnapshotError
 from detectors.ewma import halflife_rate
 from devices import Equipment
+
+if TYPE_CHECKING:
+    from river import anomaly
 
 
 @dataclass
@@ -68,6 +69,8 @@ class HalfSpaceTreesDetector(EquipmentDetector):
     model: anomaly.HalfSpaceTrees = field(init=False)
 
     def __post_init__(self) -> None:
+        from river import anomaly  # a second of imports: only where the detector is used
+
         self.signals = tuple(self.signals)
         self.model = anomaly.HalfSpaceTrees(
             n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
@@ -180,6 +183,8 @@ class HalfSpaceTreesDetector(EquipmentDetector):
             model = pickle.loads(base64.b64decode(state["model"]))
         except (KeyError, TypeError, ValueError, pickle.UnpicklingError) as exc:
             raise SnapshotError(f"not a half_space_trees snapshot: {exc}") from exc
+        from river import anomaly
+
         if not isinstance(model, anomaly.HalfSpaceTrees):
             raise SnapshotError("half_space_trees snapshot: the model is not a HalfSpaceTrees")
         state["model"] = model
