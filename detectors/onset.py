@@ -174,14 +174,13 @@ class OnsetDetector(AnomalyLikelihood):
         """A score below the onset level, armed: the current burst's peak, reported (by
         `score_one`) as the evidence turns down; the burst ends where the evidence is back at
         `off_threshold`."""
+        if not self.burst_reported and score < self.burst_peak:
+            self.burst_reported = True
+            self.notice = max(self.notice, self.burst_peak)
         if score <= self.off_threshold:
             self.burst_peak, self.burst_reported = 0.0, False
         elif not self.burst_reported:
-            if score < self.burst_peak:
-                self.burst_reported = True
-                self.notice = max(self.notice, self.burst_peak)
-            else:
-                self.burst_peak = score
+            self.burst_peak = score
 
     def quiet_after_onset(self) -> int:
         """Samples of quiet after an onset now: `refractory`, times how many times the nominal
