@@ -196,3 +196,21 @@ def test_a_burst_that_reaches_the_onset_level_is_reported_only_there() -> None:
         first - (SHIFT_AT - 10)
     ]
     assert reported[first] == evidence[first]
+
+
+def test_reporting_bursts_once_changes_no_onset() -> None:
+    # Where a condition is raised depends only on the evidence while armed, as before bursts
+    # were reported once: the alarms (and work orders) are those of the evidence itself.
+    rng = np.random.default_rng(11)
+    values = rng.normal(10.0, 1.0, 20_000)
+    for at in rng.choice(np.arange(1_000, 19_000), size=40, replace=False):
+        values[at : at + rng.integers(1, 20)] += rng.normal(0.0, 4.0)
+    detector = OnsetDetector(sample_period=1.0)
+    evidence, reported = [], []
+    for i, v in enumerate(values):
+        armed = detector.quiet == 0 and detector.armed
+        evidence.append(detector._score(float(v), float(i)) if armed else 0.0)
+        reported.append(detector.score_one(float(v), float(i)))
+        detector.learn_one(float(v), float(i))
+    assert len(onsets(np.array(reported))) >= 10
+    assert onsets(np.array(reported)) == onsets(np.array(evidence))
