@@ -125,8 +125,9 @@ def markdown(results: Sequence[Result], command: str, revision: str) -> str:
         "scores on one scale (each detector's own onset at 0.5), leaving out detectors whose "
         "condition is already active, so that an episode ranks at its start as its alarm is "
         "raised there. The default ensemble's `onset` (notices on signals without limits, "
-        "`detectors/onset.py`) ranks the starts of unusual behaviour; `ewma_drift` the slow "
-        "departures. Re-run with "
+        "`detectors/onset.py`) ranks the starts of unusual behaviour, each burst of evidence "
+        "once (at its onset, or at its peak if it stays below the onset level); `ewma_drift` "
+        "the slow departures. Re-run with "
         "`python bench/nab.py --update BENCHMARKS.md` (the NAB directory: `--nab DIR`, "
         "$FOREWARN_NAB, or `shared/datasets/nab` above the working directory)."
     )

@@ -18,6 +18,14 @@ is the smallest of the three tail probabilities p, corrected for having looked t
 reaches `onset_log10` (an onset), and on towards 0.5 without reaching it, so that stronger
 evidence always ranks higher.
 
+A score below the onset level is reported once per burst of evidence, at the burst's peak, as
+the evidence turns down (one sample after the peak), and not on its way up: for any threshold
+between a burst's first samples and its peak (NAB's, or a plant's), the burst is one detection, not
+one per sample while the short averages build up. A burst that goes on to reach the onset level is
+reported there as an onset. A burst below the onset level that follows a reported one is reported
+only if its peak is higher than that one's, decayed with a half-life of `refractory` samples: the
+aftermath of a burst (the evidence dips and rises again as the averages catch up) is not news.
+
 After an onset the detector stays quiet (scores 0) for `refractory` samples, and then until the
 evidence has fallen back to `off_threshold`: an episode is reported at its start, once, and its
 persistence is left to `ewma_drift` and the limits. The quiet period adapts to how often the
@@ -93,6 +101,12 @@ class OnsetDetector(AnomalyLikelihood):
     """Samples of quiet left."""
     armed: bool = field(default=True, init=False)
     """False from an onset until the evidence has fallen back after the refractory period."""
+    burst_peak: float = field(default=0.0, init=False)
+    """The highest score of the current burst of evidence below the onset level."""
+    burst_reported: bool = field(default=False, init=False)
+    notice: float = field(default=0.0, init=False)
+    """The score of the last burst reported below the onset level, decaying with a half-life of
+    `refractory` samples: a later burst is reported only if stronger."""
     surprise_rate: float = field(default=10.0**-SURPRISE_LOG10, init=False)
     """The stream's recent fraction of samples with evidence of at least `SURPRISE_LOG10`."""
 
@@ -111,7 +125,11 @@ class OnsetDetector(AnomalyLikelihood):
         reject_non_finite(self, value)
         if self.quiet > 0 or not self.armed:
             return 0.0
-        return self._score(value, ts)
+        score = self._score(value, ts)
+        if score >= self.on_threshold:
+            return score
+        turned_down = not self.burst_reported and score < self.burst_peak
+        return self.burst_peak if turned_down and self.burst_peak > self.notice else 0.0
 
     def learn_one(self, value: float, ts: float) -> None:
         reject_non_finite(self, value)
@@ -128,6 +146,10 @@ class OnsetDetector(AnomalyLikelihood):
                 self.armed = score <= self.off_threshold
             elif score >= self.on_threshold:
                 self.quiet, self.armed = self.quiet_after_onset(), False
+                self.burst_peak, self.burst_reported = 0.0, False
+            else:
+                self._follow_burst(score)
+            self.notice *= 0.5 ** (1.0 / self.refractory)
         if self.n == 0:
             self.value_mean = value
         else:
@@ -147,6 +169,18 @@ class OnsetDetector(AnomalyLikelihood):
             self.value_mean += rate * change
             self.value_var = (1.0 - rate) * (self.value_var + rate * change**2)
         super().learn_one(value, ts)
+
+    def _follow_burst(self, score: float) -> None:
+        """A score below the onset level, armed: the current burst's peak, reported (by
+        `score_one`) as the evidence turns down; the burst ends where the evidence is back at
+        `off_threshold`."""
+        if not self.burst_reported and score < self.burst_peak:
+            self.burst_reported = True
+            self.notice = max(self.notice, self.burst_peak)
+        if score <= self.off_threshold:
+            self.burst_peak, self.burst_reported = 0.0, False
+        elif not self.burst_reported:
+            self.burst_peak = score
 
     def quiet_after_onset(self) -> int:
         """Samples of quiet after an onset now: `refractory`, times how many times the nominal

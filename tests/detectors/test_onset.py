@@ -159,3 +159,58 @@ def test_a_stream_that_is_often_unusual_stays_quiet_longer_after_an_onset() -> N
     late = [i for i in found if i > 10_000]
     assert len(late) >= 1
     assert all(b - a > 2 * OnsetDetector.refractory for a, b in itertools.pairwise(late))
+
+
+def evidence_and_scores(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The score of each sample's evidence (as if armed) and what the detector reports."""
+    detector = OnsetDetector(sample_period=1.0)
+    evidence, reported = [], []
+    for i, v in enumerate(values):
+        evidence.append(detector._score(float(v), float(i)))
+        reported.append(detector.score_one(float(v), float(i)))
+        detector.learn_one(float(v), float(i))
+    return np.array(evidence), np.array(reported)
+
+
+def test_a_burst_below_the_onset_level_is_reported_once_at_its_peak() -> None:
+    values = np.random.default_rng(5).normal(10.0, 1.0, 4000)
+    values[SHIFT_AT : SHIFT_AT + 4] += 2.0
+    evidence, reported = evidence_and_scores(values)
+    around = slice(SHIFT_AT - 10, SHIFT_AT + 100)
+    peak = SHIFT_AT - 10 + int(np.argmax(evidence[around]))
+    assert OnsetDetector.off_threshold < evidence[peak] < OnsetDetector.on_threshold
+    # Later small bursts (after the evidence fell back) are reported at their own, lower peaks.
+    notable = reported[around] > OnsetDetector.off_threshold
+    assert np.flatnonzero(notable).tolist() == [peak + 1 - (SHIFT_AT - 10)]
+    assert reported[peak + 1] == evidence[peak]
+
+
+def test_a_burst_that_reaches_the_onset_level_is_reported_only_there() -> None:
+    values = np.random.default_rng(5).normal(10.0, 1.0, 4000)
+    values[SHIFT_AT : SHIFT_AT + 4] += 4.0
+    evidence, reported = evidence_and_scores(values)
+    first = SHIFT_AT + int(np.flatnonzero(evidence[SHIFT_AT:] >= OnsetDetector.on_threshold)[0])
+    # The samples on the way up, above zero but below the onset level, report nothing.
+    assert 0.0 < evidence[first - 1] < OnsetDetector.on_threshold
+    assert np.flatnonzero(reported[SHIFT_AT - 10 : SHIFT_AT + 100]).tolist() == [
+        first - (SHIFT_AT - 10)
+    ]
+    assert reported[first] == evidence[first]
+
+
+def test_reporting_bursts_once_changes_no_onset() -> None:
+    # Where a condition is raised depends only on the evidence while armed, as before bursts
+    # were reported once: the alarms (and work orders) are those of the evidence itself.
+    rng = np.random.default_rng(11)
+    values = rng.normal(10.0, 1.0, 20_000)
+    for at in rng.choice(np.arange(1_000, 19_000), size=40, replace=False):
+        values[at : at + rng.integers(1, 20)] += rng.normal(0.0, 4.0)
+    detector = OnsetDetector(sample_period=1.0)
+    evidence, reported = [], []
+    for i, v in enumerate(values):
+        armed = detector.quiet == 0 and detector.armed
+        evidence.append(detector._score(float(v), float(i)) if armed else 0.0)
+        reported.append(detector.score_one(float(v), float(i)))
+        detector.learn_one(float(v), float(i))
+    assert len(onsets(np.array(reported))) >= 10
+    assert onsets(np.array(reported)) == onsets(np.array(evidence))
