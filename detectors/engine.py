@@ -11,7 +11,6 @@ at that time (or, if one did not, when a newer reading of that equipment arrives
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -22,6 +21,7 @@ from detectors.bank import BANKED, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
+from detectors.evidence import Evidence
 from detectors.prediction import MIN_BUCKETS, Forecast, forecast, forecast_trend
 from detectors.registry import (
     DEFAULT,
@@ -54,7 +54,6 @@ from devices import (
 SNAPSHOT_VERSION = 3
 ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
 """The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
-EVIDENCE_POINTS = 600
 MAX_CLOCK_REJECTS = 10_000
 """Clock rejects kept between two `take_clock_rejects` calls (the counter counts them all)."""
 SILENCE_CHECK_INTERVAL = 1.0
@@ -97,7 +96,7 @@ class _Stream:
     checks: list[_Check]
     bank_checks: list[_BankCheck]
     unit: _Unit
-    evidence: deque[Point] = field(default_factory=lambda: deque(maxlen=EVIDENCE_POINTS))
+    evidence: Evidence = field(default_factory=Evidence)
     history: TrendHistory = field(default_factory=TrendHistory)
     last_ts: float = -math.inf
     deciding: bool = False
@@ -331,7 +330,7 @@ class Engine:
         Returns the highest score of the detectors whose condition was not active before this
         reading: outside the bank, of the equipment row and, with `banked`, in the bank.
         """
-        stream.evidence.append((ts, value))
+        stream.evidence.append(ts, value)
         stream.history.add(ts, value)
         self.stats.readings += 1
         if ts > self._clock:
@@ -559,7 +558,7 @@ class Engine:
         score: float,
         severity: Severity,
     ) -> Finding:
-        value = stream.evidence[-1][1] if stream.evidence else math.nan
+        value = stream.evidence.last()[1] if stream.evidence else math.nan
         return self._signal_finding(
             stream, detector, decision, transition, value, now, score, severity
         )
@@ -584,7 +583,7 @@ class Engine:
     ) -> Finding:
         signal = stream.signal
         active = transition is not Transition.CLEARED
-        evidence = tuple(stream.evidence)
+        evidence = stream.evidence.points()
         prediction = _forecast(evidence, stream.history, signal, detector.kind, active)
         return Finding(
             equipment_id=stream.equipment_id,
@@ -614,7 +613,7 @@ class Engine:
         detector, equipment = self._row_detector(check), unit.equipment
         active = transition is not Transition.CLEARED
         signals = detector.explain(row)
-        evidence = {name: tuple(self._streams[(equipment.id, name)].evidence) for name in signals}
+        evidence = {name: self._streams[(equipment.id, name)].evidence.points() for name in signals}
         forecasts = [
             _forecast(
                 evidence[name],
@@ -679,7 +678,7 @@ class Engine:
             "streams": {
                 f"{eq}/{sig}": {
                     "last_ts": stream.last_ts if math.isfinite(stream.last_ts) else None,
-                    "evidence": list(stream.evidence),
+                    "evidence": list(stream.evidence.points()),
                     "history": stream.history.snapshot(),
                     "checks": [
                         *(_check_snapshot(c.detector, c.decision) for c in stream.checks),
