@@ -1,22 +1,21 @@
 """Latency from a reading's arrival to its work order committed, at half the peak rate.
 
-    python bench/latency.py [--pumps 200] [--seconds 20]
+    python bench/latency.py [--pumps 200] [--seconds 20] [--database URL]
 
 A private mosquitto with forewarn's deployment settings; a plant of `--pumps` pumps (the demo's
-pump type on two lines); `forewarn run` with the default ensemble and SQLite. First the peak: a
-backlog of batched JSON (10 samples of the 5 signals a message, readings of the last minutes)
-published as fast as the broker takes it, timed through the pipeline's counters. Then half that
-rate for `--seconds`, each pump in turn sending once a message whose vibration is past its alarm
-limit among healthy samples. A pump's latency is its order's `created_at` (written in the
-transaction that commits the order) minus the moment its message was handed to the broker, both
-on this machine's clock: the broker's hop is inside it, so the figure is conservative. Prints the
-peak, the offered rate and the latency's percentiles.
+pump type on two lines); `forewarn run` with the default ensemble and SQLite (or `--database`, a
+store that starts empty). First the peak: a backlog of batched JSON (10 samples of the 5 signals
+a message, readings of the last minutes) published as fast as the broker takes it, timed through
+the pipeline's counters. Then half that rate for `--seconds`, each pump in turn sending once a
+message whose vibration is past its alarm limit among healthy samples. A pump's latency is its
+order's `created_at` (written in the transaction that commits the order) minus the moment its
+message was handed to the broker, both on this machine's clock: the broker's hop is inside it,
+so the figure is conservative. Prints the peak, the offered rate and the latency's percentiles.
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import paho.mqtt.client as paho
+import sqlalchemy
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -110,18 +110,27 @@ def paced(
     return sent, (i + len(sent)) * BATCH_SAMPLES * len(SIGNALS) / (time.monotonic() - began)
 
 
-def committed(database: Path) -> dict[str, float]:
+def committed(database: str) -> dict[str, float]:
     """Each equipment's first order for a machine problem (not a sensor's), its `created_at` as
     a Unix time."""
-    with sqlite3.connect(database) as db:
-        rows = db.execute(
-            "SELECT equipment_id, MIN(created_at) FROM work_orders "
-            "WHERE failure_mode_code != 'AIR' GROUP BY 1"
-        )
-        return {
-            equipment: datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp()
-            for equipment, at in rows
-        }
+    engine = sqlalchemy.create_engine(database)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                sqlalchemy.text(
+                    "SELECT equipment_id, MIN(created_at) FROM work_orders "
+                    "WHERE failure_mode_code != 'AIR' GROUP BY equipment_id"
+                )
+            )
+            return {equipment: _unix(at) for equipment, at in rows}
+    finally:
+        engine.dispose()
+
+
+def _unix(at: datetime | str) -> float:
+    """A UTC timestamp as SQLite (text) or PostgreSQL (a datetime) gives it back."""
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    return moment.replace(tzinfo=moment.tzinfo or UTC).timestamp()
 
 
 def main() -> None:
@@ -129,18 +138,21 @@ def main() -> None:
     parser.add_argument("--pumps", type=int, default=200, help="one alarm (an order) each")
     parser.add_argument("--seconds", type=float, default=20.0, help="of the half-peak phase")
     parser.add_argument("--backlog", type=int, default=4_000, help="messages timed for the peak")
+    parser.add_argument(
+        "--database", help="the store's URL, e.g. postgresql+psycopg://... (default: SQLite)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         broker = Mosquitto(workdir)
         plant = workdir / "plant.yaml"
         topics = pump_plant_file(plant, args.pumps)
-        database = workdir / "orders.db"
+        database = args.database or f"sqlite:///{workdir / 'orders.db'}"
         settings = workdir / "settings.yaml"
         settings.write_text(
             yaml.safe_dump(
                 {
-                    "database": f"sqlite:///{database}",
+                    "database": database,
                     "state_dir": str(workdir / "state"),
                     "mqtt": {"url": f"mqtt://127.0.0.1:{broker.port}", "client_id": "latency"},
                     "log_level": "WARNING",
