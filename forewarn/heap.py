@@ -3,7 +3,7 @@
 The engine keeps many long-lived Python objects per stream (evidence, trend history, decisions,
 detector objects), and CPython's cyclic collector walks every tracked object in each full
 collection: the bigger the plant, the more each collection costs, so readings/s fell with the
-fleet's size (45,000 readings/s at 1,000 pumps, 107,000 settled: `bench/scale_curve.py`). Once
+fleet's size (74,000 readings/s at 1,000 pumps, 126,000 settled: `bench/scale_curve.py`). Once
 the plant's state is built and restored, `settled` moves it out of the collector's reach
 (`gc.freeze`; refcounting still frees what is replaced) and makes the youngest generation's
 collections rarer, as large Python services do; on leaving, the collector is as it was.
