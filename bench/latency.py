@@ -58,7 +58,14 @@ def wait_for(port: int, total: int, process: subprocess.Popen[bytes], workdir: P
         time.sleep(0.05)
 
 
-def peak(broker: Mosquitto, topics: list[str], messages: int, port: int, *run: object) -> float:
+def peak(
+    broker: Mosquitto,
+    topics: list[str],
+    messages: int,
+    port: int,
+    process: subprocess.Popen[bytes],
+    workdir: Path,
+) -> float:
     """Readings/s through the pipeline while a backlog of `messages` is published at once."""
     rounds = -(-messages // len(topics))
     first_ms = int(time.time() * 1000) - rounds * BATCH_SAMPLES * 1000  # ends now: no gap
@@ -69,11 +76,12 @@ def peak(broker: Mosquitto, topics: list[str], messages: int, port: int, *run: o
         )
         for i in range(messages)
     ]
+    total = messages * BATCH_SAMPLES * len(SIGNALS)
     before = readings(port)
     began = time.perf_counter()
     publish(broker, backlog)
-    wait_for(port, before + messages * BATCH_SAMPLES * len(SIGNALS), *run)  # type: ignore[arg-type]
-    return messages * BATCH_SAMPLES * len(SIGNALS) / (time.perf_counter() - began)
+    wait_for(port, before + total, process, workdir)
+    return total / (time.perf_counter() - began)
 
 
 def paced(

@@ -1,5 +1,6 @@
 """Shared fixtures: a private mosquitto per test session (or per test when a test must kill it),
-the demo plant, and free ports."""
+the demo plant, free ports, and a PostgreSQL schema of a test's own (on the server named by
+FOREWARN_TEST_POSTGRES_URL)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,24 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from devices import Plant, load_plant
 
 DEMO_PLANT = Path(str(resources.files("forewarn").joinpath("demo/plant.yaml")))
+POSTGRES_URL = os.environ.get(
+    "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def free_port() -> int:
@@ -116,6 +125,48 @@ def private_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 @pytest.fixture(scope="session")
 def demo_plant() -> Plant:
     return load_plant(DEMO_PLANT)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Engine]:
+    """The PostgreSQL test server; skips (or fails, if FOREWARN_REQUIRE_POSTGRES=1) without it."""
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        why = " ".join(str(exc.orig).split())
+        reason = (
+            f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} is unreachable ({why}); "
+            "start it or point FOREWARN_TEST_POSTGRES_URL at one"
+        )
+        if os.environ.get("FOREWARN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (FOREWARN_REQUIRE_POSTGRES=1 makes this a failure)")
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@contextmanager
+def postgres_schema(server: Engine, prefix: str) -> Iterator[str]:
+    """A URL whose connections work in a fresh schema named from `prefix`, dropped after."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with server.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with server.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Engine) -> Iterator[str]:
+    """A URL whose connections work in a fresh schema of this test's own, dropped after it."""
+    with postgres_schema(postgres_server, "forewarn_test") as url:
+        yield url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

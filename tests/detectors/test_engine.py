@@ -92,6 +92,13 @@ def plant_with(demo_plant: Plant, **changes: object) -> Plant:
     return dataclasses.replace(demo_plant, equipment={"P-101": pump})
 
 
+def pumps(*ids: str) -> Plant:
+    """A plant of centrifugal pumps of the library, on one line."""
+    equipment = [{"id": i, "type": "centrifugal_pump", "team": "m"} for i in ids]
+    line = {"id": "l", "equipment": equipment}
+    return plant_from_dict({"site": {"id": "s"}, "areas": [{"id": "a", "lines": [line]}]})
+
+
 def row(ts: float, **values: float) -> list[Reading]:
     return [Reading("P-101", name, ts, value) for name, value in values.items()]
 
@@ -250,22 +257,7 @@ def test_silence_is_judged_on_the_timer_while_nothing_arrives(demo_plant: Plant)
 
 
 def test_after_a_restore_the_time_the_service_was_down_is_not_a_sensors_silence() -> None:
-    plant = plant_from_dict(
-        {
-            "site": {"id": "s"},
-            "areas": [
-                {
-                    "id": "a",
-                    "lines": [
-                        {
-                            "id": "l",
-                            "equipment": [{"id": "P-1", "type": "centrifugal_pump", "team": "m"}],
-                        }
-                    ],
-                }
-            ],
-        }
-    )
+    plant = pumps("P-1")
     signals = list(plant.equipment["P-1"].signals)
     t0 = 1_764_000_000.0
     before = Engine(plant, ["stale"])
@@ -286,25 +278,7 @@ def test_machines_whose_gateways_send_minutes_per_message_are_not_stale_until_on
     """Three pumps whose gateways each send 300 s of samples per message, a third of a period
     apart: every pump's newest data is minutes behind the others' most of the time. Stale only
     for the pump whose gateway stops, within a few missed messages."""
-    plant = plant_from_dict(
-        {
-            "site": {"id": "s"},
-            "areas": [
-                {
-                    "id": "a",
-                    "lines": [
-                        {
-                            "id": "l",
-                            "equipment": [
-                                {"id": f"P-{i}", "type": "centrifugal_pump", "team": "m"}
-                                for i in range(3)
-                            ],
-                        }
-                    ],
-                }
-            ],
-        }
-    )
+    plant = pumps("P-0", "P-1", "P-2")
     signals = list(plant.equipment["P-0"].signals)
     engine = Engine(plant, ["stale"])
     t0 = 1_764_000_000.0

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +23,6 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import Column, create_engine, insert, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from devices import Finding, FindingKind, Plant, Reading, Severity, load_plant
 from forewarn.shards import shard_plant
@@ -215,29 +212,6 @@ def test_the_dashboard_asks_influxdb_for_what_the_historian_writes() -> None:
     assert asked == {"readings", "findings"}
 
 
-@pytest.fixture
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema with the store's tables on the test PostgreSQL server (skips without one)."""
-    url = make_url(
-        os.environ.get(
-            "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        )
-    )
-    schema = f"compose_test_{uuid.uuid4().hex[:12]}"
-    server = create_engine(url)
-    try:
-        with server.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-    except OperationalError as exc:
-        server.dispose()
-        pytest.skip(f"PostgreSQL unreachable ({' '.join(str(exc.orig).split())})")
-    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    yield scoped.render_as_string(hide_password=False)
-    with server.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    server.dispose()
-
-
 def test_the_dashboard_sql_names_tables_and_columns_the_store_has() -> None:
     queries = _targets("rawSql")
     assert len(queries) >= 2
@@ -262,9 +236,9 @@ def _placeholder(column: Column[Any]) -> object:
 
 @pytest.mark.postgres
 def test_the_dashboard_sql_runs_on_the_store_schema_and_counts_open_orders_per_line(
-    postgres_schema: str,
+    postgres_url: str,
 ) -> None:
-    engine = create_engine(postgres_schema)
+    engine = create_engine(postgres_url)
     Base.metadata.create_all(engine)
     table = Base.metadata.tables["work_orders"]
     required = [

@@ -3,8 +3,6 @@ schema per test on the server named by FOREWARN_TEST_POSTGRES_URL)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,49 +10,11 @@ from pathlib import Path
 import pytest
 from browser import artefacts, browser_page  # noqa: F401  (fixtures of the browser tests)
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from workorder_helpers import Clock
 
 from devices import Plant
+from tests.conftest import postgres_schema
 from ticketing import WorkOrderStore
-
-POSTGRES_URL = os.environ.get(
-    "FOREWARN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Engine]:
-    """The PostgreSQL test server; skips (or fails, if FOREWARN_REQUIRE_POSTGRES=1) without it."""
-    engine = create_engine(POSTGRES_URL)
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        engine.dispose()
-        why = " ".join(str(exc.orig).split())
-        reason = (
-            f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} is unreachable ({why}); "
-            "start it or point FOREWARN_TEST_POSTGRES_URL at one"
-        )
-        if os.environ.get("FOREWARN_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (FOREWARN_REQUIRE_POSTGRES=1 makes this a failure)")
-        pytest.skip(reason)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def postgres_url(postgres_server: Engine) -> Iterator[str]:
-    """A URL whose connections work in a fresh schema of their own, dropped after the test."""
-    schema = f"ticketing_test_{uuid.uuid4().hex[:12]}"
-    with postgres_server.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with postgres_server.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -68,15 +28,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def migrated_postgres(postgres_server: Engine) -> Iterator[str]:
     """One schema migrated to head for the whole session (see `reused_database_url`)."""
-    schema = f"ticketing_shared_{uuid.uuid4().hex[:12]}"
-    with postgres_server.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    WorkOrderStore(rendered).close()
-    yield rendered
-    with postgres_server.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with postgres_schema(postgres_server, "ticketing_shared") as url:
+        WorkOrderStore(url).close()
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -33,6 +33,18 @@ from ticketing.errors import InvalidRequest
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Since = Annotated[AwareTime | None, Query(description="Orders created at or after (ISO 8601).")]
 Until = Annotated[AwareTime | None, Query(description="Orders created before (ISO 8601).")]
+PeriodsFrom = Annotated[AwareTime, Query(description="Start of the first period.")]
+PeriodsUntil = Annotated[AwareTime, Query(description="The last period is the one holding it.")]
+PeriodStep = Annotated[
+    float, Query(gt=0, le=366 * 86400, description="Seconds per period (a week by default).")
+]
+Bars = Annotated[int, Query(ge=1, le=100, description="How many groups to draw as bars.")]
+
+
+def _checked(since: datetime | None, until: datetime | None) -> None:
+    """Refuse a period that ends before it starts."""
+    if since is not None and until is not None and until < since:
+        raise InvalidRequest("`until` must not be before `since`")
 
 
 @router.get("/mtta", summary="Mean time to acknowledge, overall and per priority", responses=DENIED)
@@ -66,8 +78,7 @@ async def backlog(
 
 
 def _instants(since: datetime, until: datetime, step: float) -> list[datetime]:
-    if until < since:
-        raise InvalidRequest("`until` must not be before `since`")
+    _checked(since, until)
     steps = (until - since).total_seconds() / step  # infinite for a step too small to count
     if not steps < MAX_BUCKETS:
         raise InvalidRequest(
@@ -80,11 +91,9 @@ def _instants(since: datetime, until: datetime, step: float) -> list[datetime]:
 async def throughput(
     analytics: AnalyticsDep,
     principal: Planner,
-    since: Annotated[AwareTime, Query(description="Start of the first period.")],
-    until: Annotated[AwareTime, Query(description="The last period is the one holding it.")],
-    step: Annotated[
-        float, Query(gt=0, le=366 * 86400, description="Seconds per period (a week by default).")
-    ] = 7 * 86400,
+    since: PeriodsFrom,
+    until: PeriodsUntil,
+    step: PeriodStep = 7 * 86400,
 ) -> list[ThroughputOut]:
     """Periods of `step` seconds from `since`, the last one holding `until`: in each, the orders
     created and the orders closed (cancelled ones are not closed)."""
@@ -107,11 +116,9 @@ def _edges(since: datetime, until: datetime, step: float) -> list[datetime]:
 async def orders_by_line(
     analytics: AnalyticsDep,
     principal: Planner,
-    since: Annotated[AwareTime, Query(description="Start of the first period.")],
-    until: Annotated[AwareTime, Query(description="The last period is the one holding it.")],
-    step: Annotated[
-        float, Query(gt=0, le=366 * 86400, description="Seconds per period (a week by default).")
-    ] = 7 * 86400,
+    since: PeriodsFrom,
+    until: PeriodsUntil,
+    step: PeriodStep = 7 * 86400,
 ) -> list[LineCountOut]:
     """Periods as for throughput; only the (line, period) pairs with orders, cancelled orders
     left out."""
@@ -164,14 +171,6 @@ async def top_failure_modes(
 ) -> list[FailureModeCountOut]:
     rows = await asyncio.to_thread(analytics.top_failure_modes, since, until, limit=limit)
     return [FailureModeCountOut.model_validate(r) for r in rows]
-
-
-Bars = Annotated[int, Query(ge=1, le=100, description="How many groups to draw as bars.")]
-
-
-def _checked(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and until < since:
-        raise InvalidRequest("`until` must not be before `since`")
 
 
 @router.get(
