@@ -41,7 +41,9 @@ from ingest_throughput import (
     publish,
     pump_plant_file,
 )
-from workers_scaling import readings, stop, wait_ports
+from workers_scaling import health, readings, stop, wait_ports
+
+STAGES = ("engine", "record", "snapshot")
 
 
 def start(workdir: Path, plant: Path, settings: Path, port: int) -> subprocess.Popen[bytes]:
@@ -118,6 +120,14 @@ def paced(
     return sent, (i + len(sent)) * BATCH_SAMPLES * len(SIGNALS) / (time.monotonic() - began)
 
 
+def pipeline_stats(port: int) -> dict[str, float]:
+    found = health(port)
+    stats = found.get("pipeline") if found else None
+    if not isinstance(stats, dict):
+        raise SystemExit(f"the health endpoint on port {port} gave no pipeline counters")
+    return {k: float(v) for k, v in stats.items()}
+
+
 def committed(database: str) -> dict[str, float]:
     """Each equipment's first order for a machine problem (not a sensor's), its `created_at` as
     a Unix time."""
@@ -173,10 +183,11 @@ def main() -> None:
             wait_ports([port])
             time.sleep(2.0)  # subscribed
             top = peak(broker, topics, args.backlog, port, process, workdir)
-            before = readings(port)
+            before = pipeline_stats(port)
             sent, offered = paced(broker, topics, top / 2, args.seconds)
             time.sleep(5.0)  # the last orders
-            processed = (readings(port) - before) / args.seconds
+            after = pipeline_stats(port)
+            processed = (after["readings"] - before["readings"]) / args.seconds
             orders = committed(database)
         finally:
             stop(process)
@@ -192,6 +203,16 @@ def main() -> None:
         f"{processed:,.0f}; "
         f"{len(ms)}/{len(sent)} alarms became orders; latency p50 {p50:.0f} ms, "
         f"p90 {p90:.0f} ms, p99 {p99:.0f} ms, max {ms.max():.0f} ms"
+    )
+    # Where the pipeline's time went while paced (and the 5 s after): its stages' busy time.
+    span = args.seconds + 5.0
+    busy = {k: after[f"{k}_seconds"] - before[f"{k}_seconds"] for k in STAGES}
+    findings = after["findings"] - before["findings"]
+    print(
+        "pipeline busy: "
+        + ", ".join(f"{k} {v / span:.0%}" for k, v in busy.items())
+        + f" of the wall time; {busy['record'] / max(findings, 1) * 1000:.1f} ms per finding "
+        f"recorded ({findings:.0f} findings)"
     )
 
 

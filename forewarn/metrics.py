@@ -38,6 +38,15 @@ class PipelineCollector(Collector):
         yield CounterMetricFamily(
             "forewarn_pipeline_orders_opened", "Work orders opened", value=stats.orders_opened
         )
+        busy = CounterMetricFamily(
+            "forewarn_pipeline_busy_seconds",
+            "Wall time the pipeline spent in each stage (its rate is the stage's share of a core)",
+            labels=["stage"],
+        )
+        busy.add_metric(["engine"], stats.engine_seconds)
+        busy.add_metric(["record"], stats.record_seconds)
+        busy.add_metric(["snapshot"], stats.snapshot_seconds)
+        yield busy
         dropped = CounterMetricFamily(
             "forewarn_engine_dropped",
             "Readings the engine did not score, by reason",

@@ -37,6 +37,12 @@ class PipelineStats:
     masked: int = 0
     """Stale-sensor findings not recorded: they started while the equipment's link was down,
     which its communication finding tells."""
+    engine_seconds: float = 0.0
+    """Wall time spent in the detection engine (batches and silence checks)."""
+    record_seconds: float = 0.0
+    """Wall time spent recording findings in the work-order store."""
+    snapshot_seconds: float = 0.0
+    """Wall time spent saving detector state snapshots."""
 
 
 class Pipeline:
@@ -97,8 +103,10 @@ class Pipeline:
         snapshot_ts = -math.inf
         async for batch in self.source.batches():
             async with self._engine_lock:
+                began = time.monotonic()
                 findings = await asyncio.to_thread(self.engine.process, batch)
                 self._last_batch = time.monotonic()
+                self.stats.engine_seconds += self._last_batch - began
             self._dead_letter_clock_rejects()
             if self._on_processed is not None:
                 self._on_processed(batch, findings)
@@ -140,7 +148,9 @@ class Pipeline:
             self.stats.masked += 1
             return
         equipment = self.plant.equipment[finding.equipment_id]
+        began = time.monotonic()
         recorded = await asyncio.to_thread(self.store.record, finding, equipment)
+        self.stats.record_seconds += time.monotonic() - began
         self.recorded(finding, recorded)
 
     def recorded(self, finding: Finding, recorded: Recorded | None) -> None:
@@ -165,7 +175,9 @@ class Pipeline:
                 quiet = time.monotonic() - self._last_batch
                 if quiet < every:
                     continue
+                began = time.monotonic()
                 findings = await asyncio.to_thread(self.engine.check_silence, quiet)
+                self.stats.engine_seconds += time.monotonic() - began
             self.stats.silence_checks += 1
             for finding in findings:
                 await self._record(finding)
@@ -184,7 +196,9 @@ class Pipeline:
 
     async def _snapshot(self) -> None:
         if self._snapshots is not None:
+            began = time.monotonic()
             await asyncio.to_thread(self._save_snapshot, self._snapshots)
+            self.stats.snapshot_seconds += time.monotonic() - began
 
     def _save_snapshot(self, store: snapshots.SnapshotStore) -> None:
         store.save(self.engine.snapshot())

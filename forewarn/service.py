@@ -18,7 +18,7 @@ import uvicorn
 
 from detectors import Engine
 from devices import Finding, Plant
-from forewarn import heap
+from forewarn import heap, switching
 from forewarn.action_publisher import ActionPublisher
 from forewarn.errors import ForewarnError
 from forewarn.health import (
@@ -247,7 +247,8 @@ async def serve(
     running = Running(pipeline, intake.mqtt, store, api_url, intake, recorder=recorder)
     try:
         intake.start()
-        with heap.settled():  # the plant's state is built and restored by now
+        # The plant's state is built and restored by now.
+        with heap.settled(), switching.responsive():
             async with (
                 intake.merged,
                 _action_publisher(plant, settings) as publish,

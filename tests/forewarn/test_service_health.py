@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +26,7 @@ from forewarn.health import (
 )
 from forewarn.service import Running, serve
 from forewarn.settings import ApiSettings, HealthSettings, MqttSettings, Settings
+from forewarn.switching import SWITCH_INTERVAL
 from tests.conftest import Mosquitto
 
 FLOWING = SourceSample(connected=True, readings=1000, last_reading_age=0.5)
@@ -151,6 +154,7 @@ async def test_the_health_endpoint_fails_with_503_when_the_only_broker_is_gone(
     )
     running = await asyncio.wait_for(started, 30)
     await asyncio.wait_for(running.source.connected(), 30)
+    assert sys.getswitchinterval() == SWITCH_INTERVAL  # the store's thread gets the GIL back soon
     publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"p-{uuid.uuid4().hex[:8]}")
     publisher.connect("127.0.0.1", private_mosquitto.port)
     publisher.loop_start()
@@ -182,3 +186,6 @@ async def test_the_health_endpoint_fails_with_503_when_the_only_broker_is_gone(
     assert 'forewarn_health_status{status="failing"} 1.0' in metrics
     assert 'forewarn_engine_dropped_total{reason="out_of_order"} 0.0' in metrics
     assert "forewarn_pipeline_readings_total 10.0" in metrics
+    busy = re.search(r'forewarn_pipeline_busy_seconds_total\{stage="engine"\} (\S+)', metrics)
+    assert busy is not None, metrics
+    assert float(busy.group(1)) > 0.0
