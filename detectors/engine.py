@@ -584,7 +584,9 @@ class Engine:
         signal = stream.signal
         active = transition is not Transition.CLEARED
         evidence = stream.evidence.points()
-        prediction = _forecast(evidence, stream.history, signal, detector.kind, active)
+        prediction = self._time_to_limit(
+            stream.unit.equipment, {signal.name: evidence}, detector.kind, active
+        )
         return Finding(
             equipment_id=stream.equipment_id,
             signals=(signal.name,),
@@ -614,17 +616,7 @@ class Engine:
         active = transition is not Transition.CLEARED
         signals = detector.explain(row)
         evidence = {name: self._streams[(equipment.id, name)].evidence.points() for name in signals}
-        forecasts = [
-            _forecast(
-                evidence[name],
-                self._streams[(equipment.id, name)].history,
-                equipment.signals[name],
-                detector.kind,
-                active,
-            )
-            for name in signals
-        ]
-        soonest = min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
+        soonest = self._time_to_limit(equipment, evidence, detector.kind, active)
         return Finding(
             equipment_id=equipment.id,
             signals=signals,
@@ -639,6 +631,36 @@ class Engine:
             time_to_limit_range=(soonest.earliest, soonest.latest) if soonest else None,
             evidence=evidence,
         )
+
+    def _time_to_limit(
+        self,
+        equipment: Equipment,
+        evidence: Mapping[str, Sequence[Point]],
+        kind: FindingKind,
+        active: bool,
+    ) -> Forecast | None:
+        """The soonest alarm-limit crossing forecast of the finding's signals (`evidence`'s);
+        when none of them heads to a limit, of the equipment's other signals that have a long
+        trend: the order is about the machine, and the signal that will cross first (a bearing's
+        temperature) need not be one that looked unusual (its belt's slip)."""
+        forecasts = [
+            _forecast(
+                points,
+                self._streams[(equipment.id, name)].history,
+                equipment.signals[name],
+                kind,
+                active,
+            )
+            for name, points in evidence.items()
+        ]
+        if not any(forecasts) and active and kind is not FindingKind.SENSOR:
+            streams = (self._streams[(equipment.id, name)] for name in equipment.signals)
+            forecasts = [
+                forecast_trend(other.history.buckets(), other.signal.limits, other.last_ts)
+                for other in streams
+                if other.signal.name not in evidence and len(other.history) >= MIN_BUCKETS
+            ]
+        return min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
 
     def end_warmup(self) -> None:
         """What every detector has learned so far is the healthy baseline: from the next reading

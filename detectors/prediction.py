@@ -12,6 +12,12 @@ lowered by part of the signal's short-term spread (a noisy signal first touches 
 its mean does), and a time left scaled by a log-normal `DISCREPANCY` for what no candidate
 explains. The point estimate is the pool's median.
 
+Many signals also follow a daily cycle that is not wear: a temperature rises and falls with the
+ambient and the shifts' load. Once the history spans `CYCLE_SPAN`, every candidate carries a
+24-hour sinusoid too (fitted with its level and rate), so the cycle neither hides in the trend nor
+counts as unexplained noise, and the crossing is where the trend plus the cycle reach the limit:
+a temperature in its daily upswing gets there sooner than its trend alone says.
+
 `forecast` is the short-window fallback while the history is under `MIN_BUCKETS` buckets.
 
 The short-window trend is Theil-Sen: the median of the slopes between pairs of points. Unlike
@@ -58,6 +64,14 @@ RANGE = (0.05, 0.95)
 DISCREPANCY = 0.2
 """Log-scale standard deviation of the time left that no candidate explains: the wear's future
 is not exactly any fitted curve (machines change load, damage jumps)."""
+CYCLE = 86_400.0
+"""Period of the daily cycle (seconds)."""
+CYCLE_SPAN = 1.5 * CYCLE
+"""History a daily cycle is fitted from: more than a period, or a sinusoid and a trend cannot be
+told apart."""
+CYCLE_ITERATIONS = 4
+"""Refinements of a crossing time with the cycle: the trend must reach the limit less the
+cycle's value at the time found."""
 NOISE_TOUCH = (0.0, 3.5)
 """How far below the limit (in short-term standard deviations) the mean is when the signal first
 touches the limit: drawn uniformly in this interval."""
@@ -136,16 +150,17 @@ def forecast_trend(buckets: Sequence[Bucket], limits: Limits, now: float) -> For
     spread = float(np.median([b.sd for b in buckets[-6:]]))
     tau, shapes, k = _candidates(t)
     f = _features(tau, k)  # (candidates, n)
-    fit = _fit(f, y, w)
+    cycle = _cycle(t) if -t[0] >= CYCLE_SPAN else None
+    fit = _fit(f, y, w, cycle)
     if fit is None:
         return None
-    level, rate, rss, cov = fit
+    level, rate, rss, cov, phase = fit
     now_f = f[:, -1]
     slope_now = rate * _derivative(tau[:, -1], k)
-    rho = _autocorrelation(f, y, level, rate)
+    rho = _autocorrelation(f, y, level, rate, phase, cycle)
     inflation = (1.0 + rho) / (1.0 - rho)
     n_eff = max(w.sum() / inflation, 3.0)
-    params = np.where(shapes, 4.0, 3.0)
+    params = np.where(shapes, 4.0, 3.0) + (0.0 if cycle is None else 2.0)
     bic = n_eff * np.log(np.maximum(rss / w.sum(), 1e-300)) + params * math.log(n_eff)
     weight = np.exp(-(bic - bic.min()) / 2.0)
     weight /= weight.sum()
@@ -156,7 +171,8 @@ def forecast_trend(buckets: Sequence[Bucket], limits: Limits, now: float) -> For
     if limit is None:
         return None
     sign = 1.0 if slope > 0.0 else -1.0
-    if sign * (float(weight @ (level + rate * now_f)) - limit) >= 0.0:
+    # The cycle's value now (t = 0) is its cosine coefficient.
+    if sign * (float(weight @ (level + rate * now_f + phase[:, 1])) - limit) >= 0.0:
         return Forecast(0.0, 0.0, 0.0, slope, limit)
     rng = np.random.default_rng(n)
     pick = rng.choice(weight.size, size=DRAWS, p=weight)
@@ -167,9 +183,18 @@ def forecast_trend(buckets: Sequence[Bucket], limits: Limits, now: float) -> For
     draw_level = level[pick] + sd[:, 0] * z[:, 0]
     draw_rate = rate[pick] + sd[:, 1] * (corr * z[:, 0] + np.sqrt(1.0 - corr**2) * z[:, 1])
     touch = limit - sign * spread * rng.uniform(*NOISE_TOUCH, DRAWS)
-    seconds = _crossing_times(
-        draw_level, draw_rate, touch, tau[pick, -1], k[pick], now_f[pick], sign
-    )
+
+    def crossing(cycle_value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return _crossing_times(
+            draw_level, draw_rate, touch - cycle_value, tau[pick, -1], k[pick], now_f[pick], sign
+        )
+
+    seconds = crossing(phase[pick, 1])
+    if cycle is not None:
+        for _ in range(CYCLE_ITERATIONS):
+            found = np.isfinite(seconds)
+            at = _cycle(np.where(found, seconds, 0.0))
+            seconds = np.where(found, crossing(np.einsum("dc,dc->d", phase[pick], at)), seconds)
     seconds = seconds * np.exp(DISCREPANCY * rng.standard_normal(DRAWS))
     seconds[np.isnan(seconds)] = np.inf  # a draw without a defined crossing never crosses
     seconds.sort()  # infinite draws last: np.quantile would turn them into NaN
@@ -204,39 +229,60 @@ def _derivative(
     return np.where(k > 0.0, np.exp(np.minimum(k * tau, 700.0)), 1.0)
 
 
-def _fit(
-    f: npt.NDArray[np.float64], y: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.float64], ...] | None:
-    """Weighted least squares of y = level + rate * f for every candidate row of `f`.
+def _cycle(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The daily cycle's regressors at times `t` (seconds from now): sine and cosine, (n, 2)."""
+    angle = (2.0 * math.pi / CYCLE) * t
+    return np.stack((np.sin(angle), np.cos(angle)), axis=-1)
 
-    Returns level, rate, residual sum of squares and the covariance (var level, var rate, cov)
-    as columns.
+
+def _fit(
+    f: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    cycle: npt.NDArray[np.float64] | None = None,
+) -> tuple[npt.NDArray[np.float64], ...] | None:
+    """Weighted least squares of y = level + rate * f (+ the daily cycle's sine and cosine) for
+    every candidate row of `f`, by the normal equations of each.
+
+    Returns level, rate, residual sum of squares, the covariance (var level, var rate, cov) as
+    columns, and the cycle's coefficients (zeros without `cycle`), (candidates, 2).
     """
-    sw = w.sum()
-    sf = f @ w
-    sff = (f * f) @ w
-    sy = float(w @ y)
-    sfy = f @ (w * y)
-    syy = float(w @ (y * y))
-    det = sw * sff - sf * sf
-    ok = det > 1e-12 * np.maximum(sff * sw, 1e-300)
+    m = f.shape[0]
+    columns = [np.ones_like(y), None] + ([] if cycle is None else [cycle[:, 0], cycle[:, 1]])
+    p = len(columns)
+    gram = np.empty((m, p, p))
+    moment = np.empty((m, p))
+    for i, a in enumerate(columns):
+        for j in range(i, p):
+            b = columns[j]
+            if a is None:
+                value = (f * f) @ w if b is None else f @ (w * b)
+            else:
+                value = np.full(m, float(w @ (a * b))) if b is not None else f @ (w * a)
+            gram[:, i, j] = gram[:, j, i] = value
+        moment[:, i] = f @ (w * y) if a is None else float(w @ (a * y))
+    scale = np.sqrt(np.einsum("mii->mi", gram))
+    norm = gram / np.maximum(scale[:, :, None] * scale[:, None, :], 1e-300)
+    ok = np.abs(np.linalg.det(norm)) > 1e-12
     if not ok.any():
         return None
-    det = np.where(ok, det, np.inf)
-    rate = (sw * sfy - sf * sy) / det
-    level = (sy - rate * sf) / sw
-    rss = np.maximum(syy - level * sy - rate * sfy, 0.0)
+    inverse = np.linalg.inv(np.where(ok[:, None, None], gram, np.eye(p)))
+    beta = np.einsum("mij,mj->mi", inverse, moment)
+    rss = np.maximum(float(w @ (y * y)) - np.einsum("mi,mi->m", beta, moment), 0.0)
     # Candidates too steep for floating point (or degenerate) get no weight and no NaNs.
-    ok &= np.isfinite(rate) & np.isfinite(level) & np.isfinite(rss)
-    rate = np.where(ok, rate, 0.0)
-    level = np.where(ok, level, sy / sw)
+    ok &= np.isfinite(beta).all(axis=1) & np.isfinite(rss)
+    beta = np.where(ok[:, None], beta, 0.0)
+    beta[:, 0] = np.where(ok, beta[:, 0], float(w @ y) / w.sum())
     rss = np.where(ok, rss, np.inf)
-    dof = max(float(y.size) - 2.0, 1.0)
+    dof = max(float(y.size) - p, 1.0)
     sigma2 = np.where(ok, rss, 0.0) / dof
-    with np.errstate(invalid="ignore"):
-        cov = np.stack((sigma2 * sff / det, sigma2 * sw / det, -sigma2 * sf / det), axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        cov = sigma2[:, None] * np.stack(
+            (inverse[:, 0, 0], inverse[:, 1, 1], inverse[:, 0, 1]), axis=1
+        )
     cov = np.where(ok[:, None] & np.isfinite(cov), cov, 0.0)
-    return level, rate, rss, cov
+    phase = beta[:, 2:] if cycle is not None else np.zeros((m, 2))
+    return beta[:, 0], beta[:, 1], rss, cov, phase
 
 
 def _autocorrelation(
@@ -244,11 +290,15 @@ def _autocorrelation(
     y: npt.NDArray[np.float64],
     level: npt.NDArray[np.float64],
     rate: npt.NDArray[np.float64],
+    phase: npt.NDArray[np.float64],
+    cycle: npt.NDArray[np.float64] | None,
 ) -> float:
     """Lag-1 autocorrelation of the residuals of the best candidate, in [0, 0.95]."""
     residuals = y[None, :] - level[:, None] - rate[:, None] * f
+    if cycle is not None:
+        residuals -= phase @ cycle.T
     best = int(np.nanargmin(np.where(np.isfinite(rate), (residuals**2).sum(axis=1), np.inf)))
-    r = y - level[best] - rate[best] * f[best]
+    r = residuals[best]
     denominator = float(r @ r)
     if denominator <= 0.0:
         return 0.0

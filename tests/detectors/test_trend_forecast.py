@@ -25,14 +25,18 @@ def severity(shape: str, t: float) -> float:
 
 
 def degrade(
-    shape: str, fraction: float, seed: int, sd: float = 0.05
+    shape: str, fraction: float, seed: int, sd: float = 0.05, daily: float = 0.0
 ) -> tuple[TrendHistory, float, float]:
-    """A signal from 2.0 rising to 7.5 at failure; its history up to `fraction` of the time to
-    failure, that moment, and the first time a noisy reading reaches the limit."""
+    """A signal from 2.0 rising to 7.5 at failure (plus a daily cycle of amplitude `daily`); its
+    history up to `fraction` of the time to failure, that moment, and the first time a noisy
+    reading reaches the limit."""
     rng = np.random.default_rng(seed)
     t = np.arange(0.0, ONSET + TTF, PERIOD)
     values = (
-        2.0 + 5.5 * np.array([severity(shape, x) for x in t]) + sd * rng.standard_normal(t.size)
+        2.0
+        + 5.5 * np.array([severity(shape, x) for x in t])
+        + daily * np.sin(2.0 * math.pi * t / 86_400.0)
+        + sd * rng.standard_normal(t.size)
     )
     now = ONSET + fraction * TTF
     history = TrendHistory()
@@ -55,6 +59,24 @@ def test_the_range_holds_the_crossing_and_the_estimate_is_close(shape: str) -> N
         held += got.earliest <= actual <= got.latest
         errors.append(abs(got.seconds - actual) / actual)
         assert got.earliest <= got.seconds <= got.latest
+    assert held >= len(cases) - 1
+    assert float(np.median(errors)) < 0.25
+
+
+@pytest.mark.parametrize("shape", ["linear", "exponential"])
+def test_a_daily_cycle_on_top_of_the_wear_is_fitted_not_taken_for_noise(shape: str) -> None:
+    """A temperature that follows the ambient's daily cycle while it wears: once two days are
+    in the history the cycle is part of the model and the range still holds the crossing."""
+    errors = []
+    held = 0
+    cases = [(fraction, seed) for fraction in (0.5, 0.7, 0.85) for seed in (1, 2)]
+    for fraction, seed in cases:
+        history, now, crossed = degrade(shape, fraction, seed, daily=0.6)
+        got = forecast_trend(history.buckets(), Limits(alarm_high=LIMIT), now)
+        assert got is not None
+        actual = crossed - now
+        held += got.earliest <= actual <= got.latest
+        errors.append(abs(got.seconds - actual) / actual)
     assert held >= len(cases) - 1
     assert float(np.median(errors)) < 0.25
 
@@ -139,3 +161,36 @@ def test_the_engine_forecasts_from_its_history_and_keeps_it_in_its_snapshot() ->
         resumed.snapshot()["streams"]["P-1/vibration"]["history"]
         == saved["streams"]["P-1/vibration"]["history"]
     )
+
+
+def test_an_order_about_a_signal_with_no_limit_ahead_tells_when_another_signal_crosses() -> None:
+    """A warning on a signal with no alarm limit (here a seal's leak rate) while the bearing's
+    temperature climbs toward its alarm limit: the finding's time to limit is the bearing's."""
+    signals = {
+        "seal_leak": {"unit": "l/h", "sample_period": "10s", "limits": {"warn_high": 2.0}},
+        "bearing_temp": {"limits": {"warn_high": 80.0, "alarm_high": 90.0}},
+    }
+    equipment = {"id": "P-1", "type": "centrifugal_pump", "team": "maintenance"}
+    line = {"id": "l", "equipment": [{**equipment, "signals": signals}]}
+    plant = plant_from_dict({"site": {"id": "s"}, "areas": [{"id": "a", "lines": [line]}]})
+    engine = Engine(plant, ("limits",))
+    rate = 30.0 / (10 * 3600.0)  # from 60 to the alarm limit of 90 in 10 h
+    rng = np.random.default_rng(5)
+    findings = []
+    for i in range(int(4 * 3600 / PERIOD)):
+        ts = i * PERIOD
+        leak = 1.0 if ts < 3.5 * 3600 else 3.0
+        findings += engine.process(
+            [
+                Reading("P-1", "seal_leak", ts, leak + 0.01 * rng.standard_normal()),
+                Reading("P-1", "bearing_temp", ts, 60.0 + rate * ts + 0.1 * rng.standard_normal()),
+            ]
+        )
+    warning = next(f for f in findings if f.active)
+    assert warning.signals == ("seal_leak",)
+    assert warning.time_to_limit is not None
+    assert warning.time_to_limit_range is not None
+    actual = 10 * 3600.0 - warning.ts
+    low, high = warning.time_to_limit_range
+    assert low <= actual <= high
+    assert warning.time_to_limit == pytest.approx(actual, rel=0.25)
