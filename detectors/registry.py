@@ -9,7 +9,7 @@ from detectors.base import Detector, EquipmentDetector
 from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
-from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
+from detectors.health import Flatline, Noise, PhysicalRange, Spikes, StaleSensor
 from detectors.hst import HalfSpaceTreesDetector
 from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
@@ -33,6 +33,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         Cusum,
         StaleSensor,
         Flatline,
+        Noise,
         Spikes,
         PhysicalRange,
         RegimeBaseline,
@@ -49,6 +50,7 @@ DEFAULT: tuple[str, ...] = (
     "ewma_drift",
     "stale",
     "flatline",
+    "noise",
     "physical_range",
     "relations",
     "shift",
