@@ -209,6 +209,27 @@ def test_bank_snapshot_resumes_identically() -> None:
     assert resumed.snapshot() == straight.snapshot()
 
 
+def test_bank_sensor_checks_snapshot_resumes_identically_within_an_episode() -> None:
+    rng = np.random.default_rng(8)
+    streams, values, ts = sensor_faults(rng, 600)
+    straight = UnivariateBank(SENSOR_CHECKS)
+    straight.add_streams(sensor_checks(i) for i in range(STREAMS))
+    expected = straight.process(streams, values, ts)
+
+    cut = int(np.searchsorted(ts, ts[streams == 0][330]))  # stream 0 is in its noisy stretch
+    first = UnivariateBank(SENSOR_CHECKS)
+    first.add_streams(sensor_checks(i) for i in range(STREAMS))
+    head = first.process(streams[:cut], values[:cut], ts[:cut])
+    noise = first.detector(0, "noise")
+    assert isinstance(noise, Noise)
+    assert noise.loud > 0
+    saved = json.loads(json.dumps(first.snapshot(), allow_nan=False))
+    resumed = UnivariateBank.restore(saved)
+    tail = resumed.process(streams[cut:], values[cut:], ts[cut:])
+    assert np.array_equal(np.vstack([head, tail]), expected)
+    assert resumed.snapshot() == straight.snapshot()
+
+
 def test_unlearned_readings_are_scored_but_change_nothing() -> None:
     bank = UnivariateBank(("zscore", "cusum"))
     bank.add_streams([{"zscore": EwmaZScore(warmup=5), "cusum": Cusum(warmup=5)}] * 2)
