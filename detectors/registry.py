@@ -60,13 +60,17 @@ DEFAULT: tuple[str, ...] = (
 
 Chosen on the simulators' fault library and healthy fleets (BENCHMARKS.md): limits and slow drift
 per signal, the sensor-health checks that raised nothing on healthy machines, and the relations
-between an equipment's signals. `shift` judges the joint state of an equipment's signals once a
-healthy baseline is named (`forewarn score --train-rows`, `forewarn learn`). `onset` marks where
-each signal starts to behave unusually, once per episode, with notices that open no work order
-(what ranks NAB's anomalies). Left out by default, for plant files to name where they fit:
-`zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
-shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in data
-without start/stop cycles), `regime_baseline` (a day of learning per load band) and
+between an equipment's signals. Among those checks, `noise` catches a sensor that got much noisier
+(mixed-plant's discharge temperature, which nothing else caught) and no start, stop or load step
+of the healthy fleets: it compares a median of the sample-to-sample movement, which a few large
+steps barely move, with the noisiest that median was in every regime of a day's learning.
+`shift` judges the joint state of an equipment's signals once a healthy baseline is named
+(`forewarn score --train-rows`, `forewarn learn`). `onset` marks where each signal starts to
+behave unusually, once per episode, with notices that open no work order (what ranks NAB's
+anomalies). Left out by default, for plant files to name where they fit: `zscore`,
+`rate_of_change` and `cusum` (each fires on the starts and stops of machines run in shifts),
+`spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in data without
+start/stop cycles), `regime_baseline` (a day of learning per load band) and
 `half_space_trees`."""
 
 
