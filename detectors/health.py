@@ -282,7 +282,8 @@ class Noise(Detector):
 
     The reference is the noisiest that scale normally is, in all the regimes the machine went
     through: the largest scale of the warm-up (`warmup` samples and `warmup_duration` seconds,
-    a day by default, so a machine run in shifts is seen running and stopped), then an upper
+    a day by default, so a machine run in shifts is seen running and stopped; and, even after a
+named baseline, `BASELINE_WINDOWS` windows: about 30 independent medians), then an upper
     envelope that rises by `rise` in log per sample the scale is above it and halves over
     `memory` seconds of samples below it. The check is loud while the scale is at least
     `threshold` times the reference, and stays loud while its score stays above the off score;
@@ -317,6 +318,7 @@ class Noise(Detector):
     loud_since: float = field(default=0.0, init=False)
 
     check_params: ClassVar[Mapping[str, Any]] = {"warmup": 600, "warmup_duration": 600.0}
+    BASELINE_WINDOWS: ClassVar[int] = 34
 
     @classmethod
     def for_signal(cls, signal: Signal) -> Self | None:
@@ -329,9 +331,15 @@ class Noise(Detector):
         """Has the scale seen enough movements to mean something?"""
         return self.n > 4 * self.window
 
+    def least_samples(self) -> int:
+        """Samples before judging, whatever the warm-up: the median settled (4 windows), then
+        about 30 independent medians for the reference to be the noisiest of."""
+        return self.BASELINE_WINDOWS * self.window
+
     def _judging(self, ts: float) -> bool:
         return (
             self.n >= self.warmup
+            and self.n >= self.least_samples()
             and ts - self.first_ts >= self.warmup_duration
             and self.reference > 0.0
         )

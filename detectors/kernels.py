@@ -326,7 +326,12 @@ def _noise_derive(p: Mapping[str, float]) -> dict[str, float]:
 def _noise_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
     n, scale, reference, loud = c["n"], c["scale"], c["reference"], c["loud"]
     threshold = c["threshold"]
-    judging = (n >= c["warmup"]) & (ts - c["first_ts"] >= c["warmup_duration"]) & (reference > 0.0)
+    judging = (
+        (n >= c["warmup"])
+        & (n >= Noise.BASELINE_WINDOWS * c["window"])
+        & (ts - c["first_ts"] >= c["warmup_duration"])
+        & (reference > 0.0)
+    )
     movement = np.abs(x - c["last"] - c["last_step"])
     moved = np.where(
         movement > scale,
