@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pytest
 
+from detectors import DEFAULT
+from detectors.bank import SENSOR_CHECKS
 from detectors.base import Detector
 from detectors.health import Flatline, Noise, PhysicalRange, Spikes, StaleSensor
 from devices import FindingKind, Limits, Severity, Signal
@@ -255,9 +257,15 @@ def shifts(days: int, period: float = 10.0, seed: int = 8) -> np.ndarray:
 def test_noise_ignores_starts_stops_and_load_steps() -> None:
     """Every start and stop, load step and inrush spike of four days is a few large movements,
     not noise, and the quiet nights do not teach the check that the running noise is too much."""
+    values = shifts(4)
+    moves = np.abs(np.diff(values))
+    recent = np.convolve(moves, np.ones(32) / 32, "valid")
+    day = int(DAY / 10.0)
+    # what fooled short-term against long-term movement: starts move far more than a day's mean
+    assert recent[day:].max() > 3.0 * moves[:day].mean()
     det = Noise.for_signal(signal("degC", 10.0))
     assert det is not None
-    got = scores(det, shifts(4), 10.0)
+    got = scores(det, values, 10.0)
     assert det.reference > 0.0  # judged for three days
     assert max(got) == 0.0
 
@@ -290,6 +298,13 @@ def test_noise_catches_a_sensor_ten_times_noisier_and_does_not_learn_it() -> Non
     # the sensor is repaired: quiet again within minutes
     after = scores(det, values[end:], period, start=end * period)
     assert max(after[60:]) == 0.0
+    assert det.describe(signal("degC", period), float(values[-1]), 0.0).startswith("vibration is ")
+
+
+def test_noise_is_a_default_sensor_check_and_runs_in_the_bank() -> None:
+    assert "noise" in DEFAULT
+    assert "noise" in SENSOR_CHECKS
+    assert Noise.kind is FindingKind.SENSOR
 
 
 def test_noise_warms_up_for_a_day_of_samples_or_after_a_named_baseline() -> None:
