@@ -301,7 +301,8 @@ class Noise(Detector):
     threshold: float = 3.0
     rise: float = 0.001
     memory: float = 7 * 86400.0
-    warmup: int = 1000
+    warmup: int = 1088
+    """Samples, and never fewer than `BASELINE_WINDOWS` windows (34 x 32 by default)."""
     warmup_duration: float = 86400.0
     min_samples: int = 30
     min_duration: float = 300.0
@@ -317,7 +318,7 @@ class Noise(Detector):
     """Samples in a row the check has been loud."""
     loud_since: float = field(default=0.0, init=False)
 
-    check_params: ClassVar[Mapping[str, Any]] = {"warmup": 600, "warmup_duration": 600.0}
+    check_params: ClassVar[Mapping[str, Any]] = {"warmup_duration": 600.0}
     BASELINE_WINDOWS: ClassVar[int] = 34
 
     @classmethod
