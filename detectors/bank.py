@@ -34,7 +34,7 @@ IntArray = npt.NDArray[np.intp]
 
 FAMILY: tuple[str, ...] = ("limits", "ewma_drift", "zscore", "rate_of_change", "cusum")
 """The univariate family: a signal's own values against its limits and its learned behaviour."""
-SENSOR_CHECKS: tuple[str, ...] = ("stale", "flatline", "physical_range")
+SENSOR_CHECKS: tuple[str, ...] = ("stale", "flatline", "noise", "physical_range")
 """The sensor-health checks the bank holds too (`detectors.health`; not `spike`, whose window
 of recent readings is no fixed set of numbers)."""
 BANKED: tuple[str, ...] = FAMILY + SENSOR_CHECKS

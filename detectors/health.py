@@ -1,16 +1,18 @@
 """Sensor health: the measurement is broken, not the machine.
 
-Four faults a maintenance team should hear about from instrumentation rather than as a machine
+Five faults a maintenance team should hear about from instrumentation rather than as a machine
 problem: a sensor that went silent (`StaleSensor`), one whose value froze (`Flatline`), one that
-throws isolated spikes (`Spikes`), and one that reads what no sensor of its kind can read
-(`PhysicalRange`). Each scores in the contract's [0, 1] scale with 0.5 where the finding starts.
+got much noisier (`Noise`), one that throws isolated spikes (`Spikes`), and one that reads what
+no sensor of its kind can read (`PhysicalRange`). Each scores in the contract's [0, 1] scale
+with 0.5 where the finding starts.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from detectors.base import Detector, reject_non_finite
 from detectors.ewma import halflife_rate
@@ -240,6 +242,179 @@ class Flatline(Detector):
             f"{signal.name} has read {anchor:.6g}{unit} for {self.run} samples in a row while it "
             f"normally moves by about {self.movement:.3g}{unit} per sample: the sensor looks "
             f"stuck; check whether the transmitter, its driver or the PLC register is frozen"
+        )
+
+
+def noise_factors(
+    window: float, rise: float, memory: float, sample_period: float
+) -> tuple[float, float, float, float]:
+    """`Noise`'s multipliers per sample: the scale's step up and down, the reference's rise
+    and fall (computed once per stream, by the object and by its bank kernel alike)."""
+    return (
+        math.exp(1.0 / window),
+        math.exp(-1.0 / window),
+        math.exp(rise),
+        0.5 ** (sample_period / memory),
+    )
+
+
+def next_scale(scale: float, movement: float, up: float, down: float) -> float:
+    """One step of the running median of the movement, in proportion (see `Noise`)."""
+    if movement > scale:
+        return scale * up if scale > 0.0 else movement
+    if 0.0 < movement < scale:
+        return scale * down
+    return scale
+
+
+@dataclass
+class Noise(Detector):
+    """A sensor that got much noisier (a failing amplifier, a ground loop, a loose shield):
+        the reading's high-frequency scale has risen well above the noisiest it normally is, and
+        stays there.
+
+        The movement of a reading is its second difference |x(t) - 2 x(t-1) + x(t-2)|: a steady
+        ramp moves by nothing, noise of standard deviation s by about 1.65 s. Its scale is a running
+        median of about the last `window` movements, learned in proportion (up by 1/`window` in log
+        when a movement is larger, down as much when smaller; an exact zero, a signal at rest or
+        repeating, is skipped): a start, a stop or a load step is a few large movements, which move
+        a median by a few steps, while a noisier sensor makes every movement larger.
+
+        The reference is the noisiest that scale normally is, in all the regimes the machine went
+        through: the largest scale of the warm-up (`warmup` samples and `warmup_duration` seconds,
+        a day by default, so a machine run in shifts is seen running and stopped; and, even after a
+    named baseline, `BASELINE_WINDOWS` windows: about 30 independent medians), then an upper
+        envelope that rises by `rise` in log per sample the scale is above it and halves over
+        `memory` seconds of samples below it. The check is loud while the scale is at least
+        `threshold` times the reference, and stays loud while its score stays above the off score;
+        it scores 0.5 * ratio / `threshold` once loud for `min_samples` samples and `min_duration`
+        seconds. Nothing is learned into the reference while loud, so a noisy sensor does not teach
+        the check that noisy is normal. The reference is floored at `min_relative_scale` of the
+        reading, so that a signal that holds still does not count its rounding as noise.
+    """
+
+    name: ClassVar[str] = "noise"
+    kind: ClassVar[FindingKind] = FindingKind.SENSOR
+
+    sample_period: float = 1.0
+    window: int = 32
+    threshold: float = 3.0
+    rise: float = 0.001
+    memory: float = 7 * 86400.0
+    warmup: int = 1088
+    """Samples, and never fewer than `BASELINE_WINDOWS` windows (34 x 32 by default)."""
+    warmup_duration: float = 86400.0
+    min_samples: int = 30
+    min_duration: float = 300.0
+    min_relative_scale: float = 1e-3
+
+    n: int = field(default=0, init=False)
+    first_ts: float = field(default=0.0, init=False)
+    last: float = field(default=0.0, init=False)
+    last_step: float = field(default=0.0, init=False)
+    scale: float = field(default=0.0, init=False)
+    reference: float = field(default=0.0, init=False)
+    loud: int = field(default=0, init=False)
+    """Samples in a row the check has been loud."""
+    loud_since: float = field(default=0.0, init=False)
+
+    check_params: ClassVar[Mapping[str, Any]] = {"warmup_duration": 600.0}
+    BASELINE_WINDOWS: ClassVar[int] = 34
+
+    @classmethod
+    def for_signal(cls, signal: Signal) -> Self | None:
+        return cls(
+            sample_period=signal.sample_period,
+            min_duration=max(300.0, 30 * signal.sample_period),
+        )
+
+    def settled(self) -> bool:
+        """Has the scale seen enough movements to mean something?"""
+        return self.n > 4 * self.window
+
+    def least_samples(self) -> int:
+        """Samples before judging, whatever the warm-up: the median settled (4 windows), then
+        about 30 independent medians for the reference to be the noisiest of."""
+        return self.BASELINE_WINDOWS * self.window
+
+    def _judging(self, ts: float) -> bool:
+        return (
+            self.n >= self.warmup
+            and self.n >= self.least_samples()
+            and ts - self.first_ts >= self.warmup_duration
+            and self.reference > 0.0
+        )
+
+    def _factors(self) -> tuple[float, float, float, float]:
+        return noise_factors(self.window, self.rise, self.memory, self.sample_period)
+
+    def _moved(self, value: float) -> float:
+        up, down, _, _ = self._factors()
+        return next_scale(self.scale, abs(value - self.last - self.last_step), up, down)
+
+    def ratio(self, scale: float, value: float) -> float:
+        """How many times the noisiest usual scale `scale` is, at reading `value`."""
+        floor = max(self.reference, self.min_relative_scale * abs(value), 1e-12)
+        return scale / floor
+
+    def _loud(self, ratio: float) -> bool:
+        if ratio >= self.threshold:
+            return True
+        return self.loud > 0 and 0.5 * ratio / self.threshold > self.off_threshold
+
+    def score_one(self, value: float, ts: float) -> float:
+        reject_non_finite(self, value)
+        if not self._judging(ts):
+            return 0.0
+        ratio = self.ratio(self._moved(value), value)
+        if not self._loud(ratio):
+            return 0.0
+        since = self.loud_since if self.loud else ts
+        if self.loud + 1 < self.min_samples or ts - since < self.min_duration:
+            return 0.0
+        return min(1.0, 0.5 * ratio / self.threshold)
+
+    def learn_one(self, value: float, ts: float) -> None:
+        reject_non_finite(self, value)
+        judging = self._judging(ts)
+        self.n += 1
+        if self.n == 1:
+            self.first_ts, self.last = ts, value
+            return
+        if self.n >= 3:
+            self.scale = self._moved(value)
+        self.last_step = value - self.last
+        self.last = value
+        if judging and self._loud(self.ratio(self.scale, value)):
+            if not self.loud:
+                self.loud_since = ts
+            self.loud += 1
+            return
+        self.loud = 0
+        if not self.settled():
+            return
+        if not judging:
+            self.reference = max(self.reference, self.scale)
+            return
+        _, _, rise, fall = self._factors()
+        self.reference *= rise if self.scale > self.reference else fall
+
+    def end_warmup(self) -> None:
+        super().end_warmup()
+        self.warmup_duration = 0.0
+
+    def describe(self, signal: Signal, value: float, score: float) -> str:
+        ratio = self.ratio(self.scale, value)
+        unit = _unit(signal)
+        state = f"has been {ratio:.1f} times" if self.loud else f"is {ratio:.1f} times"
+        how_long = f" for {self.loud} samples" if self.loud else ""
+        return (
+            f"{signal.name} {state} noisier than its usual noisiest{how_long} (it moves by "
+            f"about {self.scale:.3g}{unit} from one sample to the next, usually at most "
+            f"{self.reference:.3g}{unit}): check the sensor's wiring, "
+            f"shielding and grounding, its amplifier or transmitter, and nearby electrical "
+            f"noise (if the machine's other signals got unsteady at the same time, suspect the "
+            f"process instead: cavitation, surge)"
         )
 
 

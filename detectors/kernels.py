@@ -22,7 +22,7 @@ from detectors.base import Detector
 from detectors.cusum import MAX_AUTOCORRELATION, Cusum
 from detectors.drift import EwmaDrift
 from detectors.ewma import halflife_rate
-from detectors.health import Flatline, PhysicalRange, StaleSensor
+from detectors.health import Flatline, Noise, PhysicalRange, StaleSensor, noise_factors
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.surprise import FloatArray, surprise_scores, threshold_scores
@@ -318,6 +318,52 @@ def _flatline_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArra
     }
 
 
+def _noise_derive(p: Mapping[str, float]) -> dict[str, float]:
+    up, down, rise, fall = noise_factors(p["window"], p["rise"], p["memory"], p["sample_period"])
+    return {"scale_up": up, "scale_down": down, "rise_factor": rise, "fall": fall}
+
+
+def _noise_step(c: Columns, x: FloatArray, ts: FloatArray) -> tuple[FloatArray, State]:
+    n, scale, reference, loud = c["n"], c["scale"], c["reference"], c["loud"]
+    threshold = c["threshold"]
+    judging = (
+        (n >= c["warmup"])
+        & (n >= Noise.BASELINE_WINDOWS * c["window"])
+        & (ts - c["first_ts"] >= c["warmup_duration"])
+        & (reference > 0.0)
+    )
+    movement = np.abs(x - c["last"] - c["last_step"])
+    moved = np.where(
+        movement > scale,
+        np.where(scale > 0.0, scale * c["scale_up"], movement),
+        np.where((movement > 0.0) & (movement < scale), scale * c["scale_down"], scale),
+    )
+    floor = np.maximum(np.maximum(reference, c["min_relative_scale"] * np.abs(x)), 1e-12)
+    ratio = moved / floor
+    level = 0.5 * ratio / threshold
+    is_loud = judging & ((ratio >= threshold) | ((loud > 0.0) & (level > Noise.off_threshold)))
+    since = np.where(loud > 0.0, c["loud_since"], ts)
+    sustained = is_loud & (loud + 1.0 >= c["min_samples"]) & (ts - since >= c["min_duration"])
+    scores = np.where(sustained, np.minimum(1.0, level), 0.0)
+
+    n1 = n + 1.0
+    first = n1 == 1.0
+    scale1 = np.where(n1 >= 3.0, moved, scale)
+    settled = n1 > 4.0 * c["window"]
+    envelope = reference * np.where(scale1 > reference, c["rise_factor"], c["fall"])
+    learned = np.where(judging, envelope, np.maximum(reference, scale1))
+    return scores, {
+        "n": n1,
+        "first_ts": np.where(first, ts, c["first_ts"]),
+        "last": x,
+        "last_step": np.where(first, c["last_step"], x - c["last"]),
+        "scale": scale1,
+        "reference": np.where(~is_loud & settled, learned, reference),
+        "loud": np.where(is_loud, loud + 1.0, 0.0),
+        "loud_since": np.where(is_loud & (loud == 0.0), ts, c["loud_since"]),
+    }
+
+
 def _range_derive(p: Mapping[str, float]) -> dict[str, float]:
     return {"alpha_magnitude": halflife_rate(p["magnitude_halflife"])}
 
@@ -350,6 +396,7 @@ KERNELS: dict[str, Kernel] = {
         Kernel(Cusum, _cusum_derive, _cusum_step),
         Kernel(StaleSensor, _stale_derive, _stale_step, _stale_silence),
         Kernel(Flatline, _flatline_derive, _flatline_step),
+        Kernel(Noise, _noise_derive, _noise_step),
         Kernel(PhysicalRange, _range_derive, _range_step),
     )
 }

@@ -9,7 +9,7 @@ from detectors.base import Detector, EquipmentDetector
 from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorConfigError, UnknownDetector
-from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
+from detectors.health import Flatline, Noise, PhysicalRange, Spikes, StaleSensor
 from detectors.hst import HalfSpaceTreesDetector
 from detectors.likelihood import AnomalyLikelihood
 from detectors.limits import LimitDetector
@@ -33,6 +33,7 @@ REGISTRY: dict[str, type[Detector] | type[EquipmentDetector]] = {
         Cusum,
         StaleSensor,
         Flatline,
+        Noise,
         Spikes,
         PhysicalRange,
         RegimeBaseline,
@@ -49,6 +50,7 @@ DEFAULT: tuple[str, ...] = (
     "ewma_drift",
     "stale",
     "flatline",
+    "noise",
     "physical_range",
     "relations",
     "shift",
@@ -58,13 +60,17 @@ DEFAULT: tuple[str, ...] = (
 
 Chosen on the simulators' fault library and healthy fleets (BENCHMARKS.md): limits and slow drift
 per signal, the sensor-health checks that raised nothing on healthy machines, and the relations
-between an equipment's signals. `shift` judges the joint state of an equipment's signals once a
-healthy baseline is named (`forewarn score --train-rows`, `forewarn learn`). `onset` marks where
-each signal starts to behave unusually, once per episode, with notices that open no work order
-(what ranks NAB's anomalies). Left out by default, for plant files to name where they fit:
-`zscore`, `rate_of_change` and `cusum` (each fires on the starts and stops of machines run in
-shifts), `spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in data
-without start/stop cycles), `regime_baseline` (a day of learning per load band) and
+between an equipment's signals. Among those checks, `noise` catches a sensor that got much noisier
+(mixed-plant's discharge temperature, which nothing else caught) and no start, stop or load step
+of the healthy fleets: it compares a median of the sample-to-sample movement, which a few large
+steps barely move, with the noisiest that median was in every regime of a day's learning.
+`shift` judges the joint state of an equipment's signals once a healthy baseline is named
+(`forewarn score --train-rows`, `forewarn learn`). `onset` marks where each signal starts to
+behave unusually, once per episode, with notices that open no work order (what ranks NAB's
+anomalies). Left out by default, for plant files to name where they fit: `zscore`,
+`rate_of_change` and `cusum` (each fires on the starts and stops of machines run in shifts),
+`spike` (sensors whose normal behaviour is spiky), `likelihood` (abrupt changes in data without
+start/stop cycles), `regime_baseline` (a day of learning per load band) and
 `half_space_trees`."""
 
 

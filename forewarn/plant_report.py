@@ -156,7 +156,9 @@ def _with_warmup(name: str, detector: object, period: float) -> str:
     for field in _WARMUP_FIELDS:
         samples = getattr(detector, field, None)
         if isinstance(samples, int) and samples > 0:
-            return f"{name} (warm-up {samples} samples, {_duration(samples * period)})"
+            least = getattr(detector, "warmup_duration", 0.0)  # samples and time, as `noise`
+            seconds = max(samples * period, least if isinstance(least, float) else 0.0)
+            return f"{name} (warm-up {samples} samples, {_duration(seconds)})"
     return name
 
 

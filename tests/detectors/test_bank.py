@@ -13,7 +13,7 @@ from detectors.base import Detector
 from detectors.cusum import Cusum
 from detectors.drift import EwmaDrift
 from detectors.errors import DetectorError, InvalidInput, SnapshotError
-from detectors.health import Flatline, PhysicalRange, StaleSensor
+from detectors.health import Flatline, Noise, PhysicalRange, StaleSensor
 from detectors.limits import LimitDetector
 from detectors.rate import RateOfChange
 from detectors.zscore import EwmaZScore
@@ -108,12 +108,22 @@ def test_bank_scores_and_learns_exactly_like_the_objects() -> None:
 
 
 def sensor_checks(i: int) -> dict[str, Detector | None]:
-    """Short warm-ups and runs, so stuck values, gaps and impossible readings all score; every
-    fourth stream has no physical range and every third treats a value stuck at zero as rest."""
+    """Short warm-ups and runs, so stuck values, gaps, noisy stretches and impossible readings
+    all score; every fourth stream has no physical range and every third treats a value stuck
+    at zero as rest."""
     return {
         "stale": StaleSensor(sample_period=1.0, factor=5.0, floor=8.0 + i, gap_halflife=20.0),
         "flatline": Flatline(
             min_samples=5, min_duration=4.0, warmup=50, memory=500.0, zero_is_rest=i % 3 == 0
+        ),
+        "noise": Noise(
+            window=8 + i % 3,
+            warmup=60,
+            warmup_duration=50.0,
+            min_samples=5,
+            min_duration=4.0,
+            rise=0.01,
+            memory=200.0 + 10 * i,
         ),
         "physical_range": (
             None
@@ -126,8 +136,9 @@ def sensor_checks(i: int) -> dict[str, Detector | None]:
 
 
 def sensor_faults(rng: np.random.Generator, samples: int) -> tuple[np.ndarray, ...]:
-    """Interleaved readings with silent stretches, stuck runs (some at zero), values below zero
-    and above 100, and rounding that repeats values now and then."""
+    """Interleaved readings with silent stretches, stuck runs (some at zero), a stretch ten
+    times noisier, values below zero and above 100, and rounding that repeats values now and
+    then."""
     streams, values, ts = [], [], []
     for s in range(STREAMS):
         t = np.cumsum(1.0 + rng.random(samples) * 0.2)
@@ -135,6 +146,8 @@ def sensor_faults(rng: np.random.Generator, samples: int) -> tuple[np.ndarray, .
         v = np.round(50.0 + 5.0 * rng.standard_normal(samples), 1 + s % 2)
         stuck = slice(samples // 4 + 7 * s, samples // 4 + 7 * s + 40)
         v[stuck] = 0.0 if s % 3 == 0 else v[stuck.start]
+        noisy = slice(samples // 2 + 5 * s, samples // 2 + 5 * s + 60)
+        v[noisy] = np.round(50.0 + 50.0 * rng.standard_normal(60), 1)
         v[3 * samples // 4 : 3 * samples // 4 + 5] = -3.0 if s % 2 else 140.0
         streams.append(np.full(samples, s))
         values.append(v)
@@ -192,6 +205,27 @@ def test_bank_snapshot_resumes_identically() -> None:
     head = first.process(streams[:half], values[:half], ts[:half])
     resumed = UnivariateBank.restore(json.loads(json.dumps(first.snapshot(), allow_nan=False)))
     tail = resumed.process(streams[half:], values[half:], ts[half:])
+    assert np.array_equal(np.vstack([head, tail]), expected)
+    assert resumed.snapshot() == straight.snapshot()
+
+
+def test_bank_sensor_checks_snapshot_resumes_identically_within_an_episode() -> None:
+    rng = np.random.default_rng(8)
+    streams, values, ts = sensor_faults(rng, 600)
+    straight = UnivariateBank(SENSOR_CHECKS)
+    straight.add_streams(sensor_checks(i) for i in range(STREAMS))
+    expected = straight.process(streams, values, ts)
+
+    cut = int(np.searchsorted(ts, ts[streams == 0][330]))  # stream 0 is in its noisy stretch
+    first = UnivariateBank(SENSOR_CHECKS)
+    first.add_streams(sensor_checks(i) for i in range(STREAMS))
+    head = first.process(streams[:cut], values[:cut], ts[:cut])
+    noise = first.detector(0, "noise")
+    assert isinstance(noise, Noise)
+    assert noise.loud > 0
+    saved = json.loads(json.dumps(first.snapshot(), allow_nan=False))
+    resumed = UnivariateBank.restore(saved)
+    tail = resumed.process(streams[cut:], values[cut:], ts[cut:])
     assert np.array_equal(np.vstack([head, tail]), expected)
     assert resumed.snapshot() == straight.snapshot()
 

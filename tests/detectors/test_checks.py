@@ -16,7 +16,13 @@ from devices import DetectorConfig, Equipment, Finding, Limits, Plant, plant_fro
 from simulators import Fleet
 from simulators.faults import BearingWear, ImpellerWear
 from simulators.fleet import FaultInjection, Injection, SensorFaultInjection
-from simulators.sensor_faults import DriftingSensor, SensorDropout, SpikingSensor, StuckSensor
+from simulators.sensor_faults import (
+    DriftingSensor,
+    NoisySensor,
+    SensorDropout,
+    SpikingSensor,
+    StuckSensor,
+)
 
 HOUR = 3600.0
 ONSET = 2.5 * HOUR
@@ -51,6 +57,7 @@ SCENARIOS: dict[str, tuple[Injection, ...]] = {
     "spikes": (SensorFaultInjection("P-1", SpikingSensor("vibration", ONSET, probability=0.02)),),
     "dropout": (SensorFaultInjection("P-1", SensorDropout("flow", ONSET)),),
     "sensor_drift": (SensorFaultInjection("P-1", DriftingSensor("vibration", ONSET, rate=-20.0)),),
+    "noisy": (SensorFaultInjection("P-1", NoisySensor("vibration", ONSET)),),
 }
 
 

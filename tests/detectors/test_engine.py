@@ -306,3 +306,20 @@ def test_machines_whose_gateways_send_minutes_per_message_are_not_stale_until_on
     assert {f.equipment_id for f in raised} == {"P-2"}
     assert {f.signals[0] for f in raised} == set(signals)
     assert min(f.ts for f in raised) - (t0 + 6 * 3600.0) < 1_200.0
+
+
+def test_a_snapshot_from_before_noise_joined_the_ensemble_restores_it_fresh() -> None:
+    plant = pumps("P-1")
+    signals = list(plant.equipment["P-1"].signals)
+    t0 = 1_764_000_000.0
+    before = Engine(plant, ["flatline", "noise"])
+    for k in range(50):
+        before.process([Reading("P-1", s, t0 + k, 1.0 + 0.01 * (k % 7)) for s in signals])
+    saved = before.snapshot()
+    for stream in saved["streams"].values():
+        stream["checks"] = [c for c in stream["checks"] if c["detector"] != "noise"]
+    after = Engine(plant, ["flatline", "noise"])
+    assert after.restore(saved) == len(signals)
+    index = after._streams[("P-1", signals[0])].index
+    assert getattr(after._bank.detector(index, "flatline"), "n", None) == 50
+    assert getattr(after._bank.detector(index, "noise"), "n", None) == 0

@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pytest
 
+from detectors import DEFAULT
+from detectors.bank import SENSOR_CHECKS
 from detectors.base import Detector
-from detectors.health import Flatline, PhysicalRange, Spikes, StaleSensor
+from detectors.health import Flatline, Noise, PhysicalRange, Spikes, StaleSensor
 from devices import FindingKind, Limits, Severity, Signal
 
-HEALTH = (StaleSensor, Flatline, Spikes, PhysicalRange)
+HEALTH = (StaleSensor, Flatline, Noise, Spikes, PhysicalRange)
 
 
 def signal(unit: str = "mm/s", period: float = 1.0, **limits: float) -> Signal:
@@ -224,6 +226,116 @@ def test_flatline_ignores_a_value_resting_at_zero() -> None:
     assert max(scores(det, values)) == 0.0
     strict = Flatline(zero_is_rest=False)
     assert max(scores(strict, values)) >= 0.5
+
+
+DAY = 86400.0
+
+
+def shifts(days: int, period: float = 10.0, seed: int = 8) -> np.ndarray:
+    """A machine run 06:00 to 22:00 and stopped at night: it reads 60 running at full load, 20
+    stopped, with a 10-minute lag between; noise of 0.3 running and 0.05 stopped; a spike of
+    inrush at each start; load steps to 0.6 / 0.75 / 0.9 of the running level every few hours,
+    ramped over two samples."""
+    rng = np.random.default_rng(seed)
+    n = int(days * DAY / period)
+    hour = (np.arange(n) * period % DAY) / 3600.0
+    running = (hour >= 6.0) & (hour < 22.0)
+    load = np.repeat(rng.choice([0.6, 0.75, 0.9, 1.0], size=n // 900 + 1), 900)[:n]
+    target = np.where(running, 60.0 * load, 20.0)
+    values = np.empty(n)
+    level = 20.0
+    alpha = period / 600.0
+    for i in range(n):
+        level += alpha * (target[i] - level)
+        values[i] = level
+    values += np.where(running, 0.3, 0.05) * rng.standard_normal(n)
+    starts = np.flatnonzero(running[1:] & ~running[:-1]) + 1
+    values[starts] += 30.0
+    return values
+
+
+def test_noise_ignores_starts_stops_and_load_steps() -> None:
+    """Every start and stop, load step and inrush spike of four days is a few large movements,
+    not noise, and the quiet nights do not teach the check that the running noise is too much."""
+    values = shifts(4)
+    moves = np.abs(np.diff(values))
+    recent = np.convolve(moves, np.ones(32) / 32, "valid")
+    day = int(DAY / 10.0)
+    # what fooled short-term against long-term movement: starts move far more than a day's mean
+    assert recent[day:].max() > 3.0 * moves[:day].mean()
+    det = Noise.for_signal(signal("degC", 10.0))
+    assert det is not None
+    got = scores(det, values, 10.0)
+    assert det.reference > 0.0  # judged for three days
+    assert max(got) == 0.0
+
+
+def test_noise_catches_a_sensor_ten_times_noisier_and_does_not_learn_it() -> None:
+    period = 10.0
+    values = shifts(4, period)
+    onset = int(2.5 * DAY / period)  # midday, running
+    end = onset + int(DAY / period)
+    rng = np.random.default_rng(9)
+    values[onset:end] += 3.0 * rng.standard_normal(end - onset)
+    det = Noise.for_signal(signal("degC", period))
+    assert det is not None
+    got = scores(det, values[:onset], period)
+    reference = det.reference
+    got += scores(det, values[onset:end], period, start=onset * period)
+    raised = next(i for i, s in enumerate(got) if s >= 0.5)
+    assert max(got[:onset]) == 0.0
+    assert onset + 30 <= raised <= onset + 120  # within 20 minutes
+    # the reading stays noisy for a day, stopped and running: one episode, learned only
+    # while its scale climbed to the threshold
+    assert min(got[raised:]) >= 0.3
+    assert det.loud > end - raised
+    assert reference < det.reference < 1.1 * reference
+    text = det.describe(signal("degC", period), float(values[end - 1]), got[-1])
+    assert text.startswith("vibration has been ")
+    assert "times noisier than its usual noisiest" in text
+    assert "wiring" in text
+    assert "grounding" in text
+    # the sensor is repaired: quiet again within minutes
+    after = scores(det, values[end:], period, start=end * period)
+    assert max(after[60:]) == 0.0
+    assert det.describe(signal("degC", period), float(values[-1]), 0.0).startswith("vibration is ")
+
+
+def test_noise_is_a_default_sensor_check_and_runs_in_the_bank() -> None:
+    assert "noise" in DEFAULT
+    assert "noise" in SENSOR_CHECKS
+    assert Noise.kind is FindingKind.SENSOR
+
+
+def test_noise_warms_up_for_a_day_of_samples_or_after_a_named_baseline() -> None:
+    fast = Noise.for_signal(signal("degC", 1.0))
+    assert fast is not None
+    noisy = white(6000)
+    noisy[4000:] += 0.5 * np.random.default_rng(3).standard_normal(2000)
+    assert max(scores(fast, noisy)) == 0.0  # 6,000 samples, but not yet a day
+    baseline = Noise.for_signal(signal("degC", 1.0))
+    assert baseline is not None
+    scores(baseline, noisy[:4000])
+    baseline.end_warmup()  # the first 4,000 samples are the healthy baseline
+    assert max(scores(baseline, noisy[4000:], start=4000.0)) >= 0.5
+    slow = Noise.for_signal(signal("degC", 60.0))
+    assert slow is not None
+    assert slow.min_duration == 1800.0
+
+
+def test_noise_snapshot_round_trip_in_an_episode() -> None:
+    period = 10.0
+    values = shifts(2, period)
+    values[-3000:] += 3.0 * np.random.default_rng(4).standard_normal(3000)
+    det = Noise.for_signal(signal("degC", period))
+    assert det is not None
+    scores(det, values[:-2000], period)
+    assert det.loud > 0
+    clone = Noise.restore(json.loads(json.dumps(det.snapshot())))
+    start = (len(values) - 2000) * period
+    rest = values[-2000:]
+    assert scores(clone, rest, period, start) == scores(det, rest, period, start)
+    assert clone == det
 
 
 def test_spikes_burst_is_a_finding_a_single_spike_is_not() -> None:

@@ -98,6 +98,7 @@ def test_an_opcua_plant_prints_nodes_and_warns_about_unbound_signals(tmp_path: P
     assert "vibration: OPC UA plc ns=2;s=P1.Vib (sampling 1s)" in out
     assert "limits warn_high 4.5, alarm_high 7.1 mm/s" in out
     assert "ewma_drift (warm-up 3600 samples, 1 h)" in out
+    assert "noise (warm-up 1088 samples, 1 d)" in out  # a day, however fast the samples
     assert "relations (warm-up" in out
     assert "discharge_pressure" not in out
     assert "motor_current" not in out
