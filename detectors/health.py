@@ -270,27 +270,27 @@ def next_scale(scale: float, movement: float, up: float, down: float) -> float:
 @dataclass
 class Noise(Detector):
     """A sensor that got much noisier (a failing amplifier, a ground loop, a loose shield):
-        the reading's high-frequency scale has risen well above the noisiest it normally is, and
-        stays there.
+    the reading's high-frequency scale has risen well above the noisiest it normally is, and
+    stays there.
 
-        The movement of a reading is its second difference |x(t) - 2 x(t-1) + x(t-2)|: a steady
-        ramp moves by nothing, noise of standard deviation s by about 1.65 s. Its scale is a running
-        median of about the last `window` movements, learned in proportion (up by 1/`window` in log
-        when a movement is larger, down as much when smaller; an exact zero, a signal at rest or
-        repeating, is skipped): a start, a stop or a load step is a few large movements, which move
-        a median by a few steps, while a noisier sensor makes every movement larger.
+    The movement of a reading is its second difference |x(t) - 2 x(t-1) + x(t-2)|: a steady
+    ramp moves by nothing, noise of standard deviation s by about 1.65 s. Its scale is a running
+    median of about the last `window` movements, learned in proportion (up by 1/`window` in log
+    when a movement is larger, down as much when smaller; an exact zero, a signal at rest or
+    repeating, is skipped): a start, a stop or a load step is a few large movements, which move
+    a median by a few steps, while a noisier sensor makes every movement larger.
 
-        The reference is the noisiest that scale normally is, in all the regimes the machine went
-        through: the largest scale of the warm-up (`warmup` samples and `warmup_duration` seconds,
-        a day by default, so a machine run in shifts is seen running and stopped; and, even after a
+    The reference is the noisiest that scale normally is, in all the regimes the machine went
+    through: the largest scale of the warm-up (`warmup` samples and `warmup_duration` seconds,
+    a day by default, so a machine run in shifts is seen running and stopped; and, even after a
     named baseline, `BASELINE_WINDOWS` windows: about 30 independent medians), then an upper
-        envelope that rises by `rise` in log per sample the scale is above it and halves over
-        `memory` seconds of samples below it. The check is loud while the scale is at least
-        `threshold` times the reference, and stays loud while its score stays above the off score;
-        it scores 0.5 * ratio / `threshold` once loud for `min_samples` samples and `min_duration`
-        seconds. Nothing is learned into the reference while loud, so a noisy sensor does not teach
-        the check that noisy is normal. The reference is floored at `min_relative_scale` of the
-        reading, so that a signal that holds still does not count its rounding as noise.
+    envelope that rises by `rise` in log per sample the scale is above it and halves over
+    `memory` seconds of samples below it. The check is loud while the scale is at least
+    `threshold` times the reference, and stays loud while its score stays above the off score;
+    it scores 0.5 * ratio / `threshold` once loud for `min_samples` samples and `min_duration`
+    seconds. Nothing is learned into the reference while loud, so a noisy sensor does not teach
+    the check that noisy is normal. The reference is floored at `min_relative_scale` of the
+    reading, so that a signal that holds still does not count its rounding as noise.
     """
 
     name: ClassVar[str] = "noise"
