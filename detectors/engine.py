@@ -137,9 +137,11 @@ class _EquipmentCheck:
     """Which of the engine's row banks (`ROW_BANKS`) holds its state, or -1 (an object)."""
     member: int = -1
     """Its place in that bank."""
+    signals: tuple[str, ...] = ()
+    """In a row bank, the detector's signals: the order of a row's values in the bank."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _PendingRow:
     """A row of an equipment whose relations are judged in the bank, at the end of the batch."""
 
@@ -729,7 +731,7 @@ class Engine:
             _PendingRow(
                 unit,
                 check,
-                [row[s] for s in cast(RelationsDetector | ShiftDetector, check.detector).signals],
+                [row[s] for s in check.signals],
                 ts,
                 learn,
                 dict(row),
@@ -802,6 +804,7 @@ class Engine:
             ]
             for member, check in enumerate(members):
                 check.bank, check.member = bank, member
+                check.signals = cast(RelationsDetector | ShiftDetector, check.detector).signals
             self._row_banks.append(kind([c.detector for c in members]))
         self._refresh_plain()
 
