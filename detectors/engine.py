@@ -155,6 +155,18 @@ class _PendingRow:
     """Where the score of the reading that completed the row goes in `scores`, or -1."""
 
 
+@dataclass(frozen=True)
+class _RowLayout:
+    """How one row bank's rows are gathered from complete runs (`Engine._complete_rows`): per
+    unit (by its place in `Engine._unit_list`), its check in the bank (or None), and that check's
+    signals as positions among its equipment's signals (padded to the widest)."""
+
+    checks: list[_EquipmentCheck | None]
+    columns: IntArray
+    width: IntArray
+    """Signals of each unit's check (0: none)."""
+
+
 @dataclass
 class _Unit:
     """One equipment's row under construction and the detectors that score its rows."""
@@ -258,6 +270,7 @@ class Engine:
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._units: dict[str, _Unit] = {}
         banked: list[dict[str, Detector]] = []
+        first_streams: list[int] = []
         for equipment in plant:
             try:
                 unit = _unit(equipment, equipment.detectors or default)
@@ -266,6 +279,7 @@ class Engine:
                     f"{plant.source}: equipment {equipment.id}: {exc}"
                 ) from exc
             self._units[equipment.id] = unit
+            first_streams.append(len(banked))
             for signal in equipment.signals.values():
                 configs = signal.detectors or equipment.detectors or default
                 try:
@@ -313,6 +327,13 @@ class Engine:
             dtype=np.intp,
         ).reshape(streams)
         """Each stream's unit (its place in `_unit_list`), or -1 if no equipment check has it."""
+        self._first_stream = np.array(first_streams, dtype=np.intp).reshape(len(self._unit_list))
+        """Each unit's first stream: its streams follow in the order of its signals."""
+        self._signal_count = np.array(
+            [len(u.equipment.signals) for u in self._unit_list], dtype=np.intp
+        )
+        self._row_layouts: list[_RowLayout] | None = None
+        """Per row bank, for gathering rows by columns (None: a unit has two checks in a bank)."""
         self._objects = np.array([bool(s.checks) for s in self._by_index], dtype=np.bool_)
         """Streams with detectors outside the bank, judged reading by reading."""
         self._plain = np.zeros(streams, dtype=np.bool_)
@@ -477,8 +498,7 @@ class Engine:
             streams, ts, values = batch.stream, batch.ts, batch.value
             self._evidence.append(streams, ts, values, order.rank, last)
         self._trends.add(streams, ts, values)
-        self._fill_rows(batch)
-        self._judge_rows(False, findings, None)
+        self._fill_rows(batch, findings)
 
     def _decide_in_order(
         self,
@@ -504,27 +524,54 @@ class Engine:
             if is_hot or stream.deciding:
                 self._decide_banked(stream, value, ts, banked[k], findings)
 
-    def _fill_rows(self, batch: _Columns) -> None:
+    def _fill_rows(self, batch: _Columns, findings: list[Finding]) -> None:
         """The equipment rows of the batch's readings, as `_accept` builds them reading by
-        reading, but a run of one equipment's readings at one time at once. Within such a run a
-        signal reports at most once (its stream's readings are strictly later than each other),
-        so the row can only be complete at the run's end and closes only at its start or end;
-        the rows go to the row banks in the order of the readings that closed them."""
+        reading, but a run of one equipment's readings at one time at once; then judged.
+
+        Within such a run a signal reports at most once (its stream's readings are strictly
+        later than each other), so the row can only be complete at the run's end and closes only
+        at its start or end; the rows go to the row banks in the order of the readings that
+        closed them. Commonly every run is a whole row and each unit's last row is closed: then
+        the rows are gathered by columns (`_complete_rows`)."""
         unit_of = self._unit_of[batch.stream]
         rowed = np.flatnonzero(unit_of >= 0)
         if not rowed.size:
             return
         positions = rowed[np.argsort(unit_of[rowed], kind="stable")]
         units, ts = unit_of[positions], batch.ts[positions]
-        starts = np.flatnonzero(
-            np.concatenate(([True], (units[1:] != units[:-1]) | (ts[1:] != ts[:-1])))
-        ).tolist()
-        positions_l, units_l, ts_l = positions.tolist(), units.tolist(), ts.tolist()
+        first = np.ones(positions.size, dtype=np.bool_)
+        first[1:] = (units[1:] != units[:-1]) | (ts[1:] != ts[:-1])
+        starts = np.flatnonzero(first)
+        run_units = units[starts]
+        whole = np.diff(np.append(starts, positions.size)) == self._signal_count[run_units]
+        if (
+            self._row_layouts is not None
+            and whole.all()
+            and all(map(self._whole, np.unique(run_units).tolist()))
+        ):
+            self._complete_rows(batch, positions, starts, run_units, findings)
+            return
+        self._rows_by_run(batch, positions, starts)
+        self._judge_rows(False, findings, None)
+
+    def _whole(self, unit_number: int) -> bool:
+        """Whether a unit's row has every signal and nothing reported since it was closed (its
+        next run, if whole, is a row of its own; the row's signals keep their order)."""
+        unit = self._unit_list[unit_number]
+        return not unit.reported and len(unit.row) == len(unit.equipment.signals)
+
+    def _rows_by_run(self, batch: _Columns, positions: IntArray, starts: IntArray) -> None:
+        """`_fill_rows` run by run, into `_pending`: `positions` are the batch's readings of
+        units with checks ordered by unit, `starts` where each run begins among them."""
+        positions_l = positions.tolist()
+        units_l = self._unit_of[batch.stream[positions]].tolist()
+        ts_l = batch.ts[positions].tolist()
         names = [self._by_index[i].signal.name for i in batch.stream[positions].tolist()]
         values = batch.value[positions].tolist()
         good = batch.good[positions].tolist()
         closed: list[tuple[int, int, list[_PendingRow]]] = []
-        for a, b in zip(starts, [*starts[1:], len(positions_l)], strict=True):
+        bounds = starts.tolist()
+        for a, b in zip(bounds, [*bounds[1:], len(positions_l)], strict=True):
             unit, run_ts = self._unit_list[units_l[a]], ts_l[a]
             if run_ts > unit.row_ts and unit.reported:
                 closed.append((positions_l[a], 0, self._take_row(unit, -1)))
@@ -537,6 +584,84 @@ class Engine:
         closed.sort(key=lambda c: (c[0], c[1]))
         for _, _, rows in closed:
             self._pending.extend(rows)
+
+    def _complete_rows(
+        self,
+        batch: _Columns,
+        positions: IntArray,
+        starts: IntArray,
+        run_units: IntArray,
+        findings: list[Finding],
+    ) -> None:
+        """`_fill_rows` when every run is a whole row and each unit's last row closed: each run
+        closes at its last reading with its values only (`row_good` stays true). The rows of each
+        bank are gathered by columns, scored and learned, and decided on (a `_PendingRow` built)
+        only where a score is high or a decision under way; each unit's row is left as its last
+        run."""
+        assert self._row_layouts is not None
+        streams = batch.stream[positions]
+        run = np.repeat(np.arange(starts.size), np.diff(np.append(starts, positions.size)))
+        full = np.zeros((starts.size, int(self._signal_count.max())))
+        full[run, streams - self._first_stream[run_units[run]]] = batch.value[positions]
+        closing = positions[np.append(starts[1:], positions.size) - 1]
+        ts = batch.ts[closing]
+        learn = np.logical_and.reduceat(batch.good[positions], starts)
+        by_closing = np.argsort(closing, kind="stable")
+        self._leave_rows(run_units, full, ts)
+        for bank, layout in enumerate(self._row_layouts):
+            runs = by_closing[layout.width[run_units[by_closing]] > 0]
+            if not runs.size:
+                continue
+            self._judge_complete(
+                bank, layout, run_units[runs], full[runs], ts[runs], learn[runs], findings
+            )
+
+    def _leave_rows(self, run_units: IntArray, full: FloatArray, ts: FloatArray) -> None:
+        """Each unit's row and time after its runs of a batch of whole rows: its last run's."""
+        last = np.append(run_units[1:] != run_units[:-1], True)
+        for k in np.flatnonzero(last).tolist():
+            unit = self._unit_list[run_units[k]]
+            signals = unit.equipment.signals
+            unit.row.update(zip(signals, full[k, : len(signals)].tolist(), strict=True))
+            unit.row_ts = float(ts[k])
+
+    def _judge_complete(
+        self,
+        bank: int,
+        layout: _RowLayout,
+        units: IntArray,
+        full: FloatArray,
+        ts: FloatArray,
+        learn: BoolArray,
+        findings: list[Finding],
+    ) -> None:
+        """Score, learn and decide on one bank's whole rows (in closing order), as `_judge_rows`."""
+        columns = layout.columns[units]
+        values = np.take_along_axis(full, columns, axis=1).tolist()
+        widths = layout.width[units]
+        if (widths != widths[0]).any():
+            values = [row[:k] for row, k in zip(values, widths.tolist(), strict=True)]
+        checks = [layout.checks[u] for u in units.tolist()]
+        ts_l, learn_l, units_l = ts.tolist(), learn.tolist(), units.tolist()
+
+        def decide(positions: list[int], got: list[float]) -> None:
+            for i, score in zip(positions, got, strict=True):
+                check = checks[i]
+                assert check is not None
+                decision = check.decision
+                if score < decision.on and not decision.active and decision.since is None:
+                    continue  # `decision.update` would change nothing
+                unit = self._unit_list[units_l[i]]
+                signals = unit.equipment.signals
+                row = dict(zip(signals, full[i, : len(signals)].tolist(), strict=True))
+                pending = _PendingRow(
+                    unit, check, values[i], ts_l[i], learn_l[i], {k: row[k] for k in unit.row}, -1
+                )
+                self._decide_row(pending, score, findings, None)
+
+        self._row_banks[bank].process(
+            [cast(_EquipmentCheck, c).member for c in checks], values, learn_l, on_scored=decide
+        )
 
     def _process_readings(
         self, readings: list[Reading], scores: list[float] | None, train: bool
@@ -806,7 +931,29 @@ class Engine:
                 check.bank, check.member = bank, member
                 check.signals = cast(RelationsDetector | ShiftDetector, check.detector).signals
             self._row_banks.append(kind([c.detector for c in members]))
+        self._row_layouts = self._layouts()
         self._refresh_plain()
+
+    def _layouts(self) -> list[_RowLayout] | None:
+        layouts = []
+        for bank in range(len(self._row_banks)):
+            checks: list[_EquipmentCheck | None] = []
+            for unit in self._unit_list:
+                in_bank = [c for c in unit.checks if c.bank == bank]
+                if len(in_bank) > 1:
+                    return None
+                checks.append(in_bank[0] if in_bank else None)
+            positions = [
+                [list(unit.equipment.signals).index(s) for s in check.signals] if check else []
+                for unit, check in zip(self._unit_list, checks, strict=True)
+            ]
+            widest = max(map(len, positions), default=0)
+            columns = np.zeros((len(positions), widest), dtype=np.intp)
+            for k, row in enumerate(positions):
+                columns[k, : len(row)] = row
+            width = np.array([len(row) for row in positions], dtype=np.intp)
+            layouts.append(_RowLayout(checks, columns, width.reshape(len(positions))))
+        return layouts
 
     def _refresh_plain(self) -> None:
         """Which streams the vectorised path may take: those whose detectors are all in the
