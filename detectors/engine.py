@@ -1,11 +1,25 @@
 """The detection engine: every signal and equipment of the plant, its detectors and their decisions.
 
-Pure and synchronous: batches of `Reading`s in, `Finding`s out, no I/O. The composition root feeds
-it from a source and hands its findings to ticketing; it can snapshot its whole state and resume.
+Pure and synchronous: batches of `Reading`s (or columns: `Engine.process_columns`) in, `Finding`s
+out, no I/O. The composition root feeds it from a source and hands its findings to ticketing; it
+can snapshot its whole state and resume.
 
 Signal detectors see each reading of their stream. Equipment detectors see rows: the latest value
 of every signal of the equipment, one row per source timestamp, scored once every signal reported
 at that time (or, if one did not, when a newer reading of that equipment arrives).
+
+Two paths give the same results. The reference path goes reading by reading (`_process_readings`).
+The vectorised path takes the common batch by columns, so that a plant's cost is its banks'
+arithmetic rather than Python per reading: the checks and rejects as array operations; the
+signals' bank (`detectors.bank`) scores every reading; a stream with a hot score or a decision
+under way goes reading by reading for its evidence, trend and decisions (its findings carry both up
+to their reading), the others' evidence and trend are appended at once to the engine's arrays
+(`EvidenceRings`, `TrendStore`); equipment rows are built per run of one equipment's readings at
+one time, or gathered by columns when every run is a whole row. A batch goes by the reference path
+when per-reading scores or training are asked for, when a stream's readings are not later than
+its last one and each other (the clock judge, `ClockWatch`, is sequential), and when a stream has
+detectors outside the banks (e.g. `onset` on a signal without limits) or its equipment checks
+outside the row banks that are not idle. `Engine(vectorised=False)` takes it for every batch.
 """
 
 from __future__ import annotations

@@ -74,13 +74,17 @@ class TrendStore:
         crossing = ts >= self.start[streams] + self.width[streams]
         if crossing.any():
             sequential = np.isin(streams, streams[crossing])
+            histories: dict[int, TrendHistory] = {}
             for i, t, x in zip(
                 streams[sequential].tolist(),
                 ts[sequential].tolist(),
                 values[sequential].tolist(),
                 strict=True,
             ):
-                self.history(i).add(t, x)
+                history = histories.get(i)
+                if history is None:
+                    history = histories[i] = self.history(i)
+                history.add(t, x)
             kept = ~sequential
             streams, ts, values = streams[kept], ts[kept], values[kept]
         np.add.at(self.count, streams, 1)
