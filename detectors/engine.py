@@ -1,27 +1,44 @@
 """The detection engine: every signal and equipment of the plant, its detectors and their decisions.
 
-Pure and synchronous: batches of `Reading`s in, `Finding`s out, no I/O. The composition root feeds
-it from a source and hands its findings to ticketing; it can snapshot its whole state and resume.
+Pure and synchronous: batches of `Reading`s (or columns: `Engine.process_columns`) in, `Finding`s
+out, no I/O. The composition root feeds it from a source and hands its findings to ticketing; it
+can snapshot its whole state and resume.
 
 Signal detectors see each reading of their stream. Equipment detectors see rows: the latest value
 of every signal of the equipment, one row per source timestamp, scored once every signal reported
 at that time (or, if one did not, when a newer reading of that equipment arrives).
+
+Two paths give the same results. The reference path goes reading by reading (`_process_readings`).
+The vectorised path takes the common batch by columns, so that a plant's cost is its banks'
+arithmetic rather than Python per reading: the checks and rejects as array operations; the
+signals' bank (`detectors.bank`) scores every reading; a stream with a hot score or a decision
+under way goes reading by reading for its evidence, trend and decisions (its findings carry both up
+to their reading), the others' evidence and trend are appended at once to the engine's arrays
+(`EvidenceRings`, `TrendStore`); equipment rows are built per run of one equipment's readings at
+one time, or gathered by columns when every run is a whole row. A batch goes by the reference path
+when per-reading scores or training are asked for, when a stream's readings are not later than
+its last one and each other (the clock judge, `ClockWatch`, is sequential), and when a stream has
+detectors outside the banks (e.g. `onset` on a signal without limits) or its equipment checks
+outside the row banks that are not idle. `Engine(vectorised=False)` takes it for every batch.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from detectors.bank import BANKED, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
-from detectors.evidence import Evidence
+from detectors.evidence import Evidence, EvidenceRings
 from detectors.prediction import MIN_BUCKETS, Forecast, forecast, forecast_trend
 from detectors.registry import (
     DEFAULT,
@@ -35,7 +52,7 @@ from detectors.relations_bank import RelationsBank
 from detectors.row_bank import RowBank
 from detectors.shift import ShiftDetector
 from detectors.shift_bank import ShiftBank
-from detectors.trend import TrendHistory
+from detectors.trend import TrendHistory, TrendStore
 from devices import (
     ClockVerdict,
     ClockWatch,
@@ -49,7 +66,12 @@ from devices import (
     Reading,
     Severity,
     Signal,
+    new_reading,
 )
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 
 SNAPSHOT_VERSION = 3
 ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
@@ -58,6 +80,10 @@ MAX_CLOCK_REJECTS = 10_000
 """Clock rejects kept between two `take_clock_rejects` calls (the counter counts them all)."""
 SILENCE_CHECK_INTERVAL = 1.0
 """Seconds of source time between two checks for signals that went silent."""
+_STREAM_KEY = operator.attrgetter("equipment_id", "signal")
+_TS = operator.attrgetter("ts")
+_VALUE = operator.attrgetter("value")
+_QUALITY = operator.attrgetter("quality")
 
 
 def common_score(score: float, on_threshold: float) -> float:
@@ -96,11 +122,24 @@ class _Stream:
     checks: list[_Check]
     bank_checks: list[_BankCheck]
     unit: _Unit
-    evidence: Evidence = field(default_factory=Evidence)
-    history: TrendHistory = field(default_factory=TrendHistory)
-    last_ts: float = -math.inf
+    evidence: Evidence
+    """A window on the engine's `EvidenceRings`."""
+    history: TrendHistory
+    """A view of the engine's `TrendStore`."""
+    clocks: memoryview[float]
+    """The engine's array of every stream's `last_ts` (the one truth of it)."""
     deciding: bool = False
     """A bank check's condition is active or pending: every score must reach its decision."""
+
+    @property
+    def last_ts(self) -> float:
+        """The source time of the stream's last accepted reading (-inf: none yet)."""
+        ts: float = self.clocks[self.index]
+        return ts
+
+    @last_ts.setter
+    def last_ts(self, ts: float) -> None:
+        self.clocks[self.index] = ts
 
 
 @dataclass
@@ -112,9 +151,11 @@ class _EquipmentCheck:
     """Which of the engine's row banks (`ROW_BANKS`) holds its state, or -1 (an object)."""
     member: int = -1
     """Its place in that bank."""
+    signals: tuple[str, ...] = ()
+    """In a row bank, the detector's signals: the order of a row's values in the bank."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _PendingRow:
     """A row of an equipment whose relations are judged in the bank, at the end of the batch."""
 
@@ -126,6 +167,18 @@ class _PendingRow:
     row: dict[str, float]
     slot: int
     """Where the score of the reading that completed the row goes in `scores`, or -1."""
+
+
+@dataclass(frozen=True)
+class _RowLayout:
+    """How one row bank's rows are gathered from complete runs (`Engine._complete_rows`): per
+    unit (by its place in `Engine._unit_list`), its check in the bank (or None), and that check's
+    signals as positions among its equipment's signals (padded to the widest)."""
+
+    checks: list[_EquipmentCheck | None]
+    columns: IntArray
+    width: IntArray
+    """Signals of each unit's check (0: none)."""
 
 
 @dataclass
@@ -140,6 +193,53 @@ class _Unit:
     """Signals that reported at `row_ts`."""
     row_good: bool = True
     """Every reading of the row was of good quality (the row may be learned)."""
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A batch as columns: each reading's stream (its index, -1 if the plant has none), source
+    time, value, and whether its quality is BAD, and GOOD (learned)."""
+
+    stream: IntArray
+    ts: FloatArray
+    value: FloatArray
+    bad: BoolArray
+    good: BoolArray
+
+    def take(self, mask: BoolArray) -> _Columns:
+        return _Columns(
+            self.stream[mask], self.ts[mask], self.value[mask], self.bad[mask], self.good[mask]
+        )
+
+
+@dataclass(frozen=True)
+class _StreamOrder:
+    """Where each reading of a batch stands among its stream's readings."""
+
+    sorted: IntArray
+    """The readings' positions ordered by stream (in batch order within one)."""
+    streams: IntArray
+    """The stream of each reading in that order."""
+    first: BoolArray
+    """In that order, which reading is its stream's first in the batch."""
+    rank: IntArray
+    """In batch order, each reading's place among its stream's readings (0, 1, ...)."""
+    last: BoolArray
+    """In batch order, which reading is its stream's last in the batch."""
+
+    @classmethod
+    def of(cls, streams: IntArray) -> _StreamOrder:
+        size = streams.size
+        order = np.argsort(streams, kind="stable")
+        ordered = streams[order]
+        first = np.ones(size, dtype=np.bool_)
+        first[1:] = ordered[1:] != ordered[:-1]
+        starts = np.flatnonzero(first)
+        rank = np.empty(size, dtype=np.intp)
+        rank[order] = np.arange(size) - np.repeat(starts, np.diff(np.append(starts, size)))
+        last = np.zeros(size, dtype=np.bool_)
+        last[order[np.append(starts[1:], size) - 1] if size else order] = True
+        return cls(order, ordered, first, rank, last)
 
 
 @dataclass
@@ -161,16 +261,30 @@ class Engine:
     """Scores every reading before learning from it, and reports condition episodes as findings.
 
     `detectors` names the ensemble every equipment gets when the plant file names none
-    (default: `registry.DEFAULT`).
+    (default: `registry.DEFAULT`). With `vectorised` false, every batch takes the reference path
+    (reading by reading), which the vectorised one must match exactly.
     """
 
-    def __init__(self, plant: Plant, detectors: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, plant: Plant, detectors: Sequence[str] | None = None, *, vectorised: bool = True
+    ) -> None:
         self.plant = plant
         self.stats = EngineStats()
+        self.vectorised = vectorised
         default = tuple(DetectorConfig(name) for name in (detectors or DEFAULT))
+        streams = sum(len(equipment.signals) for equipment in plant)
+        self._evidence = EvidenceRings(streams)
+        self._trends = TrendStore(streams)
+        self._last_ts = np.full(streams, -math.inf)
+        """Each stream's `last_ts`."""
+        self._heard = np.full(streams, -math.inf)
+        """Each stream's newest accepted reading, for judging silence (unlike `last_ts`, it does
+        not go back when a stream is re-anchored on an earlier clock)."""
+        clocks = cast("memoryview[float]", self._last_ts.data)
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._units: dict[str, _Unit] = {}
         banked: list[dict[str, Detector]] = []
+        first_streams: list[int] = []
         for equipment in plant:
             try:
                 unit = _unit(equipment, equipment.detectors or default)
@@ -179,6 +293,7 @@ class Engine:
                     f"{plant.source}: equipment {equipment.id}: {exc}"
                 ) from exc
             self._units[equipment.id] = unit
+            first_streams.append(len(banked))
             for signal in equipment.signals.values():
                 configs = signal.detectors or equipment.detectors or default
                 try:
@@ -188,8 +303,9 @@ class Engine:
                         f"{plant.source}: equipment {equipment.id}, signal {signal.name}: {exc}"
                     ) from exc
                 in_bank = {d.name: d for d in detectors_of_signal if d.name in BANKED}
+                index = len(banked)
                 stream = _Stream(
-                    index=len(banked),
+                    index=index,
                     equipment_id=equipment.id,
                     signal=signal,
                     checks=[
@@ -199,6 +315,9 @@ class Engine:
                     ],
                     bank_checks=[_BankCheck(-1, d, _decision_for(d)) for d in in_bank.values()],
                     unit=unit,
+                    evidence=self._evidence.window(index),
+                    history=self._trends.history(index),
+                    clocks=clocks,
                 )
                 banked.append(in_bank)
                 self._streams[(equipment.id, signal.name)] = stream
@@ -209,6 +328,30 @@ class Engine:
                 bank_check.column = names.index(bank_check.prototype.name)
         self._bank = UnivariateBank(names)
         self._bank.add_streams(banked)
+        self._by_index = list(self._streams.values())
+        self._index = {key: stream.index for key, stream in self._streams.items()}
+        """Each stream's index by (equipment, signal): how a batch's columns name streams."""
+        self._unit_list = list(self._units.values())
+        unit_numbers = {id(unit): k for k, unit in enumerate(self._unit_list)}
+        self._unit_of = np.array(
+            [
+                unit_numbers[id(stream.unit)] if stream.unit.checks else -1
+                for stream in self._by_index
+            ],
+            dtype=np.intp,
+        ).reshape(streams)
+        """Each stream's unit (its place in `_unit_list`), or -1 if no equipment check has it."""
+        self._first_stream = np.array(first_streams, dtype=np.intp).reshape(len(self._unit_list))
+        """Each unit's first stream: its streams follow in the order of its signals."""
+        self._signal_count = np.array(
+            [len(u.equipment.signals) for u in self._unit_list], dtype=np.intp
+        )
+        self._row_layouts: list[_RowLayout] | None = None
+        """Per row bank, for gathering rows by columns (None: a unit has two checks in a bank)."""
+        self._objects = np.array([bool(s.checks) for s in self._by_index], dtype=np.bool_)
+        """Streams with detectors outside the bank, judged reading by reading."""
+        self._plain = np.zeros(streams, dtype=np.bool_)
+        """Streams the vectorised path may take (see `_refresh_plain`)."""
         self._row_banks: list[RowBank[EquipmentDetector]] = []
         self._rebuild_row_banks()
         self._pending: list[_PendingRow] = []
@@ -220,9 +363,6 @@ class Engine:
             if type(check.detector).score_silence is not Detector.score_silence
         ]
         """Detectors of missing data outside the bank (the bank judges its own, `stale`)."""
-        self._by_index = list(self._streams.values())
-        self._last_ts = np.full(len(self._by_index), -math.inf)
-        """Each stream's `last_ts`, as an array for judging silence."""
         self._deciding: set[int] = set()
         """Streams whose `deciding` is set."""
         self._clock = -math.inf
@@ -247,14 +387,307 @@ class Engine:
         before the reading: an episode scores at its start, as its alarm is raised there, and its
         persistence does not rank as new evidence. With `train`, detectors only learn: nothing is
         scored or decided.
+
+        Without `scores` and `train`, the batch goes by columns (`process_columns`).
         """
+        readings = batch if isinstance(batch, list) else list(batch)
+        if scores is not None or train or not self.vectorised:
+            findings = self._process_readings(readings, scores, train)
+            if train:
+                self._refresh_plain()  # a baseline learned may have woken an idle detector
+            return findings
+        size = len(readings)
+        columns = _Columns(
+            np.fromiter(
+                map(self._index.get, map(_STREAM_KEY, readings), repeat(-1)), np.intp, size
+            ),
+            np.fromiter(map(_TS, readings), np.float64, size),
+            np.fromiter(map(_VALUE, readings), np.float64, size),
+            np.fromiter(
+                map(operator.is_, map(_QUALITY, readings), repeat(Quality.BAD)), bool, size
+            ),
+            np.fromiter(
+                map(operator.is_, map(_QUALITY, readings), repeat(Quality.GOOD)), bool, size
+            ),
+        )
+        return self._process_columns(columns, lambda: readings)
+
+    def process_columns(
+        self,
+        equipment_ids: Sequence[str],
+        signals: Sequence[str],
+        ts: Sequence[float],
+        values: Sequence[float],
+        quality: Sequence[Quality] | None = None,
+    ) -> list[Finding]:
+        """`process` of the readings `(equipment_ids[i], signals[i], ts[i], values[i],
+        quality[i])` (quality GOOD without `quality`), for a decoder that has columns: no
+        `Reading` is built unless the batch takes the reference path."""
+        size = len(ts)
+        qualities = quality if quality is not None else [Quality.GOOD] * size
+        columns = _Columns(
+            np.fromiter(
+                map(self._index.get, zip(equipment_ids, signals, strict=True), repeat(-1)),
+                np.intp,
+                size,
+            ),
+            np.asarray(ts, dtype=np.float64).reshape(size),
+            np.asarray(values, dtype=np.float64).reshape(size),
+            np.fromiter(map(operator.is_, qualities, repeat(Quality.BAD)), bool, size),
+            np.fromiter(map(operator.is_, qualities, repeat(Quality.GOOD)), bool, size),
+        )
+
+        def readings() -> list[Reading]:
+            return list(
+                map(
+                    new_reading,
+                    equipment_ids,
+                    signals,
+                    columns.ts.tolist(),
+                    columns.value.tolist(),
+                    qualities,
+                )
+            )
+
+        return self._process_columns(columns, readings)
+
+    def _process_columns(
+        self, batch: _Columns, readings: Callable[[], list[Reading]]
+    ) -> list[Finding]:
+        """The vectorised path, or the reference path (`_process_readings`) for a batch it does
+        not take: see `_vectorisable`."""
+        known = batch.stream >= 0
+        finite = np.isfinite(batch.value) & np.isfinite(batch.ts)
+        taken = known & finite & ~batch.bad
+        accepted = batch if taken.all() else batch.take(taken)
+        order = _StreamOrder.of(accepted.stream)
+        if not self._vectorisable(accepted, order):
+            return self._process_readings(readings(), None, False)
+        stats = self.stats
+        stats.unknown_stream += int(np.count_nonzero(~known))
+        stats.not_finite += int(np.count_nonzero(known & ~finite))
+        stats.bad_quality += int(np.count_nonzero(known & finite & batch.bad))
+        findings: list[Finding] = []
+        if accepted.stream.size:
+            self._accept_columns(accepted, order, findings)
+        if self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
+            self._check_silence(findings)
+        stats.findings += len(findings)
+        return findings
+
+    def _vectorisable(self, batch: _Columns, order: _StreamOrder) -> bool:
+        """Whether the accepted readings of a batch may go by columns: every stream's readings
+        later than its last one and than each other (the clock judge has sequential semantics,
+        left to the reference path), and only detectors of the banks on their way."""
+        if not self._plain[batch.stream].all():
+            return False
+        ts = batch.ts[order.sorted]
+        previous = np.where(order.first, self._last_ts[order.streams], np.roll(ts, 1))
+        return bool((ts > previous).all())
+
+    def _accept_columns(
+        self, batch: _Columns, order: _StreamOrder, findings: list[Finding]
+    ) -> None:
+        """`_accept` of every reading of `batch`, vectorised: the bank scores them all; a stream
+        with a hot score or a decision under way goes reading by reading (its findings carry its
+        evidence and forecast up to their reading), the others' evidence and history at once;
+        then the equipment rows."""
+        self.stats.readings += batch.stream.size
+        if self._resuming:
+            self._resuming = False
+            self._resumed_at = float(batch.ts[0])
+        self._clock = max(self._clock, float(batch.ts.max()))
+        last = order.last
+        self._last_ts[batch.stream[last]] = batch.ts[last]
+        banked = self._bank.process(batch.stream, batch.value, batch.ts, batch.good)
+        np.maximum.at(self._heard, batch.stream, batch.ts)
+        hot = np.any(banked >= self._on, axis=1)
+        deciding = np.isin(batch.stream, [*self._deciding, *batch.stream[hot].tolist()])
+        if deciding.any():
+            self._decide_in_order(batch, np.flatnonzero(deciding), hot, banked, findings)
+            rest = ~deciding
+            streams, ts, values = batch.stream[rest], batch.ts[rest], batch.value[rest]
+            self._evidence.append(streams, ts, values, order.rank[rest], last[rest])
+        else:
+            streams, ts, values = batch.stream, batch.ts, batch.value
+            self._evidence.append(streams, ts, values, order.rank, last)
+        self._trends.add(streams, ts, values)
+        self._fill_rows(batch, findings)
+
+    def _decide_in_order(
+        self,
+        batch: _Columns,
+        positions: IntArray,
+        hot: BoolArray,
+        banked: FloatArray,
+        findings: list[Finding],
+    ) -> None:
+        """Evidence, history and banked decisions of the readings at `positions`, in order."""
+        by_index = self._by_index
+        for k, index, ts, value, is_hot in zip(
+            positions.tolist(),
+            batch.stream[positions].tolist(),
+            batch.ts[positions].tolist(),
+            batch.value[positions].tolist(),
+            hot[positions].tolist(),
+            strict=True,
+        ):
+            stream = by_index[index]
+            stream.evidence.append(ts, value)
+            stream.history.add(ts, value)
+            if is_hot or stream.deciding:
+                self._decide_banked(stream, value, ts, banked[k], findings)
+
+    def _fill_rows(self, batch: _Columns, findings: list[Finding]) -> None:
+        """The equipment rows of the batch's readings, as `_accept` builds them reading by
+        reading, but a run of one equipment's readings at one time at once; then judged.
+
+        Within such a run a signal reports at most once (its stream's readings are strictly
+        later than each other), so the row can only be complete at the run's end and closes only
+        at its start or end; the rows go to the row banks in the order of the readings that
+        closed them. Commonly every run is a whole row and each unit's last row is closed: then
+        the rows are gathered by columns (`_complete_rows`)."""
+        unit_of = self._unit_of[batch.stream]
+        rowed = np.flatnonzero(unit_of >= 0)
+        if not rowed.size:
+            return
+        positions = rowed[np.argsort(unit_of[rowed], kind="stable")]
+        units, ts = unit_of[positions], batch.ts[positions]
+        first = np.ones(positions.size, dtype=np.bool_)
+        first[1:] = (units[1:] != units[:-1]) | (ts[1:] != ts[:-1])
+        starts = np.flatnonzero(first)
+        run_units = units[starts]
+        whole = np.diff(np.append(starts, positions.size)) == self._signal_count[run_units]
+        if (
+            self._row_layouts is not None
+            and whole.all()
+            and all(map(self._whole, np.unique(run_units).tolist()))
+        ):
+            self._complete_rows(batch, positions, starts, run_units, findings)
+            return
+        self._rows_by_run(batch, positions, starts)
+        self._judge_rows(False, findings, None)
+
+    def _whole(self, unit_number: int) -> bool:
+        """Whether a unit's row has every signal and nothing reported since it was closed (its
+        next run, if whole, is a row of its own; the row's signals keep their order)."""
+        unit = self._unit_list[unit_number]
+        return not unit.reported and len(unit.row) == len(unit.equipment.signals)
+
+    def _rows_by_run(self, batch: _Columns, positions: IntArray, starts: IntArray) -> None:
+        """`_fill_rows` run by run, into `_pending`: `positions` are the batch's readings of
+        units with checks ordered by unit, `starts` where each run begins among them."""
+        positions_l = positions.tolist()
+        units_l = self._unit_of[batch.stream[positions]].tolist()
+        ts_l = batch.ts[positions].tolist()
+        names = [self._by_index[i].signal.name for i in batch.stream[positions].tolist()]
+        values = batch.value[positions].tolist()
+        good = batch.good[positions].tolist()
+        closed: list[tuple[int, int, list[_PendingRow]]] = []
+        bounds = starts.tolist()
+        for a, b in zip(bounds, [*bounds[1:], len(positions_l)], strict=True):
+            unit, run_ts = self._unit_list[units_l[a]], ts_l[a]
+            if run_ts > unit.row_ts and unit.reported:
+                closed.append((positions_l[a], 0, self._take_row(unit, -1)))
+            unit.row_ts = run_ts
+            unit.row.update(zip(names[a:b], values[a:b], strict=True))
+            unit.reported.update(names[a:b])
+            unit.row_good = unit.row_good and all(good[a:b])
+            if len(unit.reported) == len(unit.equipment.signals):
+                closed.append((positions_l[b - 1], 1, self._take_row(unit, -1)))
+        closed.sort(key=lambda c: (c[0], c[1]))
+        for _, _, rows in closed:
+            self._pending.extend(rows)
+
+    def _complete_rows(
+        self,
+        batch: _Columns,
+        positions: IntArray,
+        starts: IntArray,
+        run_units: IntArray,
+        findings: list[Finding],
+    ) -> None:
+        """`_fill_rows` when every run is a whole row and each unit's last row closed: each run
+        closes at its last reading with its values only (`row_good` stays true). The rows of each
+        bank are gathered by columns, scored and learned, and decided on (a `_PendingRow` built)
+        only where a score is high or a decision under way; each unit's row is left as its last
+        run."""
+        assert self._row_layouts is not None
+        streams = batch.stream[positions]
+        run = np.repeat(np.arange(starts.size), np.diff(np.append(starts, positions.size)))
+        full = np.zeros((starts.size, int(self._signal_count.max())))
+        full[run, streams - self._first_stream[run_units[run]]] = batch.value[positions]
+        closing = positions[np.append(starts[1:], positions.size) - 1]
+        ts = batch.ts[closing]
+        learn = np.logical_and.reduceat(batch.good[positions], starts)
+        by_closing = np.argsort(closing, kind="stable")
+        self._leave_rows(run_units, full, ts)
+        for bank, layout in enumerate(self._row_layouts):
+            runs = by_closing[layout.width[run_units[by_closing]] > 0]
+            if not runs.size:
+                continue
+            self._judge_complete(
+                bank, layout, run_units[runs], full[runs], ts[runs], learn[runs], findings
+            )
+
+    def _leave_rows(self, run_units: IntArray, full: FloatArray, ts: FloatArray) -> None:
+        """Each unit's row and time after its runs of a batch of whole rows: its last run's."""
+        last = np.append(run_units[1:] != run_units[:-1], True)
+        for k in np.flatnonzero(last).tolist():
+            unit = self._unit_list[run_units[k]]
+            signals = unit.equipment.signals
+            unit.row.update(zip(signals, full[k, : len(signals)].tolist(), strict=True))
+            unit.row_ts = float(ts[k])
+
+    def _judge_complete(
+        self,
+        bank: int,
+        layout: _RowLayout,
+        units: IntArray,
+        full: FloatArray,
+        ts: FloatArray,
+        learn: BoolArray,
+        findings: list[Finding],
+    ) -> None:
+        """Score, learn and decide on one bank's whole rows (in closing order), as `_judge_rows`."""
+        columns = layout.columns[units]
+        values = np.take_along_axis(full, columns, axis=1).tolist()
+        widths = layout.width[units]
+        if (widths != widths[0]).any():
+            values = [row[:k] for row, k in zip(values, widths.tolist(), strict=True)]
+        checks = [layout.checks[u] for u in units.tolist()]
+        ts_l, learn_l, units_l = ts.tolist(), learn.tolist(), units.tolist()
+
+        def decide(positions: list[int], got: list[float]) -> None:
+            for i, score in zip(positions, got, strict=True):
+                check = checks[i]
+                assert check is not None
+                decision = check.decision
+                if score < decision.on and not decision.active and decision.since is None:
+                    continue  # `decision.update` would change nothing
+                unit = self._unit_list[units_l[i]]
+                signals = unit.equipment.signals
+                row = dict(zip(signals, full[i, : len(signals)].tolist(), strict=True))
+                pending = _PendingRow(
+                    unit, check, values[i], ts_l[i], learn_l[i], {k: row[k] for k in unit.row}, -1
+                )
+                self._decide_row(pending, score, findings, None)
+
+        self._row_banks[bank].process(
+            [cast(_EquipmentCheck, c).member for c in checks], values, learn_l, on_scored=decide
+        )
+
+    def _process_readings(
+        self, readings: list[Reading], scores: list[float] | None, train: bool
+    ) -> list[Finding]:
+        """The reference path: `process`, reading by reading."""
         findings: list[Finding] = []
         stats = self.stats
         accepted: list[tuple[_Stream, float, float, bool]] = []
         slots: list[int] = []
         """Where each accepted reading's score goes in `scores`."""
         first_slot = len(scores) if scores is not None else 0
-        for position, reading in enumerate(batch):
+        for position, reading in enumerate(readings):
             stream = self._streams.get((reading.equipment_id, reading.signal))
             value, ts = reading.value, reading.ts
             if stream is None:
@@ -294,7 +727,7 @@ class Engine:
                 times,
                 np.fromiter((a[3] for a in accepted), np.bool_, len(accepted)),
             )
-            np.maximum.at(self._last_ts, indices, times)
+            np.maximum.at(self._heard, indices, times)
             hot: list[bool] = np.any(banked >= self._on, axis=1).tolist()
             tops: list[float] = np.max(banked, axis=1, initial=0.0).tolist()
             for k, (stream, value, ts, learn) in enumerate(accepted):
@@ -319,7 +752,7 @@ class Engine:
         value: float,
         ts: float,
         learn: bool,
-        banked: np.ndarray[Any, np.dtype[np.float64]] | None,
+        banked: FloatArray | None,
         train: bool,
         findings: list[Finding],
         slot: int,
@@ -337,29 +770,7 @@ class Engine:
             self._clock = ts
         top = 0.0
         if banked is not None:
-            deciding = False
-            for bank_check in stream.bank_checks:
-                score = float(banked[bank_check.column])
-                decision = bank_check.decision
-                if not decision.active:
-                    top = max(top, score)
-                severity = bank_check.prototype.severity(score)
-                transition = decision.update(score, ts, int(severity))
-                if transition is not None:
-                    findings.append(
-                        self._signal_finding(
-                            stream,
-                            self._banked(stream, bank_check),
-                            decision,
-                            transition,
-                            value,
-                            ts,
-                            score,
-                            severity,
-                        )
-                    )
-                deciding = deciding or decision.active or decision.since is not None
-            self._set_deciding(stream, deciding)
+            top = self._decide_banked(stream, value, ts, banked, findings)
         for check in stream.checks:
             detector = check.detector
             if not train:
@@ -388,24 +799,48 @@ class Engine:
                 top = max(top, self._close_row(unit, train, findings, slot))
         return top
 
+    def _decide_banked(
+        self, stream: _Stream, value: float, ts: float, banked: FloatArray, findings: list[Finding]
+    ) -> float:
+        """The decisions of the stream's banked detectors on one reading's bank scores; returns
+        the highest score of those whose condition was not active before."""
+        top = 0.0
+        deciding = False
+        for bank_check in stream.bank_checks:
+            score = float(banked[bank_check.column])
+            decision = bank_check.decision
+            if not decision.active:
+                top = max(top, score)
+            severity = bank_check.prototype.severity(score)
+            transition = decision.update(score, ts, int(severity))
+            if transition is not None:
+                findings.append(
+                    self._signal_finding(
+                        stream,
+                        self._banked(stream, bank_check),
+                        decision,
+                        transition,
+                        value,
+                        ts,
+                        score,
+                        severity,
+                    )
+                )
+            deciding = deciding or decision.active or decision.since is not None
+        self._set_deciding(stream, deciding)
+        return top
+
     def _close_row(self, unit: _Unit, train: bool, findings: list[Finding], slot: int) -> float:
         """Score and learn the equipment's row at `unit.row_ts` (its relations, at the end of the
         batch for the detectors in a row bank: `_judge_rows`); start the next one."""
         ts, row, learn = unit.row_ts, unit.row, unit.row_good
-        unit.reported.clear()
-        unit.row_good = True
+        self._pending.extend(self._take_row(unit, slot))
         if len(row) < len(unit.equipment.signals):
-            return 0.0  # some signal has never reported: no complete row yet
+            return 0.0
         top = 0.0
         for check in unit.checks:
             detector = check.detector
-            if check.bank >= 0:
-                signals = cast(RelationsDetector | ShiftDetector, detector).signals
-                self._pending.append(
-                    _PendingRow(unit, check, [row[s] for s in signals], ts, learn, dict(row), slot)
-                )
-                continue
-            if not train and detector.idle():
+            if check.bank >= 0 or (not train and detector.idle()):
                 continue
             if not train:
                 score = detector.score_one(row, ts)
@@ -422,6 +857,28 @@ class Engine:
             elif learn:
                 detector.learn_one(row, ts)
         return top
+
+    def _take_row(self, unit: _Unit, slot: int) -> list[_PendingRow]:
+        """Start the equipment's next row; the row at `unit.row_ts` for each of its row banks'
+        detectors (none while some signal has never reported: no complete row yet)."""
+        ts, row, learn = unit.row_ts, unit.row, unit.row_good
+        unit.reported.clear()
+        unit.row_good = True
+        if len(row) < len(unit.equipment.signals):
+            return []
+        return [
+            _PendingRow(
+                unit,
+                check,
+                [row[s] for s in check.signals],
+                ts,
+                learn,
+                dict(row),
+                slot,
+            )
+            for check in unit.checks
+            if check.bank >= 0
+        ]
 
     def _judge_rows(self, train: bool, findings: list[Finding], scores: list[float] | None) -> None:
         """Score and learn the batch's pending rows in their row banks, deciding on each row's
@@ -486,7 +943,41 @@ class Engine:
             ]
             for member, check in enumerate(members):
                 check.bank, check.member = bank, member
+                check.signals = cast(RelationsDetector | ShiftDetector, check.detector).signals
             self._row_banks.append(kind([c.detector for c in members]))
+        self._row_layouts = self._layouts()
+        self._refresh_plain()
+
+    def _layouts(self) -> list[_RowLayout] | None:
+        layouts = []
+        for bank in range(len(self._row_banks)):
+            checks: list[_EquipmentCheck | None] = []
+            for unit in self._unit_list:
+                in_bank = [c for c in unit.checks if c.bank == bank]
+                if len(in_bank) > 1:
+                    return None
+                checks.append(in_bank[0] if in_bank else None)
+            positions = [
+                [list(unit.equipment.signals).index(s) for s in check.signals] if check else []
+                for unit, check in zip(self._unit_list, checks, strict=True)
+            ]
+            widest = max(map(len, positions), default=0)
+            columns = np.zeros((len(positions), widest), dtype=np.intp)
+            for k, row in enumerate(positions):
+                columns[k, : len(row)] = row
+            width = np.array([len(row) for row in positions], dtype=np.intp)
+            layouts.append(_RowLayout(checks, columns, width.reshape(len(positions))))
+        return layouts
+
+    def _refresh_plain(self) -> None:
+        """Which streams the vectorised path may take: those whose detectors are all in the
+        bank, of an equipment whose checks are all in row banks or idle (while not training, an
+        idle detector is handed no row: see `EquipmentDetector.idle`)."""
+        plain = [
+            all(c.bank >= 0 or c.detector.idle() for c in unit.checks) for unit in self._unit_list
+        ]
+        units = np.array([*plain, True], dtype=np.bool_)  # [-1]: no equipment check
+        self._plain = ~self._objects & units[self._unit_of]
 
     def check_silence(self, elapsed: float) -> list[Finding]:
         """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
@@ -505,7 +996,7 @@ class Engine:
         # A stream not heard since the restore is silent since then, not since the snapshot.
         at: float | np.ndarray[Any, np.dtype[np.float64]] = now
         if math.isfinite(self._resumed_at):
-            unheard = self._resumed_at - self._last_ts
+            unheard = self._resumed_at - self._heard
             at = np.where(unheard > 0.0, now - unheard, now)
         for stream, check in self._watch_silence:
             detector = check.detector
@@ -757,10 +1248,10 @@ class Engine:
                 any(c.decision.active or c.decision.since is not None for c in stream.bank_checks),
             )
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
-            self._last_ts[stream.index] = stream.last_ts
+            self._heard[stream.index] = stream.last_ts
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
             if "history" in saved:
-                stream.history = TrendHistory.restore(saved["history"])
+                self._trends.restore(stream.index, saved["history"])
             self._clock = max(self._clock, stream.last_ts)
             restored += 1
         self._sync_row_banks()

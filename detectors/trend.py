@@ -4,6 +4,12 @@ The evidence window of a finding covers minutes; wear develops over hours and da
 `TrendHistory` keeps, per signal, one `(mid time, mean, standard deviation, count)` per bucket
 (10 minutes by default) for the last `max_buckets` buckets (2 days), in constant memory and a few
 additions per reading. It is part of the engine's state snapshot.
+
+The engine's histories live in one `TrendStore`: the open buckets' accumulators (start, count, sum,
+sum of squares, sum of timestamps) as arrays over the streams, so that a batch adds to every
+stream's open bucket at once (`TrendStore.add`, with `np.add.at`, which adds in order: the sums
+are the same doubles as reading by reading), and each stream's closed buckets in a deque. A
+`TrendHistory` is one stream's view of the store, for the code that goes reading by reading.
 """
 
 from __future__ import annotations
@@ -11,10 +17,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
 
 BUCKET_SECONDS = 600.0
 MAX_BUCKETS = 288
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,74 +39,158 @@ class Bucket:
     count: int
 
 
+class TrendStore:
+    """The trend histories of `streams` streams."""
+
+    def __init__(
+        self, streams: int, width: float = BUCKET_SECONDS, max_buckets: int = MAX_BUCKETS
+    ) -> None:
+        _check(width, max_buckets)
+        self.width: FloatArray = np.full(streams, width)
+        self.start: FloatArray = np.full(streams, -math.inf)
+        """Each open bucket's start (-inf: none yet)."""
+        self.count: IntArray = np.zeros(streams, dtype=np.intp)
+        self.sum: FloatArray = np.zeros(streams)
+        self.sum_sq: FloatArray = np.zeros(streams)
+        self.sum_ts: FloatArray = np.zeros(streams)
+        self.closed: list[deque[Bucket]] = [deque(maxlen=max_buckets - 1) for _ in range(streams)]
+        self.views = (
+            cast("memoryview[float]", self.width.data),
+            cast("memoryview[float]", self.start.data),
+            self.count.data,
+            cast("memoryview[float]", self.sum.data),
+            cast("memoryview[float]", self.sum_sq.data),
+            cast("memoryview[float]", self.sum_ts.data),
+        )
+        """Per-element access for `TrendHistory`: width, start, count, sum, sum_sq, sum_ts."""
+
+    def history(self, stream: int) -> TrendHistory:
+        """Stream `stream`'s history, reading and writing this store."""
+        return TrendHistory(_store=self, _stream=stream)
+
+    def add(self, streams: IntArray, ts: FloatArray, values: FloatArray) -> None:
+        """Add a batch of readings, each stream's in time order, as `TrendHistory.add` one by one
+        would: a stream whose readings close its open bucket takes that sequential way."""
+        crossing = ts >= self.start[streams] + self.width[streams]
+        if crossing.any():
+            sequential = np.isin(streams, streams[crossing])
+            histories: dict[int, TrendHistory] = {}
+            for i, t, x in zip(
+                streams[sequential].tolist(),
+                ts[sequential].tolist(),
+                values[sequential].tolist(),
+                strict=True,
+            ):
+                history = histories.get(i)
+                if history is None:
+                    history = histories[i] = self.history(i)
+                history.add(t, x)
+            kept = ~sequential
+            streams, ts, values = streams[kept], ts[kept], values[kept]
+        np.add.at(self.count, streams, 1)
+        np.add.at(self.sum, streams, values)
+        np.add.at(self.sum_sq, streams, values * values)
+        np.add.at(self.sum_ts, streams, ts)
+
+    def restore(self, stream: int, state: dict[str, Any]) -> None:
+        """Stream `stream`'s history as `TrendHistory.snapshot` saved it."""
+        _check(state["width"], state["max_buckets"])
+        self.width[stream] = state["width"]
+        closed: deque[Bucket] = deque(maxlen=state["max_buckets"] - 1)
+        closed.extend(Bucket(t, m, s, int(n)) for t, m, s, n in state["closed"])
+        self.closed[stream] = closed
+        start, count, total, total_sq, total_ts = state["open"]
+        self.start[stream] = -math.inf if start is None else start
+        self.count[stream] = int(count)
+        self.sum[stream], self.sum_sq[stream], self.sum_ts[stream] = total, total_sq, total_ts
+
+
 class TrendHistory:
-    """Bucketed means of one signal; the bucket being filled counts as the newest."""
+    """Bucketed means of one signal; the bucket being filled counts as the newest.
 
-    __slots__ = ("_closed", "_count", "_start", "_sum", "_sum_sq", "_sum_ts", "width")
+    Built alone, a history of its own; from `TrendStore.history`, one stream's part of a store.
+    """
 
-    def __init__(self, width: float = BUCKET_SECONDS, max_buckets: int = MAX_BUCKETS) -> None:
-        if width <= 0.0 or max_buckets < 1:
-            raise ValueError("a trend history needs a positive bucket width and at least a bucket")
-        self.width = width
-        self._closed: deque[Bucket] = deque(maxlen=max_buckets - 1)
-        self._start = -math.inf
-        self._count = 0
-        self._sum = self._sum_sq = self._sum_ts = 0.0
+    __slots__ = ("_count", "_i", "_start", "_store", "_sum", "_sum_sq", "_sum_ts", "_width")
+
+    def __init__(
+        self,
+        width: float = BUCKET_SECONDS,
+        max_buckets: int = MAX_BUCKETS,
+        *,
+        _store: TrendStore | None = None,
+        _stream: int = 0,
+    ) -> None:
+        store = _store if _store is not None else TrendStore(1, width, max_buckets)
+        self._store, self._i = store, _stream
+        self._width, self._start, self._count, self._sum, self._sum_sq, self._sum_ts = store.views
+
+    @property
+    def width(self) -> float:
+        width: float = self._width[self._i]
+        return width
 
     def add(self, ts: float, value: float) -> None:
         """One reading, in time order."""
-        if ts >= self._start + self.width:
+        i = self._i
+        if ts >= self._start[i] + self._width[i]:
             self._close()
-            self._start = ts - ts % self.width
-        self._count += 1
-        self._sum += value
-        self._sum_sq += value * value
-        self._sum_ts += ts
+            self._start[i] = ts - ts % self._width[i]
+        self._count[i] += 1
+        self._sum[i] += value
+        self._sum_sq[i] += value * value
+        self._sum_ts[i] += ts
 
     def buckets(self) -> list[Bucket]:
         """Oldest first, the one being filled last."""
+        closed = self._store.closed[self._i]
         current = self._current()
-        return [*self._closed, current] if current is not None else list(self._closed)
+        return [*closed, current] if current is not None else list(closed)
 
     def __len__(self) -> int:
-        return len(self._closed) + (self._count > 0)
+        return len(self._store.closed[self._i]) + (self._count[self._i] > 0)
 
     def _current(self) -> Bucket | None:
-        n = self._count
+        i = self._i
+        n: int = self._count[i]
         if n == 0:
             return None
-        mean = self._sum / n
-        variance = max(0.0, self._sum_sq / n - mean * mean)
+        mean = self._sum[i] / n
+        variance = max(0.0, self._sum_sq[i] / n - mean * mean)
         sd = math.sqrt(variance * n / (n - 1)) if n > 1 else 0.0
-        return Bucket(self._sum_ts / n, mean, sd, n)
+        return Bucket(self._sum_ts[i] / n, mean, sd, n)
 
     def _close(self) -> None:
+        i = self._i
         current = self._current()
         if current is not None:
-            self._closed.append(current)
-        self._count = 0
-        self._sum = self._sum_sq = self._sum_ts = 0.0
+            self._store.closed[i].append(current)
+        self._count[i] = 0
+        self._sum[i] = self._sum_sq[i] = self._sum_ts[i] = 0.0
 
     def snapshot(self) -> dict[str, Any]:
+        i, closed = self._i, self._store.closed[self._i]
+        start: float = self._start[i]
         return {
             "width": self.width,
-            "max_buckets": (self._closed.maxlen or 0) + 1,
-            "closed": [[b.ts, b.mean, b.sd, b.count] for b in self._closed],
+            "max_buckets": (closed.maxlen or 0) + 1,
+            "closed": [[b.ts, b.mean, b.sd, b.count] for b in closed],
             "open": [
-                self._start if math.isfinite(self._start) else None,
-                self._count,
-                self._sum,
-                self._sum_sq,
-                self._sum_ts,
+                start if math.isfinite(start) else None,
+                self._count[i],
+                self._sum[i],
+                self._sum_sq[i],
+                self._sum_ts[i],
             ],
         }
 
     @classmethod
     def restore(cls, state: dict[str, Any]) -> TrendHistory:
         history = cls(state["width"], state["max_buckets"])
-        history._closed.extend(Bucket(t, m, s, int(n)) for t, m, s, n in state["closed"])
-        start, count, total, total_sq, total_ts = state["open"]
-        history._start = -math.inf if start is None else start
-        history._count = int(count)
-        history._sum, history._sum_sq, history._sum_ts = total, total_sq, total_ts
+        history._store.restore(0, state)
         return history
+
+
+def _check(width: float, max_buckets: int) -> None:
+    if width <= 0.0 or max_buckets < 1:
+        raise ValueError("a trend history needs a positive bucket width and at least a bucket")
