@@ -24,6 +24,7 @@ outside the row banks that are not idle. `Engine(vectorised=False)` takes it for
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -78,6 +79,8 @@ ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
 """The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
 MAX_CLOCK_REJECTS = 10_000
 """Clock rejects kept between two `take_clock_rejects` calls (the counter counts them all)."""
+MACHINE_KINDS = frozenset((FindingKind.LIMIT, FindingKind.DRIFT, FindingKind.ANOMALY))
+"""What findings about the machine (not its sensors or links) are."""
 SILENCE_CHECK_INTERVAL = 1.0
 """Seconds of source time between two checks for signals that went silent."""
 _STREAM_KEY = operator.attrgetter("equipment_id", "signal")
@@ -473,7 +476,7 @@ class Engine:
         if self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
-        return findings
+        return self._from_other_signals(findings)
 
     def _vectorisable(self, batch: _Columns, order: _StreamOrder) -> bool:
         """Whether the accepted readings of a batch may go by columns: every stream's readings
@@ -744,7 +747,7 @@ class Engine:
         if not train and self._clock - self._silence_checked >= SILENCE_CHECK_INTERVAL:
             self._check_silence(findings)
         stats.findings += len(findings)
-        return findings
+        return self._from_other_signals(findings)
 
     def _accept(
         self,
@@ -1130,10 +1133,7 @@ class Engine:
         kind: FindingKind,
         active: bool,
     ) -> Forecast | None:
-        """The soonest alarm-limit crossing forecast of the finding's signals (`evidence`'s);
-        when none of them heads to a limit, of the equipment's other signals that have a long
-        trend: the order is about the machine, and the signal that will cross first (a bearing's
-        temperature) need not be one that looked unusual (its belt's slip)."""
+        """The soonest alarm-limit crossing forecast of the finding's signals (`evidence`'s)."""
         forecasts = [
             _forecast(
                 points,
@@ -1144,14 +1144,49 @@ class Engine:
             )
             for name, points in evidence.items()
         ]
-        if not any(forecasts) and active and kind is not FindingKind.SENSOR:
-            streams = (self._streams[(equipment.id, name)] for name in equipment.signals)
-            forecasts = [
-                forecast_trend(other.history.buckets(), other.signal.limits, other.last_ts)
-                for other in streams
-                if other.signal.name not in evidence and len(other.history) >= MIN_BUCKETS
-            ]
         return min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
+
+    def _from_other_signals(self, findings: list[Finding]) -> list[Finding]:
+        """Each active machine finding whose signals head to no alarm limit, told the soonest
+        crossing of its equipment's other signals that have a long trend: the order is about the
+        machine, and the signal that will cross first (a bearing's temperature) need not be one
+        that looked unusual (its belt's slip). Judged on the trends at the batch's end, so both
+        of `process`'s paths tell the same."""
+        told = []
+        for finding in findings:
+            if (
+                finding.active
+                and not finding.is_notice
+                and finding.time_to_limit is None
+                and finding.kind in MACHINE_KINDS
+            ):
+                equipment = self.plant.equipment[finding.equipment_id]
+                streams = (self._streams[(equipment.id, name)] for name in equipment.signals)
+                soonest = min(
+                    filter(
+                        None,
+                        (
+                            forecast_trend(
+                                other.history.buckets(), other.signal.limits, other.last_ts
+                            )
+                            for other in streams
+                            if other.signal.name not in finding.signals
+                            and (other.signal.limits.alarm_high, other.signal.limits.alarm_low)
+                            != (None, None)
+                            and len(other.history) >= MIN_BUCKETS
+                        ),
+                    ),
+                    key=lambda f: f.seconds,
+                    default=None,
+                )
+                if soonest is not None:
+                    finding = dataclasses.replace(
+                        finding,
+                        time_to_limit=soonest.seconds,
+                        time_to_limit_range=(soonest.earliest, soonest.latest),
+                    )
+            told.append(finding)
+        return told
 
     def end_warmup(self) -> None:
         """What every detector has learned so far is the healthy baseline: from the next reading
