@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="of the half-peak phase")
     parser.add_argument("--backlog", type=int, default=4_000, help="messages timed for the peak")
     parser.add_argument(
+        "--rate", type=float, help="readings/s to offer instead of half the peak measured"
+    )
+    parser.add_argument(
         "--database", help="the store's URL, e.g. postgresql+psycopg://... (default: SQLite)"
     )
     args = parser.parse_args()
@@ -184,7 +187,7 @@ def main() -> None:
             time.sleep(2.0)  # subscribed
             top = peak(broker, topics, args.backlog, port, process, workdir)
             before = pipeline_stats(port)
-            sent, offered = paced(broker, topics, top / 2, args.seconds)
+            sent, offered = paced(broker, topics, args.rate or top / 2, args.seconds)
             time.sleep(5.0)  # the last orders
             after = pipeline_stats(port)
             processed = (after["readings"] - before["readings"]) / args.seconds
@@ -199,7 +202,8 @@ def main() -> None:
     ms = np.array(latencies) * 1000.0
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     print(
-        f"peak {top:,.0f} readings/s; offered {offered:,.0f} readings/s (half), processed "
+        f"peak {top:,.0f} readings/s; offered {offered:,.0f} readings/s "
+        f"({'half the peak' if args.rate is None else '--rate'}), processed "
         f"{processed:,.0f}; "
         f"{len(ms)}/{len(sent)} alarms became orders; latency p50 {p50:.0f} ms, "
         f"p90 {p90:.0f} ms, p99 {p99:.0f} ms, max {ms.max():.0f} ms"
