@@ -656,7 +656,7 @@ class Engine:
         columns = layout.columns[units]
         values = np.take_along_axis(full, columns, axis=1).tolist()
         widths = layout.width[units]
-        if (widths != widths[0]).any():
+        if (widths != columns.shape[1]).any():  # narrower than the bank's widest check
             values = [row[:k] for row, k in zip(values, widths.tolist(), strict=True)]
         checks = [layout.checks[u] for u in units.tolist()]
         ts_l, learn_l, units_l = ts.tolist(), learn.tolist(), units.tolist()

@@ -277,3 +277,22 @@ def test_a_store_adds_a_batch_as_histories_add_reading_by_reading() -> None:
         for s, t, v in zip(streams.tolist(), times.tolist(), values.tolist(), strict=True):
             histories[s].add(t, v)
         assert [store.history(i).snapshot() for i in range(4)] == [h.snapshot() for h in histories]
+
+
+def test_whole_rows_of_one_machine_at_a_time_match_the_reference_path() -> None:
+    """Batches that each hold one machine's sample: a row bank's rows all as narrow as that
+    machine's check, which may be narrower than the bank's widest (a pump's five signals beside
+    a compressor's more)."""
+    machines, stream = simulated(False)
+    widths = {len(equipment.signals) for equipment in machines}
+    assert len(widths) > 1
+    reference = Engine(machines, vectorised=False)
+    vectorised = Engine(machines)
+    calls = counted(vectorised)
+    samples: dict[tuple[str, float], list[Reading]] = {}
+    for reading in stream[: len(stream) // 3]:
+        samples.setdefault((reading.equipment_id, reading.ts), []).append(reading)
+    for batch in samples.values():
+        assert vectorised.process(batch) == reference.process(batch)
+    assert state(reference) == state(vectorised)
+    assert calls["_complete_rows"] > 100
