@@ -1377,6 +1377,8 @@ def _forecast(
     from the evidence window; not asked of a broken sensor."""
     if not active or kind is FindingKind.SENSOR or not evidence:
         return None
+    if signal.limits.alarm_high is None and signal.limits.alarm_low is None:
+        return None  # no limit to reach: spare the fit
     if len(history) >= MIN_BUCKETS:
         return forecast_trend(history.buckets(), signal.limits, evidence[-1][0])
     return forecast(evidence, signal.limits)

@@ -252,18 +252,21 @@ def _fit(
     p = len(columns)
     gram = np.empty((m, p, p))
     moment = np.empty((m, p))
-    for i, a in enumerate(columns):
-        for j in range(i, p):
-            b = columns[j]
-            if a is None:
-                value = (f * f) @ w if b is None else f @ (w * b)
-            else:
-                value = np.full(m, float(w @ (a * b))) if b is not None else f @ (w * a)
-            gram[:, i, j] = gram[:, j, i] = value
-        moment[:, i] = f @ (w * y) if a is None else float(w @ (a * y))
-    scale = np.sqrt(np.einsum("mii->mi", gram))
-    norm = gram / np.maximum(scale[:, :, None] * scale[:, None, :], 1e-300)
-    ok = np.abs(np.linalg.det(norm)) > 1e-12
+    # Candidates too steep for floating point overflow here; they are left out below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, a in enumerate(columns):
+            for j in range(i, p):
+                b = columns[j]
+                if a is None:
+                    value = (f * f) @ w if b is None else f @ (w * b)
+                else:
+                    value = np.full(m, float(w @ (a * b))) if b is not None else f @ (w * a)
+                gram[:, i, j] = gram[:, j, i] = value
+            moment[:, i] = f @ (w * y) if a is None else float(w @ (a * y))
+        scale = np.sqrt(np.einsum("mii->mi", gram))
+        norm = gram / np.maximum(scale[:, :, None] * scale[:, None, :], 1e-300)
+    finite = np.isfinite(norm).all(axis=(1, 2))
+    ok = finite & (np.abs(np.linalg.det(np.where(finite[:, None, None], norm, 0.0))) > 1e-12)
     if not ok.any():
         return None
     inverse = np.linalg.inv(np.where(ok[:, None, None], gram, np.eye(p)))
