@@ -33,9 +33,8 @@ from itertools import repeat
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 
-from detectors.bank import BANKED, UnivariateBank
+from detectors.bank import BANKED, BoolArray, IntArray, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
 from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
@@ -53,6 +52,7 @@ from detectors.relations_bank import RelationsBank
 from detectors.row_bank import RowBank
 from detectors.shift import ShiftDetector
 from detectors.shift_bank import ShiftBank
+from detectors.surprise import FloatArray
 from detectors.trend import TrendHistory, TrendStore
 from devices import (
     ClockVerdict,
@@ -69,10 +69,6 @@ from devices import (
     Signal,
     new_reading,
 )
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
-BoolArray = npt.NDArray[np.bool_]
 
 SNAPSHOT_VERSION = 3
 ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
@@ -1134,7 +1130,7 @@ class Engine:
         active: bool,
     ) -> Forecast | None:
         """The soonest alarm-limit crossing forecast of the finding's signals (`evidence`'s)."""
-        forecasts = [
+        return _soonest(
             _forecast(
                 points,
                 self._streams[(equipment.id, name)].history,
@@ -1143,8 +1139,7 @@ class Engine:
                 active,
             )
             for name, points in evidence.items()
-        ]
-        return min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
+        )
 
     def _from_other_signals(self, findings: list[Finding]) -> list[Finding]:
         """Each active machine finding whose signals head to no alarm limit, told the soonest
@@ -1159,34 +1154,30 @@ class Engine:
                 and not finding.is_notice
                 and finding.time_to_limit is None
                 and finding.kind in MACHINE_KINDS
+                and (soonest := self._soonest_elsewhere(finding)) is not None
             ):
-                equipment = self.plant.equipment[finding.equipment_id]
-                streams = (self._streams[(equipment.id, name)] for name in equipment.signals)
-                soonest = min(
-                    filter(
-                        None,
-                        (
-                            forecast_trend(
-                                other.history.buckets(), other.signal.limits, other.last_ts
-                            )
-                            for other in streams
-                            if other.signal.name not in finding.signals
-                            and (other.signal.limits.alarm_high, other.signal.limits.alarm_low)
-                            != (None, None)
-                            and len(other.history) >= MIN_BUCKETS
-                        ),
-                    ),
-                    key=lambda f: f.seconds,
-                    default=None,
+                finding = dataclasses.replace(
+                    finding,
+                    time_to_limit=soonest.seconds,
+                    time_to_limit_range=(soonest.earliest, soonest.latest),
                 )
-                if soonest is not None:
-                    finding = dataclasses.replace(
-                        finding,
-                        time_to_limit=soonest.seconds,
-                        time_to_limit_range=(soonest.earliest, soonest.latest),
-                    )
             told.append(finding)
         return told
+
+    def _soonest_elsewhere(self, finding: Finding) -> Forecast | None:
+        """The soonest crossing forecast of the long trends of the finding's equipment's signals
+        that it does not name."""
+        equipment = self.plant.equipment[finding.equipment_id]
+        others = (
+            self._streams[(equipment.id, name)]
+            for name in equipment.signals
+            if name not in finding.signals
+        )
+        return _soonest(
+            forecast_trend(other.history.buckets(), other.signal.limits, other.last_ts)
+            for other in others
+            if _has_alarm_limit(other.signal) and len(other.history) >= MIN_BUCKETS
+        )
 
     def end_warmup(self) -> None:
         """What every detector has learned so far is the healthy baseline: from the next reading
@@ -1366,6 +1357,15 @@ def _severity(decision: Debounce, severity: Severity, active: bool) -> Severity:
     return Severity(max(decision.level, int(severity))) if active else severity
 
 
+def _has_alarm_limit(signal: Signal) -> bool:
+    return signal.limits.alarm_high is not None or signal.limits.alarm_low is not None
+
+
+def _soonest(forecasts: Iterable[Forecast | None]) -> Forecast | None:
+    """The forecast that crosses first, of those there are."""
+    return min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
+
+
 def _forecast(
     evidence: Sequence[Point],
     history: TrendHistory,
@@ -1377,7 +1377,7 @@ def _forecast(
     from the evidence window; not asked of a broken sensor."""
     if not active or kind is FindingKind.SENSOR or not evidence:
         return None
-    if signal.limits.alarm_high is None and signal.limits.alarm_low is None:
+    if not _has_alarm_limit(signal):
         return None  # no limit to reach: spare the fit
     if len(history) >= MIN_BUCKETS:
         return forecast_trend(history.buckets(), signal.limits, evidence[-1][0])

@@ -248,21 +248,20 @@ def _fit(
     columns, and the cycle's coefficients (zeros without `cycle`), (candidates, 2).
     """
     m = f.shape[0]
-    columns = [np.ones_like(y), None] + ([] if cycle is None else [cycle[:, 0], cycle[:, 1]])
-    p = len(columns)
+    # Parameters: level, rate, then the cycle's sine and cosine. Every regressor but the
+    # candidate's own rise (rate's) is shared by all candidates: their block is computed once.
+    shared = np.column_stack([np.ones_like(y), *([] if cycle is None else cycle.T)])
+    p = shared.shape[1] + 1
+    at = np.array([0, *range(2, p)])
     gram = np.empty((m, p, p))
     moment = np.empty((m, p))
     # Candidates too steep for floating point overflow here; they are left out below.
     with np.errstate(over="ignore", invalid="ignore"):
-        for i, a in enumerate(columns):
-            for j in range(i, p):
-                b = columns[j]
-                if a is None:
-                    value = (f * f) @ w if b is None else f @ (w * b)
-                else:
-                    value = np.full(m, float(w @ (a * b))) if b is not None else f @ (w * a)
-                gram[:, i, j] = gram[:, j, i] = value
-            moment[:, i] = f @ (w * y) if a is None else float(w @ (a * y))
+        gram[:, at[:, None], at[None, :]] = shared.T @ (w[:, None] * shared)
+        gram[:, 1, at] = gram[:, at, 1] = f @ (w[:, None] * shared)
+        gram[:, 1, 1] = (f * f) @ w
+        moment[:, at] = shared.T @ (w * y)
+        moment[:, 1] = f @ (w * y)
         scale = np.sqrt(np.einsum("mii->mi", gram))
         norm = gram / np.maximum(scale[:, :, None] * scale[:, None, :], 1e-300)
     finite = np.isfinite(norm).all(axis=(1, 2))
