@@ -40,6 +40,7 @@ from detectors.decision import Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
 from detectors.evidence import Evidence, EvidenceRings
 from detectors.prediction import MIN_BUCKETS, Forecast, forecast, forecast_trend
+from detectors.regime import regime_signal_of
 from detectors.registry import (
     DEFAULT,
     REGISTRY,
@@ -53,7 +54,7 @@ from detectors.row_bank import RowBank
 from detectors.shift import ShiftDetector
 from detectors.shift_bank import ShiftBank
 from detectors.surprise import FloatArray
-from detectors.trend import TrendHistory, TrendStore
+from detectors.trend import Bucket, TrendHistory, TrendStore, running_settled
 from devices import (
     ClockVerdict,
     ClockWatch,
@@ -330,6 +331,21 @@ class Engine:
         self._by_index = list(self._streams.values())
         self._index = {key: stream.index for key, stream in self._streams.items()}
         """Each stream's index by (equipment, signal): how a batch's columns name streams."""
+        self._regime = {
+            equipment.id: self._streams[(equipment.id, name)]
+            for equipment in plant
+            if (name := regime_signal_of(equipment) or "") in equipment.signals
+        }
+        """Each equipment's regime signal's stream, where it has one: its trend tells when the
+        equipment runs (`_trend`)."""
+        self._regime_of = np.array(
+            [
+                regime.index if (regime := self._regime.get(s.equipment_id)) else -1
+                for s in self._by_index
+            ],
+            dtype=np.intp,
+        ).reshape(streams)
+        """Each stream's equipment's regime stream (-1: none)."""
         self._unit_list = list(self._units.values())
         unit_numbers = {id(unit): k for k, unit in enumerate(self._unit_list)}
         self._unit_of = np.array(
@@ -501,7 +517,7 @@ class Engine:
         banked = self._bank.process(batch.stream, batch.value, batch.ts, batch.good)
         np.maximum.at(self._heard, batch.stream, batch.ts)
         hot = np.any(banked >= self._on, axis=1)
-        deciding = np.isin(batch.stream, [*self._deciding, *batch.stream[hot].tolist()])
+        deciding = np.isin(batch.stream, self._in_order(batch.stream[hot]))
         if deciding.any():
             self._decide_in_order(batch, np.flatnonzero(deciding), hot, banked, findings)
             rest = ~deciding
@@ -512,6 +528,14 @@ class Engine:
             self._evidence.append(streams, ts, values, order.rank, last)
         self._trends.add(streams, ts, values)
         self._fill_rows(batch, findings)
+
+    def _in_order(self, hot: IntArray) -> IntArray:
+        """The streams whose readings of a batch go in order: those with a decision under way or
+        a hot score, and their equipment's regime streams, whose trend a finding's forecast reads
+        as it stood at the finding's reading (`_trend`)."""
+        streams = np.union1d(np.fromiter(self._deciding, np.intp, len(self._deciding)), hot)
+        regimes = self._regime_of[streams]
+        return np.union1d(streams, regimes[regimes >= 0])
 
     def _decide_in_order(
         self,
@@ -1129,17 +1153,33 @@ class Engine:
         kind: FindingKind,
         active: bool,
     ) -> Forecast | None:
-        """The soonest alarm-limit crossing forecast of the finding's signals (`evidence`'s)."""
+        """The soonest alarm-limit crossing forecast of the finding's signals (`evidence`'s); not
+        asked of a broken sensor."""
+        if not active or kind is FindingKind.SENSOR:
+            return None
         return _soonest(
-            _forecast(
-                points,
-                self._streams[(equipment.id, name)].history,
-                equipment.signals[name],
-                kind,
-                active,
-            )
+            self._forecast(self._streams[(equipment.id, name)], points)
             for name, points in evidence.items()
+            if points and _has_alarm_limit(equipment.signals[name])
         )
+
+    def _forecast(self, stream: _Stream, evidence: Sequence[Point]) -> Forecast | None:
+        """When the signal will cross its alarm limit, from its long trend once it has one, else
+        from the evidence window."""
+        buckets = self._trend(stream)
+        if len(buckets) >= MIN_BUCKETS:
+            return forecast_trend(buckets, stream.signal.limits, evidence[-1][0])
+        return forecast(evidence, stream.signal.limits)
+
+    def _trend(self, stream: _Stream) -> list[Bucket]:
+        """The stream's long trend: the buckets of its history taken while its equipment ran
+        settled at its usual level when the equipment has a regime signal (`running_settled`),
+        else all of them."""
+        buckets = stream.history.buckets()
+        regime = self._regime.get(stream.equipment_id)
+        if regime is None:
+            return buckets
+        return running_settled(buckets, regime.history.buckets(), regime.history.width)
 
     def _from_other_signals(self, findings: list[Finding]) -> list[Finding]:
         """Each active machine finding whose signals head to no alarm limit, told the soonest
@@ -1174,9 +1214,9 @@ class Engine:
             if name not in finding.signals
         )
         return _soonest(
-            forecast_trend(other.history.buckets(), other.signal.limits, other.last_ts)
+            forecast_trend(self._trend(other), other.signal.limits, other.last_ts)
             for other in others
-            if _has_alarm_limit(other.signal) and len(other.history) >= MIN_BUCKETS
+            if _has_alarm_limit(other.signal)
         )
 
     def end_warmup(self) -> None:
@@ -1364,21 +1404,3 @@ def _has_alarm_limit(signal: Signal) -> bool:
 def _soonest(forecasts: Iterable[Forecast | None]) -> Forecast | None:
     """The forecast that crosses first, of those there are."""
     return min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
-
-
-def _forecast(
-    evidence: Sequence[Point],
-    history: TrendHistory,
-    signal: Signal,
-    kind: FindingKind,
-    active: bool,
-) -> Forecast | None:
-    """When the signal will cross its alarm limit, from its long trend once it has one, else
-    from the evidence window; not asked of a broken sensor."""
-    if not active or kind is FindingKind.SENSOR or not evidence:
-        return None
-    if not _has_alarm_limit(signal):
-        return None  # no limit to reach: spare the fit
-    if len(history) >= MIN_BUCKETS:
-        return forecast_trend(history.buckets(), signal.limits, evidence[-1][0])
-    return forecast(evidence, signal.limits)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -24,6 +25,13 @@ import numpy.typing as npt
 
 BUCKET_SECONDS = 600.0
 MAX_BUCKETS = 288
+OFF_FRACTION = 0.1
+"""Below this fraction of the highest bucket mean its regime signal has had, equipment is off."""
+LEVEL_CHANGE = 0.15
+"""A regime level this far (relative) from the bucket before is a start, a stop or a new load."""
+SETTLE_SECONDS = 3 * 3600.0
+"""How long after a start or a new load the signals that lag it (temperatures) are not steady:
+about five time constants of a large motor's windings or a gearbox's oil."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -189,6 +197,54 @@ class TrendHistory:
         history = cls(state["width"], state["max_buckets"])
         history._store.restore(0, state)
         return history
+
+
+def running_settled(
+    buckets: Sequence[Bucket], regime: Sequence[Bucket], width: float = BUCKET_SECONDS
+) -> list[Bucket]:
+    """The buckets of a signal's history (`buckets`) taken while its equipment ran settled at
+    its usual level, as the history of its regime signal (`regime`, oldest first, buckets of
+    `width` seconds like the signal's) tells.
+
+    A wear trend is a trend of the running machine: a bucket of a machine standing, starting,
+    changing load or still warming up after a start is a step of its operation, not of its wear.
+    A regime bucket is steady when its mean is at least `OFF_FRACTION` of the highest bucket mean
+    and its spread at most `LEVEL_CHANGE` of its mean (no start or stop inside it); it is settled
+    when the buckets of the `SETTLE_SECONDS` before it were all there, steady, and each within
+    `LEVEL_CHANGE` of the one before. The usual level is the settled level most buckets share
+    (within `LEVEL_CHANGE`): a compressor idling at night is forecast at its day load, not at
+    idle. A signal bucket is kept when the regime bucket of the same slot of time is settled at
+    the usual level. With no regime bucket at all (the regime signal has not reported), nothing
+    tells running from standing, and every bucket is kept.
+    """
+    if not regime:
+        return list(buckets)
+    slot = np.fromiter((b.ts // width for b in regime), np.float64, len(regime))
+    level = np.fromiter((b.mean for b in regime), np.float64, len(regime))
+    sd = np.fromiter((b.sd for b in regime), np.float64, len(regime))
+    steady = (level >= OFF_FRACTION * level.max()) & (sd <= LEVEL_CHANGE * level) & (level > 0.0)
+    same = np.zeros(len(regime), dtype=np.bool_)
+    same[1:] = (
+        (slot[1:] == slot[:-1] + 1)
+        & steady[:-1]
+        & (np.abs(np.diff(level)) <= LEVEL_CHANGE * np.maximum(level[1:], level[:-1]))
+    )
+    # Buckets since each steady run began: a run breaks at a gap, an unsteady bucket or a step.
+    run = np.zeros(len(regime))
+    for k in range(len(regime)):
+        run[k] = (run[k - 1] + 1.0 if k and same[k] else 0.0) if steady[k] else -1.0
+    settled = run * width >= SETTLE_SECONDS
+    if not settled.any():
+        return []
+    levels = level[settled]
+    near = np.abs(levels[:, None] - levels[None, :]) <= LEVEL_CHANGE * np.maximum(
+        levels[:, None], levels[None, :]
+    )
+    shares = near.sum(axis=1)
+    usual = levels[len(levels) - 1 - int(np.argmax(shares[::-1]))]  # the latest of the likeliest
+    kept = settled & (np.abs(level - usual) <= LEVEL_CHANGE * np.maximum(level, usual))
+    slots = set(slot[kept].tolist())
+    return [b for b in buckets if b.ts // width in slots]
 
 
 def _check(width: float, max_buckets: int) -> None:

@@ -296,3 +296,38 @@ def test_whole_rows_of_one_machine_at_a_time_match_the_reference_path() -> None:
         assert vectorised.process(batch) == reference.process(batch)
     assert state(reference) == state(vectorised)
     assert calls["_complete_rows"] > 100
+
+
+def test_a_forecast_reads_the_regime_trend_as_it_stood_at_the_finding() -> None:
+    """A pump's vibration rises to its warning limit in a batch in which its motor current's
+    trend bucket closes before the warning's reading: the warning's forecast, from the buckets
+    of settled running (which the current's trend tells), is the reference path's."""
+    equipment = {"id": "P-1", "type": "centrifugal_pump", "team": "m"}
+    line = {"id": "l", "equipment": [equipment]}
+    machines = plant_from_dict({"site": {"id": "s"}, "areas": [{"id": "a", "lines": [line]}]})
+    limits = machines.equipment["P-1"].signals["vibration"].limits
+    assert limits.warn_high is not None
+    assert limits.alarm_high is not None
+    rate = (limits.alarm_high - 2.0) / (10 * HOUR)
+    rng = np.random.default_rng(2)
+    stream = [
+        reading
+        for ts in np.arange(0.0, 9 * HOUR, 10.0).tolist()
+        for reading in (
+            Reading("P-1", "motor_current", ts, 40.0 + 0.2 * rng.normal()),
+            Reading("P-1", "vibration", ts, 2.0 + rate * ts + 0.02 * rng.normal()),
+        )
+    ]
+    warned = next(r.ts for r in stream if r.signal == "vibration" and r.value >= limits.warn_high)
+    cut = next(k for k, r in enumerate(stream) if r.ts >= warned - warned % 600.0 - 60.0)
+    reference = Engine(machines, ("limits",), vectorised=False)
+    vectorised = Engine(machines, ("limits",))
+    calls = counted(vectorised)
+    for reading in stream[:cut]:
+        assert vectorised.process([reading]) == reference.process([reading])
+    expected = reference.process(stream[cut:])
+    assert vectorised.process(stream[cut:]) == expected
+    assert calls["_accept_columns"] == len(stream[:cut]) + 1
+    warning = next(f for f in expected if f.active)
+    assert warning.ts == warned
+    assert warning.time_to_limit is not None

@@ -10,7 +10,7 @@ import pytest
 
 from detectors import Engine
 from detectors.prediction import MIN_BUCKETS, forecast_trend
-from detectors.trend import TrendHistory
+from detectors.trend import Bucket, TrendHistory, running_settled
 from devices import Limits, Reading, plant_from_dict
 
 LIMIT = 7.1
@@ -194,3 +194,81 @@ def test_an_order_about_a_signal_with_no_limit_ahead_tells_when_another_signal_c
     low, high = warning.time_to_limit_range
     assert low <= actual <= high
     assert warning.time_to_limit == pytest.approx(actual, rel=0.25)
+
+
+def buckets_of(values: list[tuple[float, float]], width: float = 600.0) -> list[Bucket]:
+    """A history's buckets from (time, value) readings."""
+    history = TrendHistory(width)
+    for ts, value in values:
+        history.add(ts, value)
+    return history.buckets()
+
+
+def compressor_day(days: int, period: float = 60.0) -> list[tuple[float, float]]:
+    """A compressor's motor current: 100 A from 06:00 to 22:00, idling at 20 A between, with a
+    start in the middle of a bucket (06:05) and noise of 1 A."""
+    rng = np.random.default_rng(7)
+    out = []
+    for ts in np.arange(0.0, days * 86_400.0, period):
+        hour = (ts % 86_400.0) / 3600.0
+        out.append((float(ts), (100.0 if 6 + 5 / 60 <= hour < 22 else 20.0) + rng.normal()))
+    return out
+
+
+def test_only_buckets_of_settled_running_at_the_usual_load_are_kept() -> None:
+    current = compressor_day(2)
+    signal = [(ts, 1.0) for ts, _ in current]
+    kept = running_settled(buckets_of(signal), buckets_of(current))
+    hours = {round((b.ts % 86_400.0) / 3600.0, 2) for b in kept}
+    # Three hours after the start the day load is settled, up to its end at 22:00; the idle
+    # nights, the start and the three hours after it are not kept.
+    assert min(hours) == pytest.approx(9 + 10 / 60 + 5 / 60, abs=0.1)
+    assert max(hours) == pytest.approx(22 - 5 / 60, abs=0.1)
+    assert len(kept) == 2 * round((22 - (9 + 10 / 60)) * 6)
+
+
+def test_without_regime_readings_every_bucket_is_kept() -> None:
+    signal = buckets_of([(float(ts), 1.0) for ts in range(0, 86_400, 60)])
+    assert running_settled(signal, []) == signal
+
+
+def test_a_machine_run_in_shifts_is_forecast_from_its_running_trend() -> None:
+    """A motor run from 06:00 to 22:00 whose bearing temperature, settled at 60 degC running and
+    cooling to the hall's 25 degC at night, climbs with wear at a steady rate: the warning
+    finding's time to the alarm limit holds, where a fit of every bucket (running, standing and
+    warming up) is far off."""
+    equipment = {"id": "M-1", "type": "induction_motor", "team": "maintenance"}
+    line = {"id": "l", "equipment": [equipment]}
+    plant = plant_from_dict({"site": {"id": "s"}, "areas": [{"id": "a", "lines": [line]}]})
+    motor = next(iter(plant))
+    limits = motor.signals["bearing_temp"].limits
+    assert (limits.warn_high, limits.alarm_high) == (80.0, 95.0)
+    engine = Engine(plant, ("limits",))
+    regime = motor.regime_signal
+    assert regime == "current"
+    wear = 35.0 / (2.5 * 86_400.0)  # at the alarm limit two and a half days after the first
+    rng = np.random.default_rng(3)
+    temperature, findings = 25.0, []
+    step = 60.0
+    for ts in np.arange(0.0, 4 * 86_400.0, step):
+        running = 6.0 <= (ts % 86_400.0) / 3600.0 < 22.0
+        target = 60.0 + wear * max(ts - 86_400.0, 0.0) if running else 25.0
+        temperature += (target - temperature) * -math.expm1(-step / 1200.0)
+        findings += engine.process(
+            [
+                Reading("M-1", regime, float(ts), (40.0 if running else 0.0) + 0.2 * rng.normal()),
+                Reading("M-1", "bearing_temp", float(ts), temperature + 0.1 * rng.normal()),
+            ]
+        )
+        if any(f.active for f in findings):
+            break
+    warning = next(f for f in findings if f.active)
+    assert warning.time_to_limit is not None
+    assert warning.time_to_limit_range is not None
+    actual = 86_400.0 + (limits.alarm_high - 60.0) / wear - warning.ts
+    low, high = warning.time_to_limit_range
+    assert low <= actual <= high
+    assert warning.time_to_limit == pytest.approx(actual, rel=0.25)
+    stream = engine._streams[("M-1", "bearing_temp")]
+    every = forecast_trend(stream.history.buckets(), limits, warning.ts)
+    assert every is None or every.seconds != pytest.approx(actual, rel=0.25)
