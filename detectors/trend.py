@@ -15,6 +15,7 @@ are the same doubles as reading by reading), and each stream's closed buckets in
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -208,43 +209,49 @@ def running_settled(
 
     A wear trend is a trend of the running machine: a bucket of a machine standing, starting,
     changing load or still warming up after a start is a step of its operation, not of its wear.
-    A regime bucket is steady when its mean is at least `OFF_FRACTION` of the highest bucket mean
-    and its spread at most `LEVEL_CHANGE` of its mean (no start or stop inside it); it is settled
-    when the buckets of the `SETTLE_SECONDS` before it were all there, steady, and each within
-    `LEVEL_CHANGE` of the one before. The usual level is the settled level most buckets share
-    (within `LEVEL_CHANGE`): a compressor idling at night is forecast at its day load, not at
-    idle. A signal bucket is kept when the regime bucket of the same slot of time is settled at
-    the usual level. With no regime bucket at all (the regime signal has not reported), nothing
-    tells running from standing, and every bucket is kept.
+    The regime's buckets fall into runs: consecutive buckets of the equipment running (a mean of
+    at least `OFF_FRACTION` of the highest), each within `LEVEL_CHANGE` of the one before (a
+    compressor's load and unload cycles average out in a bucket; a start, a stop or a new load
+    does not). A run's buckets from `SETTLE_SECONDS` after its start on are settled. The usual
+    level is the median level of settled runs that the most settled buckets share (within
+    `LEVEL_CHANGE`): a compressor idling at night is forecast at its day load, not at idle. A
+    signal bucket is kept when the regime bucket of the same slot of time is a settled one of a
+    run at the usual level. With no regime bucket at all (the regime signal has not reported),
+    nothing tells running from standing, and every bucket is kept.
     """
     if not regime:
         return list(buckets)
-    slot = np.fromiter((b.ts // width for b in regime), np.float64, len(regime))
-    level = np.fromiter((b.mean for b in regime), np.float64, len(regime))
-    sd = np.fromiter((b.sd for b in regime), np.float64, len(regime))
-    steady = (level >= OFF_FRACTION * level.max()) & (sd <= LEVEL_CHANGE * level) & (level > 0.0)
-    same = np.zeros(len(regime), dtype=np.bool_)
-    same[1:] = (
-        (slot[1:] == slot[:-1] + 1)
-        & steady[:-1]
-        & (np.abs(np.diff(level)) <= LEVEL_CHANGE * np.maximum(level[1:], level[:-1]))
-    )
-    # Buckets since each steady run began: a run breaks at a gap, an unsteady bucket or a step.
-    run = np.zeros(len(regime))
-    for k in range(len(regime)):
-        run[k] = (run[k - 1] + 1.0 if k and same[k] else 0.0) if steady[k] else -1.0
-    settled = run * width >= SETTLE_SECONDS
-    if not settled.any():
+    peak = max(abs(b.mean) for b in regime)
+    runs: list[list[float]] = []
+    """Per run, the slots of its settled buckets."""
+    levels: list[list[float]] = []
+    """Per run, its settled buckets' levels."""
+    start = last_slot = last_level = -math.inf
+    for bucket in regime:
+        level, slot = abs(bucket.mean), bucket.ts // width
+        if level < OFF_FRACTION * peak:
+            last_slot = -math.inf
+            continue
+        if slot != last_slot + 1 or not _near(level, last_level):
+            runs.append([])
+            levels.append([])
+            start = slot
+        if (slot - start) * width >= SETTLE_SECONDS:
+            runs[-1].append(slot)
+            levels[-1].append(level)
+        last_slot, last_level = slot, level
+    settled = [(statistics.median(lv), run) for lv, run in zip(levels, runs, strict=True) if run]
+    if not settled:
         return []
-    levels = level[settled]
-    near = np.abs(levels[:, None] - levels[None, :]) <= LEVEL_CHANGE * np.maximum(
-        levels[:, None], levels[None, :]
-    )
-    shares = near.sum(axis=1)
-    usual = levels[len(levels) - 1 - int(np.argmax(shares[::-1]))]  # the latest of the likeliest
-    kept = settled & (np.abs(level - usual) <= LEVEL_CHANGE * np.maximum(level, usual))
-    slots = set(slot[kept].tolist())
+    shares = [sum(len(run) for m, run in settled if _near(median, m)) for median, _ in settled]
+    usual = settled[max(range(len(settled)), key=lambda k: (shares[k], k))][0]
+    slots = {slot for median, run in settled if _near(median, usual) for slot in run}
     return [b for b in buckets if b.ts // width in slots]
+
+
+def _near(a: float, b: float) -> bool:
+    """Two regime levels of one load (within `LEVEL_CHANGE` of the larger)."""
+    return abs(a - b) <= LEVEL_CHANGE * max(a, b)
 
 
 def _check(width: float, max_buckets: int) -> None:
