@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -209,44 +209,97 @@ def running_settled(
 
     A wear trend is a trend of the running machine: a bucket of a machine standing, starting,
     changing load or still warming up after a start is a step of its operation, not of its wear.
-    The regime's buckets fall into runs: consecutive buckets of the equipment running (a mean of
-    at least `OFF_FRACTION` of the highest), each within `LEVEL_CHANGE` of the one before (a
-    compressor's load and unload cycles average out in a bucket; a start, a stop or a new load
-    does not). A run's buckets from `SETTLE_SECONDS` after its start on are settled. The usual
-    level is the median level of settled runs that the most settled buckets share (within
-    `LEVEL_CHANGE`): a compressor idling at night is forecast at its day load, not at idle. A
-    signal bucket is kept when the regime bucket of the same slot of time is a settled one of a
-    run at the usual level. With no regime bucket at all (the regime signal has not reported),
-    nothing tells running from standing, and every bucket is kept.
+    The regime's buckets fall into runs (`_runs`) of one load. A signal is settled in a run once
+    as long after its start as it took to settle after the starts the history holds
+    (`_settling`): a vibration at once, an oil temperature after hours. The usual level is the
+    regime level that the most settled buckets share (within `LEVEL_CHANGE`): a compressor
+    idling at night is forecast at its day load, not at idle. A signal bucket is kept when it is
+    settled and its regime bucket is at the usual level. With no regime bucket at all (the
+    regime signal has not reported), nothing tells running from standing, and every bucket is
+    kept.
     """
     if not regime:
         return list(buckets)
-    peak = max(abs(b.mean) for b in regime)
-    runs: list[list[float]] = []
-    """Per run, the slots of its settled buckets."""
-    levels: list[list[float]] = []
-    """Per run, its settled buckets' levels."""
-    start = last_slot = last_level = -math.inf
-    for bucket in regime:
-        level, slot = abs(bucket.mean), bucket.ts // width
-        if level < OFF_FRACTION * peak:
-            last_slot = -math.inf
-            continue
-        if slot != last_slot + 1 or not _near(level, last_level):
-            runs.append([])
-            levels.append([])
-            start = slot
-        if (slot - start) * width >= SETTLE_SECONDS:
-            runs[-1].append(slot)
-            levels[-1].append(level)
-        last_slot, last_level = slot, level
-    settled = [(statistics.median(lv), run) for lv, run in zip(levels, runs, strict=True) if run]
+    runs = _runs(regime, width)
+    means = {b.ts // width: b.mean for b in buckets}
+    settle = _settling(runs, means, width)
+    level = {b.ts // width: abs(b.mean) for b in regime}
+    settled = [slot for run in runs for slot in run.slots[settle:]]
     if not settled:
         return []
-    shares = [sum(len(run) for m, run in settled if _near(median, m)) for median, _ in settled]
-    usual = settled[max(range(len(settled)), key=lambda k: (shares[k], k))][0]
-    slots = {slot for median, run in settled if _near(median, usual) for slot in run}
-    return [b for b in buckets if b.ts // width in slots]
+    levels = np.array([level[slot] for slot in settled])
+    shares = (
+        np.abs(levels[:, None] - levels[None, :]) <= LEVEL_CHANGE * np.maximum.outer(levels, levels)
+    ).sum(axis=1)
+    usual = float(levels[len(levels) - 1 - int(np.argmax(shares[::-1]))])
+    kept = {slot for slot in settled if _near(level[slot], usual)}
+    return [b for b in buckets if b.ts // width in kept]
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Consecutive buckets of equipment running at one load."""
+
+    slots: list[float]
+    """Each bucket's slot of time (its time // the width), consecutive."""
+    started: bool
+    """The history saw it begin (a start, a stop or a load change before its first bucket)."""
+
+
+def _runs(regime: Sequence[Bucket], width: float) -> list[_Run]:
+    """The runs of a regime signal's buckets: running (a mean of at least `OFF_FRACTION` of the
+    highest), each bucket in the slot after the one before and within `LEVEL_CHANGE` of the
+    run's first. A compressor's load and unload cycles average out in a bucket, a ramp from one
+    load to another does not pass as one load."""
+    peak = max(abs(b.mean) for b in regime)
+    first = regime[0].ts // width
+    runs: list[_Run] = []
+    slots: list[float] = []
+    levels: list[float] = []
+
+    def close() -> None:
+        if slots:
+            runs.append(_Run(slots.copy(), slots[0] != first))
+        slots.clear()
+        levels.clear()
+
+    for bucket in regime:
+        level, slot = abs(bucket.mean), bucket.ts // width
+        if slots and (slot != slots[-1] + 1 or not _near(level, levels[0])):
+            close()
+        if level >= OFF_FRACTION * peak:
+            slots.append(slot)
+            levels.append(level)
+        else:
+            close()
+    close()
+    return runs
+
+
+def _settling(runs: Sequence[_Run], means: Mapping[float, float], width: float) -> int:
+    """Buckets a signal takes to settle after its equipment starts or changes load: the median,
+    over the runs the history saw begin and that lasted `SETTLE_SECONDS` and an hour more, of
+    the first bucket after which the signal stays within three residual deviations of the line
+    its later buckets follow (the wear's slow trend, carried back); `SETTLE_SECONDS` without such
+    a run."""
+    span = round(SETTLE_SECONDS / width)
+    tail = round(3600.0 / width)
+    found = []
+    for run in runs:
+        values = np.array([means.get(slot, math.nan) for slot in run.slots])
+        if not run.started or values.size < span + tail or not np.isfinite(values).all():
+            continue
+        later = np.arange(span, values.size)
+        slope, intercept = np.polyfit(later, values[span:], 1)
+        residual = values[span:] - (intercept + slope * later)
+        deviation = max(
+            np.median(np.abs(np.diff(residual))) / math.sqrt(2.0) / 0.6745,
+            1e-9 * float(np.abs(values).max()),  # a constant signal: rounding, not noise
+        )
+        early = np.abs(values[:span] - (intercept + slope * np.arange(span)))
+        away = np.flatnonzero(early > 3.0 * deviation)
+        found.append(int(away[-1]) + 1 if away.size else 1)
+    return int(statistics.median_low(found)) if found else span
 
 
 def _near(a: float, b: float) -> bool:

@@ -204,27 +204,43 @@ def buckets_of(values: list[tuple[float, float]], width: float = 600.0) -> list[
     return history.buckets()
 
 
-def compressor_day(days: int, period: float = 60.0) -> list[tuple[float, float]]:
-    """A compressor's motor current: 100 A from 06:00 to 22:00, idling at 20 A between, with a
-    start in the middle of a bucket (06:05) and noise of 1 A."""
+def compressor_days(days: int, period: float = 60.0) -> list[tuple[float, float, float, float]]:
+    """A compressor's (time, motor current, vibration, bearing temperature): 100 A from 06:05 to
+    22:00, idling at 20 A between; the vibration follows the load at once, the temperature with
+    a time constant of 20 minutes."""
     rng = np.random.default_rng(7)
-    out = []
+    out, temperature = [], 30.0
     for ts in np.arange(0.0, days * 86_400.0, period):
         hour = (ts % 86_400.0) / 3600.0
-        out.append((float(ts), (100.0 if 6 + 5 / 60 <= hour < 22 else 20.0) + rng.normal()))
+        running = 6 + 5 / 60 <= hour < 22
+        temperature += ((60.0 if running else 30.0) - temperature) * -math.expm1(-period / 1200.0)
+        out.append(
+            (
+                float(ts),
+                (100.0 if running else 20.0) + rng.normal(),
+                (2.0 if running else 0.5) + 0.01 * rng.normal(),
+                temperature + 0.05 * rng.normal(),
+            )
+        )
     return out
 
 
-def test_only_buckets_of_settled_running_at_the_usual_load_are_kept() -> None:
-    current = compressor_day(2)
-    signal = [(ts, 1.0) for ts, _ in current]
-    kept = running_settled(buckets_of(signal), buckets_of(current))
-    hours = {round((b.ts % 86_400.0) / 3600.0, 2) for b in kept}
-    # Three hours after the start the day load is settled, up to its end at 22:00; the idle
-    # nights, the start and the three hours after it are not kept.
-    assert min(hours) == pytest.approx(9 + 10 / 60 + 5 / 60, abs=0.1)
-    assert max(hours) == pytest.approx(22 - 5 / 60, abs=0.1)
-    assert len(kept) == 2 * round((22 - (9 + 10 / 60)) * 6)
+def test_buckets_are_kept_once_each_signal_settled_at_the_usual_load() -> None:
+    """Each signal is kept from when it settled after the day's start, the vibration at once and
+    the lagging temperature later, up to the stop; never while idling at night."""
+    days = compressor_days(2)
+    current = buckets_of([(ts, amps) for ts, amps, _, _ in days])
+
+    def kept_hours(column: int) -> list[float]:
+        signal = buckets_of([(row[0], row[column]) for row in days])
+        return sorted({(b.ts % 86_400.0) / 3600.0 for b in running_settled(signal, current)})
+
+    vibration, temperature = kept_hours(2), kept_hours(3)
+    for hours in (vibration, temperature):
+        assert hours[0] > 6 + 5 / 60
+        assert hours[-1] == pytest.approx(22 - 5 / 60, abs=0.1)
+    assert vibration[0] < 6.5  # the first bucket after the start's
+    assert 7.0 < temperature[0] < 9.2  # three time constants and more, not the 3-hour default
 
 
 def test_without_regime_readings_every_bucket_is_kept() -> None:
