@@ -533,6 +533,8 @@ class Engine:
         """The streams whose readings of a batch go in order: those with a decision under way or
         a hot score, and their equipment's regime streams, whose trend a finding's forecast reads
         as it stood at the finding's reading (`_trend`)."""
+        if not self._deciding and not hot.size:
+            return hot
         streams = np.union1d(np.fromiter(self._deciding, np.intp, len(self._deciding)), hot)
         regimes = self._regime_of[streams]
         return np.union1d(streams, regimes[regimes >= 0])
