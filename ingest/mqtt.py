@@ -454,27 +454,67 @@ class _Queued:
 
 class _SupervisedClient(paho.Client):
     """A paho client whose network thread starts the loop again when it dies of an error, and
-    reads every packet the socket holds before it calls `after_read` (paho reads one packet per
-    wake-up of its loop, so the source would hand its messages on one by one)."""
+    that takes every packet the socket holds at each wake-up of its loop before it calls
+    `after_read`. paho reads one packet per wake-up, a few bytes per system call (the packet
+    type, each byte of its length, then the rest): here the socket is read `READ_SIZE` bytes
+    at a time into a buffer the packets are cut from, so a burst of messages costs a few system
+    calls and the source hands them on together."""
 
     restart_delay = 1.0
-    read_burst = 1000
-    """Packets read at most before the loop writes (acknowledgements, pings) again."""
+    READ_SIZE = 1 << 16
+    WRITE_EVERY = 1000
+    """Packets read in one go before the acknowledgements and pings owed are written."""
 
     def __init__(self, stats: SourceStats, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._source_stats = stats
         self.after_read: Callable[[], None] = _nothing
+        self._read: bytes = b""
+        self._read_at = 0
+        self._read_from: Any = None
+        """The socket `_read` came from (a new connection starts a new buffer)."""
+
+    def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
+        if self._buffered():  # left by an error or `WRITE_EVERY`: the socket may stay silent
+            rc = self.loop_read()
+            if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
+        return super()._loop(timeout)
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         try:
-            for _ in range(self.read_burst):
+            for _ in range(self.WRITE_EVERY):
                 rc = super().loop_read(max_packets)
-                if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS or not _readable(self._sock):
-                    return rc
+                if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS or not self._holds_data():
+                    break
             return rc
         finally:
             self.after_read()
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._read_from is not self._sock:
+            self._read, self._read_at, self._read_from = b"", 0, self._sock
+        at = self._read_at
+        if at >= len(self._read):
+            self._read = super()._sock_recv(self.READ_SIZE)  # raises when there is nothing
+            at = 0
+        self._read_at = at + bufsize
+        return self._read[at : at + bufsize]
+
+    def _buffered(self) -> bool:
+        return self._read_from is self._sock is not None and self._read_at < len(self._read)
+
+    def _holds_data(self) -> bool:
+        """Whether a packet's bytes wait in the buffer or the socket (decrypted SSL ones too)."""
+        sock = self._sock
+        if sock is None:
+            return False
+        if self._buffered():
+            return True
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending() > 0:
+            return True
+        return bool(select.select([sock], [], [], 0)[0])
 
     def _thread_main(self) -> None:
         try:
@@ -495,16 +535,6 @@ class _SupervisedClient(paho.Client):
                         time.sleep(self.restart_delay)
         finally:
             self._thread = None
-
-
-def _readable(sock: Any) -> bool:
-    """Whether paho's socket holds data now (an SSL socket's decrypted bytes too)."""
-    if sock is None:
-        return False
-    pending = getattr(sock, "pending", None)
-    if pending is not None and pending() > 0:
-        return True
-    return bool(select.select([sock], [], [], 0)[0])
 
 
 def _nothing() -> None:
