@@ -194,16 +194,26 @@ class Plant:
     partial: bool = False
     """A part of the plant file's equipment (a worker's shard, see `subset`): the sources
     subscribe to the exact topics and Sparkplug edge nodes of this equipment only."""
-    _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
-    _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
-    _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)
-    _streams: list[StreamKey] = field(default_factory=list, repr=False)
+    _routes: dict[str, dict[str, Route]] = field(init=False, repr=False, compare=False)
+    _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(
+        init=False, repr=False, compare=False
+    )
+    _streams: list[StreamKey] = field(init=False, repr=False, compare=False)
+    """The indexes above are built from `equipment` by each instance (`dataclasses.replace` and
+    `subset` included), so a route's stream number is always this plant's."""
 
     def __post_init__(self) -> None:
+        streams: list[StreamKey] = []
+        for name in ("_routes", "_paths", "_sparkplug"):
+            object.__setattr__(self, name, {})
+        object.__setattr__(self, "_streams", streams)
         for eq in self.equipment.values():
             for signal in eq.signals.values():
-                route = Route(eq.id, signal.name, len(self._streams))
-                self._streams.append((eq.id, signal.name))
+                route = Route(eq.id, signal.name, len(streams))
+                streams.append((eq.id, signal.name))
                 self._routes.setdefault(signal.topic, {})[signal.field] = route
                 if eq.sparkplug is not None:
                     metrics = self._sparkplug.setdefault(eq.sparkplug, {})
@@ -261,10 +271,6 @@ class Plant:
             topic_formats={t: f for t, f in self.topic_formats.items() if t in topics},
             opcua_servers={n: s for n, s in self.opcua_servers.items() if n in servers},
             partial=True,
-            _routes={},
-            _paths={},
-            _sparkplug={},
-            _streams=[],
         )
 
     def sparkplug_metrics(self, address: SparkplugAddress) -> Mapping[str, Route] | None:
