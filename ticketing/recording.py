@@ -20,13 +20,17 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
+    Table,
     Text,
     TextClause,
+    bindparam,
     cast,
     column,
     func,
@@ -38,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql.selectable import ExecutableReturnsRows, FromClause
 
 from devices import ActionEvent, Equipment, FailureMode, Finding, Severity
 from ticketing import audit, escalation, outbox, suppression
@@ -191,20 +195,24 @@ def _insert_unless_active(
     """INSERT ... ON CONFLICT DO NOTHING RETURNING on the model's partial unique index of its
     active rows (equipment + failure mode): the row inserted, or None if one is active already
     (PostgreSQL waits for a writer that inserted one and has not committed yet)."""
-    dialect = tx.session.get_bind().dialect.name
+    statement = _insert_statement(model, active, tx.session.get_bind().dialect.name)
+    return tx.session.scalars(statement, dict(values)).first()
+
+
+@cache
+def _insert_statement(model: type[Base], active: TextClause, dialect: str) -> ExecutableReturnsRows:
+    """Built once per model and dialect: the values come as parameters, so SQLAlchemy compiles
+    it once too."""
+    table = model.__table__
+    assert isinstance(table, Table)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
     if model is WorkOrderRow:
-        values = {**values, **_numbered(dialect)}
-    mapper = inspect(model)
-    statement = (
-        insert(model)
-        .values(values)
-        .on_conflict_do_nothing(
-            index_elements=[mapper.c.equipment_id, mapper.c.failure_mode_code], index_where=active
-        )
-        .returning(model)
-    )
-    return tx.session.scalars(statement).first()
+        statement = statement.values(_numbered(dialect))
+    returning = statement.on_conflict_do_nothing(
+        index_elements=[table.c.equipment_id, table.c.failure_mode_code], index_where=active
+    ).returning(*table.c)
+    return select(model).from_statement(returning)
 
 
 def _columns(row: Base) -> dict[str, Any]:
@@ -510,27 +518,35 @@ def _active_order_and_alarm(
     tx: Tx, equipment_id: str, mode_code: str
 ) -> tuple[WorkOrderRow | None, AlarmRow | None]:
     """The active order of an equipment and failure mode and, if there is one, its active
-    alarm, in one SELECT that locks the order, then the alarm: each in its own subquery,
-    outer-joined to one row; on PostgreSQL the alarm's is LATERAL, so it runs (and locks) only
-    after the order's found a row."""
+    alarm, in one SELECT that locks the order, then the alarm."""
+    query = _active_order_and_alarm_query(tx.session.get_bind().dialect.name)
+    found = tx.session.execute(query, {"equipment_id": equipment_id, "mode_code": mode_code})
+    order, alarm = found.one()
+    return order, alarm
+
+
+@cache
+def _active_order_and_alarm_query(dialect: str) -> Select[WorkOrderRow, AlarmRow]:
+    """Each row in its own locking subquery, outer-joined to one row; on PostgreSQL the
+    alarm's is LATERAL, so it runs (and locks) only after the order's found a row."""
+    equipment_id: BindParameter[str] = bindparam("equipment_id")
+    mode_code: BindParameter[str] = bindparam("mode_code")
     order = _active_order_query(equipment_id, mode_code).with_for_update().subquery("order")
     alarm_query = _active_alarm(equipment_id, mode_code).with_for_update()
     alarm: FromClause
-    if tx.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         alarm = alarm_query.where(order.c.id.is_not(None)).lateral("alarm")
         after_order: ColumnElement[bool] = true()
     else:
         alarm = alarm_query.subquery("alarm")
         after_order = order.c.id.is_not(None)
     one = select(literal(1).label("one")).subquery("one")
-    query = (
+    return (
         select(aliased(WorkOrderRow, order), aliased(AlarmRow, alarm))
         .select_from(one)
         .outerjoin(order, true())
         .outerjoin(alarm, after_order)
     )
-    found = tx.session.execute(query).one()
-    return found[0], found[1]
 
 
 def _locked_active_alarm(tx: Tx, equipment_id: str, mode_code: str) -> AlarmRow | None:
@@ -542,7 +558,9 @@ def _active_order(tx: Tx, equipment_id: str, mode_code: str) -> WorkOrderRow | N
     return tx.session.scalars(query).first()
 
 
-def _active_order_query(equipment_id: str, mode_code: str) -> Select[WorkOrderRow]:
+def _active_order_query(
+    equipment_id: str | BindParameter[str], mode_code: str | BindParameter[str]
+) -> Select[WorkOrderRow]:
     return select(WorkOrderRow).where(
         WorkOrderRow.equipment_id == equipment_id,
         WorkOrderRow.failure_mode_code == mode_code,
@@ -550,7 +568,9 @@ def _active_order_query(equipment_id: str, mode_code: str) -> Select[WorkOrderRo
     )
 
 
-def _active_alarm(equipment_id: str, mode_code: str) -> Select[AlarmRow]:
+def _active_alarm(
+    equipment_id: str | BindParameter[str], mode_code: str | BindParameter[str]
+) -> Select[AlarmRow]:
     return select(AlarmRow).where(
         AlarmRow.equipment_id == equipment_id,
         AlarmRow.failure_mode_code == mode_code,
