@@ -421,9 +421,7 @@ def _alarm(
             row.finding_count += 1
             row.updated_at = tx.now
             row.severity = max(row.severity, finding.severity)
-            signals = sorted(set(row.signals) | set(finding.signals))
-            if signals != row.signals:
-                row.signals = signals
+            row.signals = sorted(set(row.signals) | set(finding.signals))
             if not finding.active:
                 row.active = False
                 row.cleared_at = seen
