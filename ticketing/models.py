@@ -209,13 +209,16 @@ class AlarmRow(Base):
     __table_args__ = ({"sqlite_autoincrement": True},)
 
 
+ACTIVE_ALARM = text("active")
+"""SQL condition of an active alarm: where the partial unique index applies."""
+
 Index(
     "uq_alarms_active_equipment_mode",
     AlarmRow.equipment_id,
     AlarmRow.failure_mode_code,
     unique=True,
-    sqlite_where=text("active"),
-    postgresql_where=text("active"),
+    sqlite_where=ACTIVE_ALARM,
+    postgresql_where=ACTIVE_ALARM,
 )
 
 

@@ -3,21 +3,46 @@ history, and one active work order per equipment and failure mode, opened with a
 stored deadlines, notifications, webhook events and automatic actions, all in one transaction.
 
 "One active" is the database's partial unique indexes, never a check in Python: two writers that
-both find nothing active both insert inside a savepoint, the index lets one through, and the other
-updates what the first created.
+both find nothing active both insert with `ON CONFLICT DO NOTHING` on that index; the index lets
+one through, and the other, given no row back, locks and updates what the first created.
+
+A recording reads the active order and, if there is one, its active alarm in one statement,
+then writes each row once: the order (its number assigned in its INSERT), the alarm pointing
+at it, and the finding pointing at both. Writers lock an equipment and failure mode's order
+before its alarm (as acknowledging an order does), so concurrent writers never deadlock: where
+no order is active, the alarm is left unread until the order is inserted or found.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Table,
+    Text,
+    TextClause,
+    bindparam,
+    cast,
+    column,
+    func,
+    inspect,
+    literal,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import ExecutableReturnsRows, FromClause
 
 from devices import ActionEvent, Equipment, FailureMode, Finding, Severity
 from ticketing import audit, escalation, outbox, suppression
@@ -25,7 +50,7 @@ from ticketing.assignment import choose_assignee
 from ticketing.base import SYSTEM, Event, Evidence, Principal, Recorded, WorkOrderType
 from ticketing.errors import StorageError
 from ticketing.lifecycle import ACTIVE, Status, advance
-from ticketing.models import AlarmRow, FindingRow, WorkOrderRow
+from ticketing.models import ACTIVE_ALARM, ACTIVE_ORDER, AlarmRow, Base, FindingRow, WorkOrderRow
 from ticketing.priority import more_pressing, priority_for
 from ticketing.tx import Tx
 from ticketing.views import order as order_view
@@ -47,62 +72,46 @@ class Report:
 
 def record_finding(tx: Tx, finding: Finding, equipment: Equipment) -> Recorded | None:
     mode = equipment.failure_mode_for(finding)
-    alarm = _alarm(tx, finding, mode)
-    history = FindingRow(
-        alarm_id=alarm.id if alarm is not None else None,
-        equipment_id=equipment.id,
-        failure_mode_code=mode.code,
-        detector=finding.detector,
-        kind=finding.kind.value,
-        severity=finding.severity,
-        score=finding.score if math.isfinite(finding.score) else None,
-        signals=list(finding.signals),
-        summary=finding.summary,
-        ts=_utc(finding.ts),
-        active=finding.active,
-        time_to_limit=_finite(finding.time_to_limit),
-        recorded_at=tx.now,
-    )
-    tx.session.add(history)
+    order, alarm = _active_order_and_alarm(tx, equipment.id, mode.code)
+    alarm_read = order is not None
+    suppressed = None
     if not finding.active:
-        recorded = _cleared(tx, finding, mode)
+        recorded = _cleared(tx, finding, mode, order)
+    elif order is None and (suppressed := _suppressed(tx, finding, equipment, mode)) is not None:
+        log.info("no order for %s %s: %s", equipment.id, mode.code, suppressed)
+        recorded = None
     else:
-        recorded = _active_finding(tx, finding, equipment, mode, alarm)
-    if recorded is not None:
-        history.work_order_id = recorded.order.id
-        if alarm is not None:
-            alarm.work_order_id = recorded.order.id
+
+        def new() -> WorkOrderRow:
+            return _new_order(tx, equipment, mode, finding=finding)
+
+        def update(row: WorkOrderRow) -> None:
+            _update_order(tx, row, equipment, finding=finding)
+
+        recorded = _open_or_update(tx, equipment, mode, order, new, update)
+    order_id = recorded.order.id if recorded is not None else None
+    alarm = _alarm(
+        tx, finding, mode, alarm, read=alarm_read, order_id=order_id, suppressed=suppressed
+    )
+    tx.session.add(
+        FindingRow(
+            alarm_id=alarm.id if alarm is not None else None,
+            work_order_id=order_id,
+            equipment_id=equipment.id,
+            failure_mode_code=mode.code,
+            detector=finding.detector,
+            kind=finding.kind.value,
+            severity=finding.severity,
+            score=finding.score if math.isfinite(finding.score) else None,
+            signals=list(finding.signals),
+            summary=finding.summary,
+            ts=_utc(finding.ts),
+            active=finding.active,
+            time_to_limit=_finite(finding.time_to_limit),
+            recorded_at=tx.now,
+        )
+    )
     return recorded
-
-
-def _active_finding(
-    tx: Tx, finding: Finding, equipment: Equipment, mode: FailureMode, alarm: AlarmRow | None
-) -> Recorded | None:
-    existing = _active_order(tx, equipment.id, mode.code)
-    if existing is None:
-        reason = _suppressed(tx, finding, equipment, mode)
-        if reason is not None:
-            if alarm is not None and alarm.suppressed is None:
-                alarm.suppressed = reason
-                audit.record(
-                    tx,
-                    SYSTEM,
-                    "suppressed",
-                    entity="alarm",
-                    entity_id=str(alarm.id),
-                    after={"equipment": equipment.id, "failure_mode": mode.code},
-                    note=reason,
-                )
-            log.info("no order for %s %s: %s", equipment.id, mode.code, reason)
-            return None
-
-    def new() -> WorkOrderRow:
-        return _new_order(tx, equipment, mode, finding=finding)
-
-    def update(row: WorkOrderRow) -> None:
-        _update_order(tx, row, equipment, finding=finding)
-
-    return _open_or_update(tx, equipment, mode, new, update)
 
 
 def report(tx: Tx, equipment: Equipment, mode: FailureMode, problem: Report) -> Recorded:
@@ -114,45 +123,106 @@ def report(tx: Tx, equipment: Equipment, mode: FailureMode, problem: Report) -> 
     def update(row: WorkOrderRow) -> None:
         _update_order(tx, row, equipment, report=problem)
 
-    return _open_or_update(tx, equipment, mode, new, update, problem.by)
+    existing = _active_order(tx, equipment.id, mode.code)
+    return _open_or_update(tx, equipment, mode, existing, new, update, problem.by)
 
 
 def _open_or_update(
     tx: Tx,
     equipment: Equipment,
     mode: FailureMode,
+    existing: WorkOrderRow | None,
     new: Callable[[], WorkOrderRow],
     update: Callable[[WorkOrderRow], None],
     creator: Principal = SYSTEM,
 ) -> Recorded:
-    for attempt in range(1, INSERT_ATTEMPTS + 1):
-        row = _active_order(tx, equipment.id, mode.code)
+    """Update `existing`, the active order read (and locked) in this transaction, or open one.
+    When another writer opened it since, the insert does nothing and its order is updated."""
+    row = existing
+    for _attempt in range(INSERT_ATTEMPTS):
         if row is not None:
             update(row)
             return Recorded(order_view(row), created=False)
-        row = new()
-        try:
-            with tx.session.begin_nested():
-                tx.session.add(row)
-                tx.session.flush()
-                row.number = order_number(row.id)
-                tx.session.flush()
-        except IntegrityError as exc:
-            if attempt == INSERT_ATTEMPTS:
-                raise StorageError(
-                    f"could not open or update the {mode.code} work order of {equipment.id} "
-                    f"in {INSERT_ATTEMPTS} attempts: {exc.orig}"
-                ) from exc
-            log.debug("another writer opened the %s order of %s first", mode.code, equipment.id)
-            continue
-        _opened(tx, row, mode, creator)
-        return Recorded(order_view(row), created=True)
-    raise AssertionError("unreachable")
+        row = _insert_unless_active(tx, WorkOrderRow, _columns(new()), ACTIVE_ORDER)
+        if row is not None:
+            _opened(tx, row, mode, creator)
+            return Recorded(order_view(row), created=True)
+        log.debug("another writer opened the %s order of %s first", mode.code, equipment.id)
+        row = _active_order(tx, equipment.id, mode.code)
+    raise StorageError(
+        f"could not open or update the {mode.code} work order of {equipment.id} in "
+        f"{INSERT_ATTEMPTS} attempts: other writers kept opening and closing it"
+    )
 
 
 def order_number(order_id: int) -> str:
     """The human-readable number of the order with this id: WO-000123."""
     return f"WO-{order_id:06d}"
+
+
+_SQLITE_SEQUENCE = table("sqlite_sequence", column("name"), column("seq"))
+
+
+def _numbered(dialect: str) -> dict[str, ColumnElement[Any]]:
+    """The id and number of an order to insert, both taken in the INSERT itself: PostgreSQL's
+    sequence read once in a CTE; on SQLite (one writer at a time) the next AUTOINCREMENT value.
+    The number reads as `order_number(id)`."""
+    if dialect == "postgresql":
+        next_id = select(
+            func.nextval(func.pg_get_serial_sequence(WorkOrderRow.__tablename__, "id")).label("id")
+        ).cte("next_order")
+        digits = cast(next_id.c.id, Text)
+        padded = func.lpad(digits, func.greatest(6, func.length(digits)), "0")
+        return {
+            "id": select(next_id.c.id).scalar_subquery(),
+            "number": select(literal("WO-") + padded).scalar_subquery(),
+        }
+    seq = _SQLITE_SEQUENCE.c
+    order_id = (
+        select(func.coalesce(func.max(seq.seq), 0) + 1)
+        .where(seq.name == WorkOrderRow.__tablename__)
+        .scalar_subquery()
+    )
+    return {"id": order_id, "number": literal("WO-") + func.printf("%06d", order_id)}
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def _insert_unless_active(
+    tx: Tx, model: type[Row], values: Mapping[str, Any], active: TextClause
+) -> Row | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING on the model's partial unique index of its
+    active rows (equipment + failure mode): the row inserted, or None if one is active already
+    (PostgreSQL waits for a writer that inserted one and has not committed yet)."""
+    statement = _insert_statement(model, active, tx.session.get_bind().dialect.name)
+    return tx.session.scalars(statement, dict(values)).first()
+
+
+@cache
+def _insert_statement(model: type[Base], active: TextClause, dialect: str) -> ExecutableReturnsRows:
+    """Built once per model and dialect: the values come as parameters, so SQLAlchemy compiles
+    it once too."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    if model is WorkOrderRow:
+        statement = statement.values(_numbered(dialect))
+    returning = statement.on_conflict_do_nothing(
+        index_elements=[table.c.equipment_id, table.c.failure_mode_code], index_where=active
+    ).returning(*table.c)
+    return select(model).from_statement(returning)
+
+
+def _columns(row: Base) -> dict[str, Any]:
+    """The column values set on a new (transient) row."""
+    state = inspect(row)
+    return {
+        attr.key: state.dict[attr.key]
+        for attr in state.mapper.column_attrs
+        if attr.key in state.dict
+    }
 
 
 def _opened(tx: Tx, row: WorkOrderRow, mode: FailureMode, creator: Principal) -> None:
@@ -304,8 +374,9 @@ def _tell_of_worsening(tx: Tx, row: WorkOrderRow, note: str) -> None:
         outbox.notify(tx, row, contact.id, contact.notify, reason="worsened", message=note)
 
 
-def _cleared(tx: Tx, finding: Finding, mode: FailureMode) -> Recorded | None:
-    row = _active_order(tx, finding.equipment_id, mode.code)
+def _cleared(
+    tx: Tx, finding: Finding, mode: FailureMode, row: WorkOrderRow | None
+) -> Recorded | None:
     if row is None:
         return None
     before = audit.snapshot(row)
@@ -328,13 +399,24 @@ def _cleared(tx: Tx, finding: Finding, mode: FailureMode) -> Recorded | None:
     return Recorded(order_view(row), created=False)
 
 
-def _alarm(tx: Tx, finding: Finding, mode: FailureMode) -> AlarmRow | None:
-    """The alarm of the finding's episode: raised, updated, or cleared."""
+def _alarm(
+    tx: Tx,
+    finding: Finding,
+    mode: FailureMode,
+    row: AlarmRow | None,
+    *,
+    read: bool,
+    order_id: int | None,
+    suppressed: str | None,
+) -> AlarmRow | None:
+    """The alarm of the finding's episode: raised, updated, or cleared; pointing at the order
+    the finding opened or updated, and marked with why no order was opened, if one was not.
+    `row` is the active alarm if `read` (with the order), else it is still to be found: an
+    active finding tries to raise one first (the usual case), a cleared one looks."""
     seen = _utc(finding.ts)
-    for attempt in range(1, INSERT_ATTEMPTS + 1):
-        row = tx.session.scalars(
-            _active_alarm(finding.equipment_id, mode.code).with_for_update()
-        ).first()
+    if row is None and not read and not finding.active:
+        row = _locked_active_alarm(tx, finding.equipment_id, mode.code)
+    for _attempt in range(INSERT_ATTEMPTS):
         if row is not None:
             row.finding_count += 1
             row.updated_at = tx.now
@@ -343,34 +425,51 @@ def _alarm(tx: Tx, finding: Finding, mode: FailureMode) -> AlarmRow | None:
             if not finding.active:
                 row.active = False
                 row.cleared_at = seen
+            if order_id is not None:
+                row.work_order_id = order_id
+            if suppressed is not None and row.suppressed is None:
+                row.suppressed = suppressed
+                _audit_suppressed(tx, row)
             return row
         if not finding.active:
             return None
-        row = AlarmRow(
-            equipment_id=finding.equipment_id,
-            failure_mode_code=mode.code,
-            kind=finding.kind.value,
-            detector=finding.detector,
-            signals=sorted(set(finding.signals)),
-            severity=finding.severity,
-            active=True,
-            acknowledged=False,
-            raised_at=seen,
-            updated_at=tx.now,
-            finding_count=1,
-        )
-        try:
-            with tx.session.begin_nested():
-                tx.session.add(row)
-                tx.session.flush()
-        except IntegrityError as exc:
-            if attempt == INSERT_ATTEMPTS:
-                raise StorageError(
-                    f"could not raise the {mode.code} alarm of {finding.equipment_id}: {exc.orig}"
-                ) from exc
-            continue
-        return row
-    raise AssertionError("unreachable")
+        values = {
+            "equipment_id": finding.equipment_id,
+            "failure_mode_code": mode.code,
+            "kind": finding.kind.value,
+            "detector": finding.detector,
+            "signals": sorted(set(finding.signals)),
+            "severity": finding.severity,
+            "active": True,
+            "acknowledged": False,
+            "raised_at": seen,
+            "updated_at": tx.now,
+            "finding_count": 1,
+            "suppressed": suppressed,
+            "work_order_id": order_id,
+        }
+        row = _insert_unless_active(tx, AlarmRow, values, ACTIVE_ALARM)
+        if row is not None:
+            if suppressed is not None:
+                _audit_suppressed(tx, row)
+            return row
+        row = _locked_active_alarm(tx, finding.equipment_id, mode.code)
+    raise StorageError(
+        f"could not raise the {mode.code} alarm of {finding.equipment_id} in "
+        f"{INSERT_ATTEMPTS} attempts: other writers kept raising and clearing it"
+    )
+
+
+def _audit_suppressed(tx: Tx, alarm: AlarmRow) -> None:
+    audit.record(
+        tx,
+        SYSTEM,
+        "suppressed",
+        entity="alarm",
+        entity_id=str(alarm.id),
+        after={"equipment": alarm.equipment_id, "failure_mode": alarm.failure_mode_code},
+        note=alarm.suppressed or "",
+    )
 
 
 def _suppressed(tx: Tx, finding: Finding, equipment: Equipment, mode: FailureMode) -> str | None:
@@ -413,16 +512,63 @@ def _assign(tx: Tx, equipment: Equipment, mode: FailureMode) -> str | None:
     return chosen.id if chosen is not None else None
 
 
+def _active_order_and_alarm(
+    tx: Tx, equipment_id: str, mode_code: str
+) -> tuple[WorkOrderRow | None, AlarmRow | None]:
+    """The active order of an equipment and failure mode and, if there is one, its active
+    alarm, in one SELECT that locks the order, then the alarm."""
+    query = _active_order_and_alarm_query(tx.session.get_bind().dialect.name)
+    found = tx.session.execute(query, {"equipment_id": equipment_id, "mode_code": mode_code})
+    order, alarm = found.one()
+    return order, alarm
+
+
+@cache
+def _active_order_and_alarm_query(dialect: str) -> Select[WorkOrderRow, AlarmRow]:
+    """Each row in its own locking subquery, outer-joined to one row; on PostgreSQL the
+    alarm's is LATERAL, so it runs (and locks) only after the order's found a row."""
+    equipment_id: BindParameter[str] = bindparam("equipment_id")
+    mode_code: BindParameter[str] = bindparam("mode_code")
+    order = _active_order_query(equipment_id, mode_code).with_for_update().subquery("order")
+    alarm_query = _active_alarm(equipment_id, mode_code).with_for_update()
+    alarm: FromClause
+    if dialect == "postgresql":
+        alarm = alarm_query.where(order.c.id.is_not(None)).lateral("alarm")
+        after_order: ColumnElement[bool] = true()
+    else:
+        alarm = alarm_query.subquery("alarm")
+        after_order = order.c.id.is_not(None)
+    one = select(literal(1).label("one")).subquery("one")
+    return (
+        select(aliased(WorkOrderRow, order), aliased(AlarmRow, alarm))
+        .select_from(one)
+        .outerjoin(order, true())
+        .outerjoin(alarm, after_order)
+    )
+
+
+def _locked_active_alarm(tx: Tx, equipment_id: str, mode_code: str) -> AlarmRow | None:
+    return tx.session.scalars(_active_alarm(equipment_id, mode_code).with_for_update()).first()
+
+
 def _active_order(tx: Tx, equipment_id: str, mode_code: str) -> WorkOrderRow | None:
-    query = select(WorkOrderRow).where(
+    query = _active_order_query(equipment_id, mode_code).with_for_update()
+    return tx.session.scalars(query).first()
+
+
+def _active_order_query(
+    equipment_id: str | BindParameter[str], mode_code: str | BindParameter[str]
+) -> Select[WorkOrderRow]:
+    return select(WorkOrderRow).where(
         WorkOrderRow.equipment_id == equipment_id,
         WorkOrderRow.failure_mode_code == mode_code,
         WorkOrderRow.status.in_(ACTIVE_STATUSES),
     )
-    return tx.session.scalars(query.with_for_update()).first()
 
 
-def _active_alarm(equipment_id: str, mode_code: str) -> Select[AlarmRow]:
+def _active_alarm(
+    equipment_id: str | BindParameter[str], mode_code: str | BindParameter[str]
+) -> Select[AlarmRow]:
     return select(AlarmRow).where(
         AlarmRow.equipment_id == equipment_id,
         AlarmRow.failure_mode_code == mode_code,

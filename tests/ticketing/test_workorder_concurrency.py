@@ -153,7 +153,7 @@ def _wait_until_blocked(database_url: str, writer: threading.Thread) -> None:
                 waiting = connection.scalar(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO work_orders%'"
+                        " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO work_orders%'"
                     )
                 )
             if waiting:
