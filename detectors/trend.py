@@ -29,10 +29,11 @@ MAX_BUCKETS = 288
 OFF_FRACTION = 0.1
 """Below this fraction of the highest bucket mean its regime signal has had, equipment is off."""
 LEVEL_CHANGE = 0.15
-"""A regime level this far (relative) from the bucket before is a start, a stop or a new load."""
+"""A regime level this far (relative) from its run's first is a start, a stop or a new load."""
 SETTLE_SECONDS = 3 * 3600.0
-"""How long after a start or a new load the signals that lag it (temperatures) are not steady:
-about five time constants of a large motor's windings or a gearbox's oil."""
+"""The longest a signal is taken to settle after a start or a new load, and how long it is taken
+to when its history holds no start to learn from: about five time constants of a large motor's
+windings or a gearbox's oil."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
