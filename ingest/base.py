@@ -1,4 +1,4 @@
-"""The source contract: an async context manager that yields batches of readings (as columns)."""
+"""The source contract: an async context manager that yields batches of readings."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self
 
-from devices import ReadingColumns
+from devices import Reading
 from ingest.rejects import DeadLetters
 
-Batch = ReadingColumns
+Batch = list[Reading]
 """The unit that crosses queues: per-message overhead dominates in Python, so readings travel
-together, as columns (no object per reading); iterate one for its `Reading`s."""
+together."""
 
 
 @dataclass
@@ -42,7 +42,7 @@ class SourceStats:
     """Total time without a connection."""
 
     def observe_lag(self, batch: Batch, now: float) -> None:
-        lag = now - batch.newest()
+        lag = now - max(r.ts for r in batch[-8:])
         self.lag_seconds = lag
         self.lag_sum += lag
         self.lag_count += 1
