@@ -331,21 +331,15 @@ class Engine:
         self._by_index = list(self._streams.values())
         self._index = {key: stream.index for key, stream in self._streams.items()}
         """Each stream's index by (equipment, signal): how a batch's columns name streams."""
-        self._regime = {
-            equipment.id: self._streams[(equipment.id, name)]
+        regimes = {
+            equipment.id: self._index.get((equipment.id, regime_signal_of(equipment) or ""), -1)
             for equipment in plant
-            if (name := regime_signal_of(equipment) or "") in equipment.signals
         }
-        """Each equipment's regime signal's stream, where it has one: its trend tells when the
-        equipment runs (`_trend`)."""
         self._regime_of = np.array(
-            [
-                regime.index if (regime := self._regime.get(s.equipment_id)) else -1
-                for s in self._by_index
-            ],
-            dtype=np.intp,
+            [regimes[s.equipment_id] for s in self._by_index], dtype=np.intp
         ).reshape(streams)
-        """Each stream's equipment's regime stream (-1: none)."""
+        """Each stream's equipment's regime signal's stream (-1: none): its trend tells when the
+        equipment runs (`_trend`)."""
         self._unit_list = list(self._units.values())
         unit_numbers = {id(unit): k for k, unit in enumerate(self._unit_list)}
         self._unit_of = np.array(
@@ -1178,10 +1172,11 @@ class Engine:
         settled at its usual level when the equipment has a regime signal (`running_settled`),
         else all of them."""
         buckets = stream.history.buckets()
-        regime = self._regime.get(stream.equipment_id)
-        if regime is None:
+        regime = int(self._regime_of[stream.index])
+        if regime < 0:
             return buckets
-        return running_settled(buckets, regime.history.buckets(), regime.history.width)
+        history = self._by_index[regime].history
+        return running_settled(buckets, history.buckets(), history.width)
 
     def _from_other_signals(self, findings: list[Finding]) -> list[Finding]:
         """Each active machine finding whose signals head to no alarm limit, told the soonest

@@ -229,9 +229,7 @@ def running_settled(
     if not settled:
         return []
     levels = np.array([level[slot] for slot in settled])
-    shares = (
-        np.abs(levels[:, None] - levels[None, :]) <= LEVEL_CHANGE * np.maximum.outer(levels, levels)
-    ).sum(axis=1)
+    shares = _near(levels[:, None], levels[None, :]).sum(axis=1)
     usual = float(levels[len(levels) - 1 - int(np.argmax(shares[::-1]))])
     kept = {slot for slot in settled if _near(level[slot], usual)}
     return [b for b in buckets if b.ts // width in kept]
@@ -256,23 +254,24 @@ def _runs(regime: Sequence[Bucket], width: float) -> list[_Run]:
     first = regime[0].ts // width
     runs: list[_Run] = []
     slots: list[float] = []
-    levels: list[float] = []
+    run_level = 0.0
+    """The level of the run's first bucket."""
 
     def close() -> None:
         if slots:
             runs.append(_Run(slots.copy(), slots[0] != first))
         slots.clear()
-        levels.clear()
 
     for bucket in regime:
         level, slot = abs(bucket.mean), bucket.ts // width
-        if slots and (slot != slots[-1] + 1 or not _near(level, levels[0])):
+        if slots and (slot != slots[-1] + 1 or not _near(level, run_level)):
             close()
-        if level >= OFF_FRACTION * peak:
-            slots.append(slot)
-            levels.append(level)
-        else:
+        if level < OFF_FRACTION * peak:
             close()
+            continue
+        if not slots:
+            run_level = level
+        slots.append(slot)
     close()
     return runs
 
@@ -303,9 +302,10 @@ def _settling(runs: Sequence[_Run], means: Mapping[float, float], width: float) 
     return int(statistics.median_low(found)) if found else span
 
 
-def _near(a: float, b: float) -> bool:
-    """Two regime levels of one load (within `LEVEL_CHANGE` of the larger)."""
-    return abs(a - b) <= LEVEL_CHANGE * max(a, b)
+def _near(a: Any, b: Any) -> Any:
+    """Two regime levels of one load (within `LEVEL_CHANGE` of the larger): for numbers or,
+    element by element, arrays."""
+    return np.abs(a - b) <= LEVEL_CHANGE * np.maximum(a, b)
 
 
 def _check(width: float, max_buckets: int) -> None:
