@@ -2,6 +2,7 @@
 broker in the same run.
 
     python bench/ingest_throughput.py [--scale 1.0] [--rounds 3] [--json results.json]
+    python bench/ingest_throughput.py --payload json_batched --rounds 5   # one payload kind
 
 A private mosquitto (forewarn's deployment settings) is started on a free port. For each payload
 kind (JSON one value per message, JSON batched, Sparkplug B DDATA), the messages are published at
@@ -417,8 +418,9 @@ WORKLOADS: list[tuple[Builder, int]] = [
 def table(results: list[Result]) -> str:
     rows = [
         "| payload | messages | readings | forewarn readings/s (messages/s) | mosquitto_sub "
-        "messages/s (as readings/s) | forewarn / mosquitto_sub | paho alone messages/s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "messages/s (as readings/s) | forewarn / mosquitto_sub | paho alone messages/s | "
+        "forewarn / paho |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         sub_readings = r.mosquitto_sub_messages_per_s * r.readings_per_message
@@ -427,7 +429,7 @@ def table(results: list[Result]) -> str:
             f"| {r.workload} | {r.messages:,} | {r.readings:,} | "
             f"{r.forewarn_readings_per_s:,.0f} ({fw_messages:,.0f}) | "
             f"{r.mosquitto_sub_messages_per_s:,.0f} ({sub_readings:,.0f}) | {r.ratio:.2f} | "
-            f"{r.paho_messages_per_s:,.0f} |"
+            f"{r.paho_messages_per_s:,.0f} | {fw_messages / r.paho_messages_per_s:.2f} |"
         )
     return "\n".join(rows)
 
@@ -451,6 +453,12 @@ async def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the message counts")
     parser.add_argument("--rounds", type=int, default=3, help="runs per payload; median reported")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--payload",
+        choices=[build.__name__ for build, _ in WORKLOADS],
+        action="append",
+        help="only this payload kind (repeatable; default: all)",
+    )
     options = parser.parse_args()
     start_ms = int((time.time() - 12 * 3600) * 1000)  # inside the real-plant timestamp window
     with tempfile.TemporaryDirectory(prefix="forewarn-bench-") as workdir:
@@ -458,6 +466,8 @@ async def main() -> None:
         try:
             results = []
             for build, count in WORKLOADS:
+                if options.payload and build.__name__ not in options.payload:
+                    continue
                 rounds = []
                 for _ in range(options.rounds):
                     workload = build(max(100, math.ceil(count * options.scale)), start_ms)

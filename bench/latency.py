@@ -1,6 +1,7 @@
 """Latency from a reading's arrival to its work order committed, at half the peak rate.
 
     python bench/latency.py [--pumps 200] [--seconds 20] [--database URL]
+    python bench/latency.py --peak-only --backlog 20000   # the sustained peak alone
 
 A private mosquitto with forewarn's deployment settings; a plant of `--pumps` pumps (the demo's
 pump type on two lines); `forewarn run` with the default ensemble and SQLite (or `--database`, a
@@ -162,6 +163,9 @@ def main() -> None:
     parser.add_argument(
         "--database", help="the store's URL, e.g. postgresql+psycopg://... (default: SQLite)"
     )
+    parser.add_argument(
+        "--peak-only", action="store_true", help="measure the peak and stop (no paced phase)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -186,6 +190,14 @@ def main() -> None:
             wait_ports([port])
             time.sleep(2.0)  # subscribed
             top = peak(broker, topics, args.backlog, port, process, workdir)
+            if args.peak_only:
+                busy = pipeline_stats(port)
+                print(
+                    f"peak {top:,.0f} readings/s over {args.backlog:,} messages "
+                    f"({args.backlog * BATCH_SAMPLES * len(SIGNALS):,} readings); pipeline busy "
+                    + ", ".join(f"{k} {busy[f'{k}_seconds']:.1f} s" for k in STAGES)
+                )
+                return
             before = pipeline_stats(port)
             sent, offered = paced(broker, topics, args.rate or top / 2, args.seconds)
             time.sleep(5.0)  # the last orders

@@ -1,8 +1,8 @@
 """The detection engine: every signal and equipment of the plant, its detectors and their decisions.
 
-Pure and synchronous: batches of `Reading`s (or columns: `Engine.process_columns`) in, `Finding`s
-out, no I/O. The composition root feeds it from a source and hands its findings to ticketing; it
-can snapshot its whole state and resume.
+Pure and synchronous: batches of `Reading`s (or `ReadingColumns`: `Engine.process_columns`) in,
+`Finding`s out, no I/O. The composition root feeds it from a source and hands its findings to
+ticketing; it can snapshot its whole state and resume.
 
 Signal detectors see each reading of their stream. Equipment detectors see rows: the latest value
 of every signal of the equipment, one row per source timestamp, scored once every signal reported
@@ -56,6 +56,7 @@ from detectors.shift_bank import ShiftBank
 from detectors.surprise import FloatArray
 from detectors.trend import Bucket, TrendHistory, TrendStore, running_settled
 from devices import (
+    QUALITIES,
     ClockVerdict,
     ClockWatch,
     DetectorConfig,
@@ -66,9 +67,10 @@ from devices import (
     Point,
     Quality,
     Reading,
+    ReadingColumns,
     Severity,
     Signal,
-    new_reading,
+    StreamKey,
 )
 
 SNAPSHOT_VERSION = 3
@@ -84,6 +86,8 @@ _STREAM_KEY = operator.attrgetter("equipment_id", "signal")
 _TS = operator.attrgetter("ts")
 _VALUE = operator.attrgetter("value")
 _QUALITY = operator.attrgetter("quality")
+_BAD_CODE = QUALITIES.index(Quality.BAD)
+_GOOD_CODE = QUALITIES.index(Quality.GOOD)
 
 
 def common_score(score: float, on_threshold: float) -> float:
@@ -340,6 +344,12 @@ class Engine:
         ).reshape(streams)
         """Each stream's equipment's regime signal's stream (-1: none): its trend tells when the
         equipment runs (`_trend`)."""
+        self._keys = plant.streams
+        """The plant's table of streams, which numbers them as this engine does."""
+        if list(self._keys) != list(self._index):
+            raise DetectorError(f"{plant.source}: the plant numbers its streams differently")
+        self._resolved: tuple[Sequence[StreamKey], IntArray] | None = None
+        """The last other table of streams a batch came with, and its streams' numbers here."""
         self._unit_list = list(self._units.values())
         unit_numbers = {id(unit): k for k, unit in enumerate(self._unit_list)}
         self._unit_of = np.array(
@@ -421,44 +431,30 @@ class Engine:
         )
         return self._process_columns(columns, lambda: readings)
 
-    def process_columns(
-        self,
-        equipment_ids: Sequence[str],
-        signals: Sequence[str],
-        ts: Sequence[float],
-        values: Sequence[float],
-        quality: Sequence[Quality] | None = None,
-    ) -> list[Finding]:
-        """`process` of the readings `(equipment_ids[i], signals[i], ts[i], values[i],
-        quality[i])` (quality GOOD without `quality`), for a decoder that has columns: no
-        `Reading` is built unless the batch takes the reference path."""
-        size = len(ts)
-        qualities = quality if quality is not None else [Quality.GOOD] * size
+    def process_columns(self, batch: ReadingColumns) -> list[Finding]:
+        """`process` of a batch that came as columns (what the sources hand out): no `Reading`
+        is built unless the batch takes the reference path. Its streams are numbered by the
+        plant's table (`Plant.streams`) or by any other, resolved here once per table."""
+        qualities = batch.quality
         columns = _Columns(
-            np.fromiter(
-                map(self._index.get, zip(equipment_ids, signals, strict=True), repeat(-1)),
-                np.intp,
-                size,
-            ),
-            np.asarray(ts, dtype=np.float64).reshape(size),
-            np.asarray(values, dtype=np.float64).reshape(size),
-            np.fromiter(map(operator.is_, qualities, repeat(Quality.BAD)), bool, size),
-            np.fromiter(map(operator.is_, qualities, repeat(Quality.GOOD)), bool, size),
+            self._numbers(batch.keys)[batch.stream]
+            if batch.keys is not self._keys
+            else batch.stream,
+            batch.ts,
+            batch.value,
+            qualities == _BAD_CODE,
+            qualities == _GOOD_CODE,
         )
+        return self._process_columns(columns, lambda: list(batch))
 
-        def readings() -> list[Reading]:
-            return list(
-                map(
-                    new_reading,
-                    equipment_ids,
-                    signals,
-                    columns.ts.tolist(),
-                    columns.value.tolist(),
-                    qualities,
-                )
-            )
-
-        return self._process_columns(columns, readings)
+    def _numbers(self, keys: Sequence[StreamKey]) -> IntArray:
+        """Each stream of the table `keys`, as this engine numbers them (-1: none)."""
+        cached = self._resolved
+        if cached is None or cached[0] is not keys:
+            index = self._index
+            numbers = np.array([index.get(key, -1) for key in keys], dtype=np.intp)
+            cached = self._resolved = (keys, numbers)
+        return cached[1]
 
     def _process_columns(
         self, batch: _Columns, readings: Callable[[], list[Reading]]

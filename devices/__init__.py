@@ -19,6 +19,7 @@ from devices.bindings import (
     parse_path,
 )
 from devices.clock import ClockPolicy, ClockVerdict, ClockWatch
+from devices.columns import QUALITIES, ColumnSink, ReadingColumns, StreamKey
 from devices.errors import DevicesError, PlantFileError, SparkplugError
 from devices.loader import load_plant, plant_from_dict
 from devices.organisation import (
@@ -36,11 +37,13 @@ from devices.records import Finding, FindingKind, Point, Quality, Reading, Sever
 from devices.schema import Criticality, Limits
 
 __all__ = [
+    "QUALITIES",
     "ActionEvent",
     "AutomaticAction",
     "ClockPolicy",
     "ClockVerdict",
     "ClockWatch",
+    "ColumnSink",
     "Criticality",
     "Deadband",
     "DeadbandType",
@@ -63,6 +66,7 @@ __all__ = [
     "Point",
     "Quality",
     "Reading",
+    "ReadingColumns",
     "Route",
     "SecurityMode",
     "SecurityPolicy",
@@ -72,6 +76,7 @@ __all__ = [
     "Sla",
     "SparkplugAddress",
     "SparkplugError",
+    "StreamKey",
     "SubscriptionMode",
     "Team",
     "TimestampUnit",

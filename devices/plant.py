@@ -5,7 +5,7 @@ This is what the other packages use; it is built from a validated `PlantSpec` by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from devices.bindings import (
@@ -18,6 +18,7 @@ from devices.bindings import (
     TopicFormat,
     parse_path,
 )
+from devices.columns import StreamKey
 from devices.errors import DevicesError
 from devices.organisation import Organisation
 from devices.records import Finding, FindingKind
@@ -173,6 +174,8 @@ class Route:
 
     equipment_id: str
     signal: str
+    stream: int = -1
+    """The signal's position in `Plant.streams` (-1: a route of no plant)."""
 
 
 @dataclass(frozen=True)
@@ -191,14 +194,26 @@ class Plant:
     partial: bool = False
     """A part of the plant file's equipment (a worker's shard, see `subset`): the sources
     subscribe to the exact topics and Sparkplug edge nodes of this equipment only."""
-    _routes: dict[str, dict[str, Route]] = field(default_factory=dict, repr=False)
-    _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(default_factory=dict, repr=False)
-    _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(default_factory=dict, repr=False)
+    _routes: dict[str, dict[str, Route]] = field(init=False, repr=False, compare=False)
+    _paths: dict[str, tuple[tuple[FieldPath, Route], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _sparkplug: dict[SparkplugAddress, dict[str, Route]] = field(
+        init=False, repr=False, compare=False
+    )
+    _streams: list[StreamKey] = field(init=False, repr=False, compare=False)
+    """The indexes above are built from `equipment` by each instance (`dataclasses.replace` and
+    `subset` included), so a route's stream number is always this plant's."""
 
     def __post_init__(self) -> None:
+        streams: list[StreamKey] = []
+        for name in ("_routes", "_paths", "_sparkplug"):
+            object.__setattr__(self, name, {})
+        object.__setattr__(self, "_streams", streams)
         for eq in self.equipment.values():
             for signal in eq.signals.values():
-                route = Route(eq.id, signal.name)
+                route = Route(eq.id, signal.name, len(streams))
+                streams.append((eq.id, signal.name))
                 self._routes.setdefault(signal.topic, {})[signal.field] = route
                 if eq.sparkplug is not None:
                     metrics = self._sparkplug.setdefault(eq.sparkplug, {})
@@ -226,6 +241,12 @@ class Plant:
         return self._paths.get(topic, ())
 
     @property
+    def streams(self) -> Sequence[StreamKey]:
+        """Every signal as `(equipment_id, signal)`, equipment by equipment in the plant file's
+        order: the table a `Route.stream` and a `ReadingColumns` batch of this plant index."""
+        return self._streams
+
+    @property
     def topics(self) -> frozenset[str]:
         return frozenset(self._routes)
 
@@ -250,9 +271,6 @@ class Plant:
             topic_formats={t: f for t, f in self.topic_formats.items() if t in topics},
             opcua_servers={n: s for n, s in self.opcua_servers.items() if n in servers},
             partial=True,
-            _routes={},
-            _paths={},
-            _sparkplug={},
         )
 
     def sparkplug_metrics(self, address: SparkplugAddress) -> Mapping[str, Route] | None:
@@ -270,10 +288,10 @@ class Plant:
 
     def opcua_signals(self, server: str) -> list[tuple[Route, OpcUaNode]]:
         """The signals read from one OPC UA server, with their monitored items."""
+        signals = (signal for eq in self.equipment.values() for signal in eq.signals.values())
         return [
-            (Route(eq.id, signal.name), signal.opcua)
-            for eq in self.equipment.values()
-            for signal in eq.signals.values()
+            (Route(*key, stream), signal.opcua)
+            for stream, (key, signal) in enumerate(zip(self._streams, signals, strict=True))
             if signal.opcua is not None and signal.opcua.server == server
         ]
 

@@ -104,7 +104,7 @@ class Pipeline:
         async for batch in self.source.batches():
             async with self._engine_lock:
                 began = time.monotonic()
-                findings = await asyncio.to_thread(self.engine.process, batch)
+                findings = await asyncio.to_thread(self.engine.process_columns, batch)
                 self._last_batch = time.monotonic()
                 self.stats.engine_seconds += self._last_batch - began
             self._dead_letter_clock_rejects()
@@ -115,7 +115,7 @@ class Pipeline:
             for finding in findings:
                 await self._record(finding)
             self.source.commit()
-            source_ts = batch[-1].ts if batch else snapshot_ts
+            source_ts = batch.last_ts if len(batch) else snapshot_ts
             if not math.isfinite(snapshot_ts):
                 snapshot_ts = source_ts
             if (

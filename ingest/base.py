@@ -1,4 +1,4 @@
-"""The source contract: an async context manager that yields batches of readings."""
+"""The source contract: an async context manager that yields batches of readings (as columns)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self
 
-from devices import Reading
+from devices import ReadingColumns
 from ingest.rejects import DeadLetters
 
-Batch = list[Reading]
+Batch = ReadingColumns
 """The unit that crosses queues: per-message overhead dominates in Python, so readings travel
-together."""
+together, as columns (no object per reading); iterate one for its `Reading`s."""
 
 
 @dataclass
@@ -42,7 +42,7 @@ class SourceStats:
     """Total time without a connection."""
 
     def observe_lag(self, batch: Batch, now: float) -> None:
-        lag = now - max(r.ts for r in batch[-8:])
+        lag = now - batch.newest()
         self.lag_seconds = lag
         self.lag_sum += lag
         self.lag_count += 1

@@ -19,7 +19,7 @@ from typing import Self
 
 from ingest.base import Batch, Source, SourceStats
 from ingest.errors import IngestError
-from ingest.queues import DEFAULT_MAX_BYTES, AsyncByteQueue, readings_bytes
+from ingest.queues import DEFAULT_MAX_BYTES, AsyncByteQueue
 from ingest.rejects import DeadLetters
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class FanIn:
         error: BaseException | None = None
         try:
             async for batch in source.batches():
-                await self._queue.put(_Item(name, source.position, batch), readings_bytes(batch))
+                await self._queue.put(_Item(name, source.position, batch), batch.nbytes)
         except Exception as exc:
             log.exception("source %s failed", name)
             error = exc

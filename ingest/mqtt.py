@@ -29,26 +29,27 @@ import collections
 import contextlib
 import logging
 import queue
+import select
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import Plant, Reading
+from devices import ColumnSink, Plant, ReadingColumns
 from ingest.base import Batch, SourceStats
 from ingest.broker import BrokerAddress
 from ingest.payload import JsonDecoder
-from ingest.queues import DEFAULT_MAX_BYTES, ByteQueue, readings_bytes
+from ingest.queues import DEFAULT_MAX_BYTES, ByteQueue
 from ingest.rejects import Reject, RejectReason
 from ingest.sparkplug import Outgoing, SparkplugHost
 from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
@@ -104,6 +105,11 @@ class MqttSource:
         self._decoder = JsonDecoder(plant, reject)
         self._validator = Validator(limits or SIMULATED_TIME, reject)
         self._handler_lock = threading.Lock()
+        self._streams = plant.streams
+        self._sink = ColumnSink(plant.streams)
+        """What the network thread decoded since it last handed a batch on."""
+        self._held: list[tuple[int, int]] = []
+        """(mid, qos) of the messages whose readings are in `_sink`."""
         self._queue: ByteQueue[_Queued] = ByteQueue(queue_bytes)
         self._ack_after_commit = ack_after_commit
         self._position = 0
@@ -143,6 +149,7 @@ class MqttSource:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.after_read = self._flush
 
     async def __aenter__(self) -> Self:
         log.info(
@@ -225,7 +232,7 @@ class MqttSource:
             if taken is None:
                 return
             batch, acks = taken
-            if batch:
+            if len(batch):
                 self._position += 1
                 if acks:
                     self._pending.append((self._position, acks))
@@ -233,33 +240,36 @@ class MqttSource:
                 yield batch
 
     def _take(self) -> tuple[Batch, list[tuple[int, int]]] | None:
-        """Up to `max_batch` readings and the acknowledgements their messages wait for: waits
-        briefly for a first message, then takes what is there.
+        """Up to about `max_batch` readings and the acknowledgements their messages wait for:
+        waits briefly for a first network read's batch, then takes what is there.
 
-        ([], []) when nothing came in time; None once the intake is closed and the queue is empty.
+        An empty batch when nothing came in time; None once the intake is closed and the queue
+        is empty.
         """
         closed = self._intake_closed
-        batch = self._tick()
+        ticked = self._tick()
+        parts = [ticked] if len(ticked) else []
         acks: list[tuple[int, int]] = []
         try:
-            message = self._queue.get(timeout=0.2)
+            queued = self._queue.get(timeout=0.2)
         except queue.Empty:
-            if batch:
-                return batch, acks
-            return None if closed else ([], acks)
+            if parts or not closed:
+                return ReadingColumns.concat(parts) if parts else ticked, acks
+            return None
+        size = len(ticked)
         while True:
-            batch.extend(message.readings)
-            if message.qos > 0 and self._ack_after_commit:
-                acks.append((message.mid, message.qos))
-            if len(batch) >= self._max_batch:
+            parts.append(queued.columns)
+            acks.extend(queued.acks)
+            size += len(queued.columns)
+            if size >= self._max_batch:
                 break
             try:
-                message = self._queue.get_nowait()
+                queued = self._queue.get_nowait()
             except queue.Empty:
                 break
         self.stats.queue_depth = self._queue.qsize()
         self.stats.queue_bytes = self._queue.bytes
-        return batch, acks
+        return ReadingColumns.concat(parts), acks
 
     # paho callbacks: they run in the network thread.
 
@@ -331,56 +341,74 @@ class MqttSource:
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self.stats.messages += 1
         topic, payload, now = message.topic, bytes(message.payload), time.time()
+        sink = self._sink
+        start = len(sink)
         try:
-            readings = self._readings(topic, payload, now)
+            self._decode_into(sink, topic, payload, now)
         except Exception as exc:
+            sink.truncate(start)
             log.exception("handling a message on %s failed; set aside as handler_error", topic)
             self.stats.dead_letters.add(
                 Reject(
                     RejectReason.HANDLER_ERROR, topic, f"{type(exc).__name__}: {exc}", payload, now
                 )
             )
-            readings = []
         if self._closing:
+            sink.truncate(start)
             return  # not acknowledged: the broker delivers it again next session
-        if readings:
-            queued = _Queued(readings, message.mid, message.qos)
-            if not self._enqueue(queued):
-                return
-            self.stats.readings += len(readings)
-            self.stats.last_reading_at = now
-            if self._ack_after_commit:
-                return  # acknowledged by `commit`
-        if message.qos > 0:
+        if len(sink) > start:
+            self._held.append((message.mid, message.qos))  # acknowledged once queued
+            if len(sink) >= self._max_batch:
+                self._flush()
+        elif message.qos > 0:
             client.ack(message.mid, message.qos)
 
-    def _readings(self, topic: str, payload: bytes, now: float) -> list[Reading]:
+    def _decode_into(self, sink: ColumnSink, topic: str, payload: bytes, now: float) -> None:
+        start = len(sink)
         if self._validator.too_large(topic, payload, now):
-            readings: list[Reading] = []
-        elif self.sparkplug is not None and topic.startswith("spBv1.0/"):
+            return
+        if self.sparkplug is not None and topic.startswith("spBv1.0/"):
             with self._handler_lock:
-                readings, outgoing = self.sparkplug.handle(topic, payload, now)
-                readings = self._validator.admit(readings, topic, payload, now)
+                outgoing = self.sparkplug.handle_into(sink, topic, payload, now)
+                self._validator.admit_columns(sink, start, topic, payload, now)
             self._publish(outgoing)
         else:
-            readings = self._validator.admit(
-                self._decoder.decode(topic, payload, now), topic, payload, now
-            )
-        return readings
+            self._decoder.decode_into(sink, topic, payload, now)
+            self._validator.admit_columns(sink, start, topic, payload, now)
 
-    def _tick(self) -> list[Reading]:
+    def _flush(self) -> None:
+        """Queue what the network thread decoded since the last time, as one batch (at the end
+        of each network read, or when it reaches `max_batch` readings), and acknowledge its
+        messages unless they wait for `commit`."""
+        if not len(self._sink):
+            return
+        columns, held = self._sink.take(), self._held
+        self._held = []
+        if self._closing:
+            return  # not acknowledged: the broker delivers them again next session
+        if not self._enqueue(_Queued(columns, held if self._ack_after_commit else [])):
+            return
+        self.stats.readings += len(columns)
+        self.stats.last_reading_at = time.time()
+        if not self._ack_after_commit:
+            for mid, qos in held:
+                if qos > 0:
+                    self._client.ack(mid, qos)
+
+    def _tick(self) -> ReadingColumns:
         """Readings the Sparkplug host releases after its reorder timeout (taker thread)."""
+        sink = ColumnSink(self._streams)
         if self.sparkplug is None:
-            return []
+            return sink.take()
         now = time.time()
         with self._handler_lock:
-            readings, outgoing = self.sparkplug.tick(now)
-            readings = self._validator.admit(readings, "spBv1.0/(reorder timeout)", b"", now)
+            outgoing = self.sparkplug.tick_into(sink, now)
+            self._validator.admit_columns(sink, 0, "spBv1.0/(reorder timeout)", b"", now)
         self._publish(outgoing)
-        if readings:
-            self.stats.readings += len(readings)
+        if len(sink):
+            self.stats.readings += len(sink)
             self.stats.last_reading_at = now
-        return readings
+        return sink.take()
 
     def _publish(self, messages: list[Outgoing]) -> None:
         for out in messages:
@@ -399,7 +427,7 @@ class MqttSource:
 
     def _enqueue(self, queued: _Queued) -> bool:
         waited = 0.0
-        size = readings_bytes(queued.readings)
+        size = queued.columns.nbytes
         while not self._closing:
             if self._queue.put(queued, size, timeout=1.0):
                 self.stats.queue_bytes = self._queue.bytes
@@ -417,21 +445,76 @@ class MqttSource:
 
 @dataclass(frozen=True, slots=True)
 class _Queued:
-    """A message's readings, and what acknowledges the message."""
+    """A network read's readings, and (mid, qos) of the messages they came in that wait for
+    `commit` to be acknowledged."""
 
-    readings: list[Reading]
-    mid: int
-    qos: int
+    columns: ReadingColumns
+    acks: list[tuple[int, int]]
 
 
 class _SupervisedClient(paho.Client):
-    """A paho client whose network thread starts the loop again when it dies of an error."""
+    """A paho client whose network thread starts the loop again when it dies of an error, and
+    that takes every packet the socket holds at each wake-up of its loop before it calls
+    `after_read`. paho reads one packet per wake-up, a few bytes per system call (the packet
+    type, each byte of its length, then the rest): here the socket is read `READ_SIZE` bytes
+    at a time into a buffer the packets are cut from, so a burst of messages costs a few system
+    calls and the source hands them on together."""
 
     restart_delay = 1.0
+    READ_SIZE = 1 << 16
+    WRITE_EVERY = 1000
+    """Packets read in one go before the acknowledgements and pings owed are written."""
 
     def __init__(self, stats: SourceStats, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._source_stats = stats
+        self.after_read: Callable[[], None] = _nothing
+        self._read: bytes = b""
+        self._read_at = 0
+        self._read_from: Any = None
+        """The socket `_read` came from (a new connection starts a new buffer)."""
+
+    def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
+        if self._buffered():  # left by an error or `WRITE_EVERY`: the socket may stay silent
+            rc = self.loop_read()
+            if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
+        return super()._loop(timeout)
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        try:
+            for _ in range(self.WRITE_EVERY):
+                rc = super().loop_read(max_packets)
+                if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS or not self._holds_data():
+                    break
+            return rc
+        finally:
+            self.after_read()
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._read_from is not self._sock:
+            self._read, self._read_at, self._read_from = b"", 0, self._sock
+        at = self._read_at
+        if at >= len(self._read):
+            self._read = super()._sock_recv(self.READ_SIZE)  # raises when there is nothing
+            at = 0
+        self._read_at = at + bufsize
+        return self._read[at : at + bufsize]
+
+    def _buffered(self) -> bool:
+        return self._read_from is self._sock is not None and self._read_at < len(self._read)
+
+    def _holds_data(self) -> bool:
+        """Whether a packet's bytes wait in the buffer or the socket (decrypted SSL ones too)."""
+        sock = self._sock
+        if sock is None:
+            return False
+        if self._buffered():
+            return True
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending() > 0:
+            return True
+        return bool(select.select([sock], [], [], 0)[0])
 
     def _thread_main(self) -> None:
         try:
@@ -452,3 +535,7 @@ class _SupervisedClient(paho.Client):
                         time.sleep(self.restart_delay)
         finally:
             self._thread = None
+
+
+def _nothing() -> None:
+    pass

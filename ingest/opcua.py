@@ -48,6 +48,7 @@ from devices import (
     Plant,
     Quality,
     Reading,
+    ReadingColumns,
     Route,
     SecurityMode,
     SecurityPolicy,
@@ -241,10 +242,11 @@ class OpcUaSource:
                     first = await queue.get()
             except TimeoutError:
                 continue
-            batch = [first]
-            while len(batch) < self._max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
+            readings = [first]
+            while len(readings) < self._max_batch and not queue.empty():
+                readings.append(queue.get_nowait())
             self.stats.queue_depth = queue.qsize()
+            batch = ReadingColumns.of(readings)
             self.stats.observe_lag(batch, time.time())
             self._position += 1
             yield batch

@@ -26,14 +26,16 @@ from typing import Any
 import msgspec
 
 from devices import (
+    QUALITIES,
+    ColumnSink,
     FieldPath,
     PayloadFormat,
     Plant,
+    Quality,
     Reading,
     Route,
     TimestampUnit,
     TopicFormat,
-    new_reading,
 )
 from ingest.rejects import Reject, RejectReason
 
@@ -61,37 +63,50 @@ class JsonDecoder:
         self._on_reject = on_reject
 
     def decode(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
-        return self._decode(topic, payload, received_at, fast=True)
+        sink = ColumnSink(self._plant.streams)
+        self._decode(sink, topic, payload, received_at, fast=True)
+        return sink.readings()
+
+    def decode_into(self, sink: ColumnSink, topic: str, payload: bytes, received_at: float) -> None:
+        """`decode`, appending the readings to `sink` (numbered by the plant's `streams`)
+        instead of building them: what a source does."""
+        self._decode(sink, topic, payload, received_at, fast=True)
 
     def decode_reference(self, topic: str, payload: bytes, received_at: float) -> list[Reading]:
         """What `decode` returns and rejects, by `json.loads` and one check at a time: the path
         for what the fast path declines, and the yardstick of its tests and benchmark."""
-        return self._decode(topic, payload, received_at, fast=False)
+        sink = ColumnSink(self._plant.streams)
+        self._decode(sink, topic, payload, received_at, fast=False)
+        return sink.readings()
 
     def _decode(
-        self, topic: str, payload: bytes, received_at: float, *, fast: bool
-    ) -> list[Reading]:
+        self, sink: ColumnSink, topic: str, payload: bytes, received_at: float, *, fast: bool
+    ) -> None:
         routes = self._plant.routes(topic)
         if routes is None:
-            self._on_reject(
-                Reject(
-                    RejectReason.UNKNOWN_EQUIPMENT,
-                    topic,
-                    "no equipment is bound to this topic",
-                    payload,
-                    received_at,
-                )
-            )
-            return []
+            self._unknown(topic, payload, received_at)
+            return
         fmt = self._plant.topic_format(topic)
         if fast and fmt.format is not PayloadFormat.PATHS:
-            decoded = _fast(payload, received_at, routes, fmt)
-            if decoded is not None:
-                readings, rejects = decoded
+            rejects = _fast(payload, received_at, routes, fmt, sink)
+            if rejects is not None:
                 for reason, detail in rejects:
                     self._on_reject(Reject(reason, topic, detail, payload, received_at))
-                return readings
-        return self._reference(topic, payload, received_at, routes, fmt)
+                return
+        streams = {(route.equipment_id, route.signal): route.stream for route in routes.values()}
+        for reading in self._reference(topic, payload, received_at, routes, fmt):
+            sink.append(streams[reading.equipment_id, reading.signal], reading.ts, reading.value)
+
+    def _unknown(self, topic: str, payload: bytes, received_at: float) -> None:
+        self._on_reject(
+            Reject(
+                RejectReason.UNKNOWN_EQUIPMENT,
+                topic,
+                "no equipment is bound to this topic",
+                payload,
+                received_at,
+            )
+        )
 
     def _reference(
         self,
@@ -278,23 +293,49 @@ _AUTO = TimestampUnit.AUTO
 
 
 def _fast(
-    payload: bytes, received_at: float, routes: Mapping[str, Route], fmt: TopicFormat
-) -> tuple[list[Reading], _Rejects] | None:
-    """The readings and rejects of a `values` or `value` payload as `JsonDecoder._reference` has
-    them, or None where only the reference path can say (nothing is rejected then)."""
+    payload: bytes,
+    received_at: float,
+    routes: Mapping[str, Route],
+    fmt: TopicFormat,
+    sink: ColumnSink,
+) -> _Rejects | None:
+    """Append to `sink` the readings of a `values` or `value` payload as `JsonDecoder._reference`
+    has them, and return its rejects; or None, `sink` as it was, where only the reference path
+    can say (nothing is rejected then)."""
+    start = len(sink)
+    rejects: _Rejects = []
+    if _fill(payload, received_at, routes, fmt, sink, rejects):
+        sink.quality.extend(_GOOD_CODES * (len(sink.ts) - start))
+        return rejects
+    sink.truncate(start)
+    return None
+
+
+_GOOD_CODES = [QUALITIES.index(Quality.GOOD)]
+
+
+def _fill(
+    payload: bytes,
+    received_at: float,
+    routes: Mapping[str, Route],
+    fmt: TopicFormat,
+    sink: ColumnSink,
+    rejects: _Rejects,
+) -> bool:
+    """`_fast`'s work, the quality column left to it; False where only the reference path can
+    say."""
     try:
         document = _parse(payload)
     except (ValueError, RecursionError):  # msgspec.DecodeError is a ValueError
-        return None
-    readings: list[Reading] = []
-    rejects: _Rejects = []
+        return False
+    add_stream, add_ts, add_value = sink.stream.append, sink.ts.append, sink.value.append
     values_format = fmt.format is _VALUES
     ts_path = fmt.timestamp_path
     ts_key = ts_path[0] if len(ts_path) == 1 and isinstance(ts_path[0], str) else None
     unit = fmt.timestamp_unit
     if type(document) is list:
         if not document:
-            return None
+            return False
         entries: list[Any] = document
     else:
         entries = [document]
@@ -303,14 +344,16 @@ def _fast(
         if kind is not dict:
             if values_format or not (kind is float or kind is int):
                 if not _plain(entry):
-                    return None
+                    return False
                 rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
                 continue
             if not -_INT_LIMIT < entry < _INT_LIMIT:
-                return None
+                return False
             number = float(entry)
             for bound in routes.values():
-                readings.append(new_reading(bound.equipment_id, bound.signal, received_at, number))
+                add_stream(bound.stream)
+                add_ts(received_at)
+                add_value(number)
             continue
         values = entry.get("values") if values_format else None
         if type(values) is not dict:
@@ -320,9 +363,9 @@ def _fast(
                 kind = type(part)
                 if kind is int:
                     if not -_INT_LIMIT < part < _INT_LIMIT:
-                        return None
+                        return False
                 elif (kind is dict or kind is list) and not _plain(part, 1):
-                    return None
+                    return False
         if values_format and values is None:
             rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
             continue
@@ -339,7 +382,7 @@ def _fast(
             ts = _timestamp(raw_ts, received_at, unit)
             if ts is None:
                 if values is not None and not _plain(values, 1):
-                    return None
+                    return False
                 rejects.append((RejectReason.BAD_TIMESTAMP, _bad_timestamp(fmt, raw_ts)))
                 continue
         if values is None:
@@ -347,7 +390,14 @@ def _fast(
             for field, bound in routes.items():
                 if field in entry:
                     found = True
-                    _fast_value(readings, rejects, field, bound, entry[field], ts)
+                    value = entry[field]
+                    kind = type(value)
+                    if kind is float or kind is int:  # already checked by `_plain`
+                        add_stream(bound.stream)
+                        add_ts(ts)
+                        add_value(float(value))
+                    else:
+                        rejects.append((RejectReason.WRONG_TYPE, _wrong_type(field, value)))
             if not found:
                 rejects.append((RejectReason.PARSE_ERROR, _SHAPES[fmt.format]))
             continue
@@ -356,31 +406,24 @@ def _fast(
             kind = type(value)
             if kind is float:
                 if route is not None:
-                    readings.append(new_reading(route.equipment_id, route.signal, ts, value))
+                    add_stream(route.stream)
+                    add_ts(ts)
+                    add_value(value)
                     continue
             elif kind is int:
                 if not -_INT_LIMIT < value < _INT_LIMIT:
-                    return None
+                    return False
                 if route is not None:
-                    readings.append(new_reading(route.equipment_id, route.signal, ts, float(value)))
+                    add_stream(route.stream)
+                    add_ts(ts)
+                    add_value(float(value))
                     continue
             elif not _plain(value, 2):
-                return None
+                return False
             if route is None:
                 rejects.append(
                     (RejectReason.UNKNOWN_SIGNAL, f"{name!r} is not bound to this topic")
                 )
             else:
                 rejects.append((RejectReason.WRONG_TYPE, _wrong_type(name, value)))
-    return readings, rejects
-
-
-def _fast_value(
-    readings: list[Reading], rejects: _Rejects, name: str, route: Route, value: Any, ts: float
-) -> None:
-    """One value of a `value`-format entry (already checked by `_plain`)."""
-    kind = type(value)
-    if kind is float or kind is int:
-        readings.append(new_reading(route.equipment_id, route.signal, ts, float(value)))
-    else:
-        rejects.append((RejectReason.WRONG_TYPE, _wrong_type(name, value)))
+    return True

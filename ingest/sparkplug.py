@@ -1,8 +1,8 @@
 """A Sparkplug B host application (Sparkplug 3.0): births, aliases, sequence numbers, deaths.
 
 `SparkplugHost` is a pure state machine: it takes MQTT messages and the time, and returns readings
-and the messages to publish (rebirth requests, its own STATE). `ingest.mqtt.MqttSource` runs it on
-the broker connection, beside the JSON topics.
+(or appends them to a `ColumnSink`) and the messages to publish (rebirth requests, its own
+STATE). `ingest.mqtt.MqttSource` runs it on the broker connection, beside the JSON topics.
 
 - NBIRTH / DBIRTH name the metrics and give their aliases; NDATA / DDATA may carry aliases only.
 - Every message of an edge node but NDEATH carries `seq`, 0..255 then 0 again. A message that
@@ -21,7 +21,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from devices import Plant, Quality, Reading, Route, SparkplugAddress, new_reading
+from devices import ColumnSink, Plant, Reading, Route, SparkplugAddress
+from devices.columns import BAD, GOOD
 from devices.sparkplug import (
     BDSEQ,
     NAMESPACE,
@@ -166,35 +167,44 @@ class SparkplugHost:
     # ---- messages ----
 
     def handle(self, topic_name: str, raw: bytes, received_at: float) -> Result:
-        readings: list[Reading] = []
+        """The readings of one message, and what to publish in answer."""
+        sink = ColumnSink(self._plant.streams)
+        outgoing = self.handle_into(sink, topic_name, raw, received_at)
+        return sink.readings(), outgoing
+
+    def handle_into(
+        self, sink: ColumnSink, topic_name: str, raw: bytes, received_at: float
+    ) -> list[Outgoing]:
+        """`handle`, appending the readings to `sink` (numbered by the plant's `streams`):
+        what a source does. Returns what to publish."""
         outgoing: list[Outgoing] = []
         if topic_name.startswith(_STATE_PREFIX):
-            return readings, outgoing
+            return outgoing
         topic = self._topics.get(topic_name)
         if topic is None:
             try:
                 topic = Topic.parse(topic_name)
             except SparkplugError as exc:
                 self._reject(RejectReason.PARSE_ERROR, topic_name, str(exc), raw, received_at)
-                return readings, outgoing
+                return outgoing
             if len(self._topics) >= _TOPICS_KEPT:
                 self._topics.clear()
             self._topics[topic_name] = topic
         kind = topic.message_type
         if kind is _NCMD or kind is _DCMD:
-            return readings, outgoing
+            return outgoing
         try:
             payload = decode_payload(raw)
         except SparkplugError as exc:
             self._reject(RejectReason.PARSE_ERROR, topic_name, str(exc), raw, received_at)
-            return readings, outgoing
+            return outgoing
         node = self._nodes.get((topic.group, topic.edge_node))
         if node is None:
             node = self._nodes[(topic.group, topic.edge_node)] = _Node(topic.group, topic.edge_node)
         if kind is _NBIRTH:
-            self._node_birth(node, topic, payload, raw, received_at, readings)
+            self._node_birth(node, topic, payload, raw, received_at, sink)
         elif kind is _NDEATH:
-            self._node_death(node, payload, received_at, readings)
+            self._node_death(node, payload, received_at, sink)
         elif not node.alive:
             self._reject(
                 RejectReason.NO_BIRTH,
@@ -205,17 +215,22 @@ class SparkplugHost:
             )
             self._request_rebirth(node, received_at, outgoing)
         else:
-            self._sequenced(node, _Held(topic, payload, raw, received_at), readings, outgoing)
-        return readings, outgoing
+            self._sequenced(node, _Held(topic, payload, raw, received_at), sink, outgoing)
+        return outgoing
 
     def tick(self, now: float) -> Result:
         """Give up waiting for missing sequence numbers held longer than the reorder timeout."""
-        readings: list[Reading] = []
+        sink = ColumnSink(self._plant.streams)
+        outgoing = self.tick_into(sink, now)
+        return sink.readings(), outgoing
+
+    def tick_into(self, sink: ColumnSink, now: float) -> list[Outgoing]:
+        """`tick`, appending the readings it releases to `sink`."""
         outgoing: list[Outgoing] = []
         for node in self._nodes.values():
             if node.gap_since is not None and now - node.gap_since >= self._reorder_timeout:
-                self._give_up_waiting(node, now, readings, outgoing)
-        return readings, outgoing
+                self._give_up_waiting(node, now, sink, outgoing)
+        return outgoing
 
     def dead(self) -> dict[SparkplugAddress, str]:
         """Edge nodes (device None) and devices whose death certificate is the last word: what
@@ -241,7 +256,7 @@ class SparkplugHost:
         payload: Payload,
         raw: bytes,
         received_at: float,
-        readings: list[Reading],
+        sink: ColumnSink,
     ) -> None:
         self.stats.births += 1
         node.alive = True
@@ -260,10 +275,10 @@ class SparkplugHost:
             if metric.name is not None and metric.alias is not None:
                 node.aliases[metric.alias] = (None, metric.name)
         log.info("NBIRTH from %s/%s (bdSeq %s)", node.group, node.edge_node, node.bdseq)
-        self._metrics(node, None, topic, payload, raw, received_at, readings, birth=True)
+        self._metrics(node, None, topic, payload, raw, received_at, sink, birth=True)
 
     def _node_death(
-        self, node: _Node, payload: Payload, received_at: float, readings: list[Reading]
+        self, node: _Node, payload: Payload, received_at: float, sink: ColumnSink
     ) -> None:
         bdseq = next(
             (m.value for m in payload.metrics if m.name == BDSEQ and isinstance(m.value, int)),
@@ -288,7 +303,7 @@ class SparkplugHost:
         ts = _seconds(payload.timestamp, received_at)
         log.warning("NDEATH of %s/%s: its metrics are stale", node.group, node.edge_node)
         for device in [None, *sorted(node.devices)]:
-            self._stale(node, device, ts, readings)
+            self._stale(node, device, ts, sink)
         node.devices.clear()
 
     def _routes(self, node: _Node, device: str | None) -> Mapping[str, Route] | None:
@@ -299,23 +314,23 @@ class SparkplugHost:
         assert routes is None or isinstance(routes, Mapping)
         return routes
 
-    def _stale(self, node: _Node, device: str | None, ts: float, readings: list[Reading]) -> None:
+    def _stale(self, node: _Node, device: str | None, ts: float, sink: ColumnSink) -> None:
         for route in (self._routes(node, device) or {}).values():
-            readings.append(Reading(route.equipment_id, route.signal, ts, math.nan, Quality.BAD))
+            sink.append(route.stream, ts, math.nan, BAD)
 
     # ---- sequenced messages ----
 
     def _sequenced(
-        self, node: _Node, message: _Held, readings: list[Reading], outgoing: list[Outgoing]
+        self, node: _Node, message: _Held, sink: ColumnSink, outgoing: list[Outgoing]
     ) -> None:
         seq = message.payload.seq
         if seq is None or node.seq is None:
-            self._process(node, message, readings, outgoing)
+            self._process(node, message, sink, outgoing)
             return
         expected = (node.seq + 1) % _SEQ_MODULO
         if seq == expected:
-            self._process(node, message, readings, outgoing)
-            self._release_held(node, readings, outgoing)
+            self._process(node, message, sink, outgoing)
+            self._release_held(node, sink, outgoing)
             return
         ahead = (seq - expected) % _SEQ_MODULO
         if ahead >= _SEQ_MODULO // 2:
@@ -331,16 +346,16 @@ class SparkplugHost:
         if node.gap_since is None:
             node.gap_since = message.received_at
         if len(node.held) >= _MAX_HELD:
-            self._give_up_waiting(node, message.received_at, readings, outgoing)
+            self._give_up_waiting(node, message.received_at, sink, outgoing)
 
-    def _release_held(self, node: _Node, readings: list[Reading], outgoing: list[Outgoing]) -> None:
+    def _release_held(self, node: _Node, sink: ColumnSink, outgoing: list[Outgoing]) -> None:
         while node.seq is not None and (nxt := (node.seq + 1) % _SEQ_MODULO) in node.held:
-            self._process(node, node.held.pop(nxt), readings, outgoing)
+            self._process(node, node.held.pop(nxt), sink, outgoing)
         if not node.held:
             node.gap_since = None
 
     def _give_up_waiting(
-        self, node: _Node, now: float, readings: list[Reading], outgoing: list[Outgoing]
+        self, node: _Node, now: float, sink: ColumnSink, outgoing: list[Outgoing]
     ) -> None:
         last = node.seq if node.seq is not None else _SEQ_MODULO - 1
         order = sorted(node.held, key=lambda s: (s - last) % _SEQ_MODULO)
@@ -357,11 +372,11 @@ class SparkplugHost:
         node.held.clear()
         node.gap_since = None
         for message in held:
-            self._process(node, message, readings, outgoing)
+            self._process(node, message, sink, outgoing)
         self._request_rebirth(node, now, outgoing, force=True)
 
     def _process(
-        self, node: _Node, message: _Held, readings: list[Reading], outgoing: list[Outgoing]
+        self, node: _Node, message: _Held, sink: ColumnSink, outgoing: list[Outgoing]
     ) -> None:
         if message.payload.seq is not None:
             node.seq = message.payload.seq
@@ -380,7 +395,7 @@ class SparkplugHost:
             self.stats.deaths += 1
             node.devices.discard(device or "")
             node.dead_devices.add(device or "")
-            self._stale(node, device, _seconds(payload.timestamp, message.received_at), readings)
+            self._stale(node, device, _seconds(payload.timestamp, message.received_at), sink)
             return
         elif kind is _DDATA and device not in node.devices:
             self._reject(
@@ -399,7 +414,7 @@ class SparkplugHost:
             payload,
             message.raw,
             message.received_at,
-            readings,
+            sink,
             birth=kind is _DBIRTH,
         )
         if unknown:
@@ -413,7 +428,7 @@ class SparkplugHost:
         payload: Payload,
         raw: bytes,
         received_at: float,
-        readings: list[Reading],
+        sink: ColumnSink,
         *,
         birth: bool,
     ) -> bool:
@@ -432,6 +447,8 @@ class SparkplugHost:
         unknown_alias = False
         default_ts = _seconds(payload.timestamp, received_at)
         aliases = node.aliases
+        add_stream, add_ts, add_value = sink.stream.append, sink.ts.append, sink.value.append
+        add_quality = sink.quality.append
         for metric in payload.metrics:
             name = metric.name
             if name is None:
@@ -465,27 +482,30 @@ class SparkplugHost:
                 and not metric.is_null
                 and _isfinite(value)
             ):
-                readings.append(new_reading(route.equipment_id, route.signal, default_ts, value))
+                add_stream(route.stream)
+                add_ts(default_ts)
+                add_value(value)
+                add_quality(GOOD)
                 continue
-            reading = self._reading(route, metric, default_ts, topic, raw, received_at)
-            if reading is not None:
-                readings.append(reading)
+            self._reading(sink, route, metric, default_ts, topic, raw, received_at)
         return unknown_alias
 
     def _reading(
         self,
+        sink: ColumnSink,
         route: Route,
         metric: Metric,
         default_ts: float,
         topic: Topic,
         raw: bytes,
         received_at: float,
-    ) -> Reading | None:
-        """The reading of one bound metric, or None (rejected): any value, any timestamp."""
+    ) -> None:
+        """The reading of one bound metric, unless rejected: any value, any timestamp."""
         ts = _seconds(metric.timestamp, default_ts) if metric.timestamp is not None else default_ts
         value = metric.value
         if metric.is_null or value is None:
-            return Reading(route.equipment_id, route.signal, ts, math.nan, Quality.BAD)
+            sink.append(route.stream, ts, math.nan, BAD)
+            return
         if isinstance(value, str | bytes):
             datatype = metric.datatype
             label = datatype.name if isinstance(datatype, DataType) else str(datatype)
@@ -496,7 +516,7 @@ class SparkplugHost:
                 raw,
                 received_at,
             )
-            return None
+            return
         number = float(value)
         if not math.isfinite(number):
             self._reject(
@@ -506,8 +526,8 @@ class SparkplugHost:
                 raw,
                 received_at,
             )
-            return None
-        return Reading(route.equipment_id, route.signal, ts, number)
+            return
+        sink.append(route.stream, ts, number)
 
     # ---- rebirth ----
 

@@ -3,12 +3,12 @@ reading much older than the last one of its signal."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devices import Quality, Reading
+from devices import ColumnSink, Reading, StreamKey
+from devices.columns import BAD
 from ingest.rejects import Reject, RejectReason
 
 
@@ -42,7 +42,8 @@ SIMULATED_TIME = IntakeLimits(max_future=None, max_past=None)
 
 
 class Validator:
-    """Passes on the plausible readings of a message; the others go to `on_reject`.
+    """Passes on the plausible readings of a message; the others go to `on_reject`. A stream's
+    last reading is kept by `(equipment_id, signal)`, whatever table numbers a sink.
 
     Not thread-safe: each source calls it from one thread.
     """
@@ -55,43 +56,63 @@ class Validator:
     def admit(
         self, readings: list[Reading], topic: str, payload: bytes, received_at: float
     ) -> list[Reading]:
+        """The plausible ones of `readings` (`admit_columns` of them)."""
+        sink = ColumnSink()
+        for reading in readings:
+            sink.add(reading)
+        self.admit_columns(sink, 0, topic, payload, received_at)
+        return sink.readings()
+
+    def admit_columns(
+        self, sink: ColumnSink, start: int, topic: str, payload: bytes, received_at: float
+    ) -> None:
+        """Keep in `sink` the plausible ones of the readings it got from `start` on (one
+        message's); the others are rejected."""
         limits = self.limits
         earliest = -math.inf if limits.max_past is None else received_at - limits.max_past
         latest = math.inf if limits.max_future is None else received_at + limits.max_future
         tolerance = limits.out_of_order_tolerance
+        stamped = limits.receive_time_equipment
         last = self._last
-        admitted: list[Reading] = []
-        for original in readings:
-            reading = original
-            if limits.receive_time or reading.equipment_id in limits.receive_time_equipment:
-                reading = dataclasses.replace(reading, ts=received_at)
-            ts = reading.ts
+        keys = sink.keys
+        streams, stamps, values, qualities = sink.stream, sink.ts, sink.value, sink.quality
+        kept = start
+        for position in range(start, len(stamps)):
+            key = keys[streams[position]]
+            ts = stamps[position]
+            if limits.receive_time or (stamped and key[0] in stamped):
+                ts = received_at
             if not earliest <= ts <= latest:
                 self._reject(
                     RejectReason.TIMESTAMP_OUT_OF_RANGE,
                     topic,
-                    _out_of_range(reading, received_at, limits),
+                    _out_of_range(key, ts, received_at, limits),
                     payload,
                     received_at,
                 )
                 continue
-            key = (reading.equipment_id, reading.signal)
             previous = last.get(key)
             if previous is not None and ts < previous - tolerance:
                 self._reject(
                     RejectReason.OUT_OF_ORDER,
                     topic,
-                    f"{reading.equipment_id}.{reading.signal}: ts {ts:.3f} is "
-                    f"{previous - ts:.1f} s older than the last reading "
-                    f"(tolerance {tolerance:g} s)",
+                    f"{key[0]}.{key[1]}: ts {ts:.3f} is {previous - ts:.1f} s older than the "
+                    f"last reading (tolerance {tolerance:g} s)",
                     payload,
                     received_at,
                 )
                 continue
-            if reading.quality is not Quality.BAD and (previous is None or ts > previous):
+            quality = qualities[position]
+            if quality != BAD and (previous is None or ts > previous):
                 last[key] = ts
-            admitted.append(reading)
-        return admitted
+            if kept != position:
+                streams[kept] = streams[position]
+                values[kept] = values[position]
+                qualities[kept] = quality
+            stamps[kept] = ts
+            kept += 1
+        if kept != len(stamps):
+            sink.truncate(kept)
 
     def too_large(self, topic: str, payload: bytes, received_at: float) -> bool:
         """True (and counted) if the payload is over the limit."""
@@ -112,15 +133,15 @@ class Validator:
         self._on_reject(Reject(reason, topic, detail, payload, received_at))
 
 
-def _out_of_range(reading: Reading, received_at: float, limits: IntakeLimits) -> str:
+def _out_of_range(key: StreamKey, ts: float, received_at: float, limits: IntakeLimits) -> str:
     """What was wrong, and the settings that change it."""
-    ahead = reading.ts - received_at
+    ahead = ts - received_at
     if ahead > 0:
         how, setting, value = f"{ahead:.0f} s ahead of", "max_future", limits.max_future
     else:
         how, setting, value = f"{-ahead:.0f} s behind", "max_past", limits.max_past
     return (
-        f"{reading.equipment_id}.{reading.signal}: ts {reading.ts:.3f} is {how} the receive "
+        f"{key[0]}.{key[1]}: ts {ts:.3f} is {how} the receive "
         "time. If the device's clock is wrong, or it has none, give the equipment "
         "'timestamp_source: receive_time' in the plant file (or list the source in the "
         f"settings' intake.receive_time_sources); if the time is right, raise intake.{setting} "

@@ -23,7 +23,7 @@ import pytest
 from detectors import DEFAULT, Engine
 from detectors.evidence import Evidence, EvidenceRings
 from detectors.trend import TrendHistory, TrendStore
-from devices import Finding, Plant, Quality, Reading, plant_from_dict
+from devices import Finding, Plant, Quality, Reading, ReadingColumns, plant_from_dict
 from simulators import Fleet
 from simulators import faults as library
 from simulators import sensor_faults as sensors
@@ -222,19 +222,25 @@ def test_an_engine_restored_from_a_reference_snapshot_goes_on_alike() -> None:
 
 
 def test_process_columns_is_process_without_readings() -> None:
+    """Batches as columns, numbered by the plant's table when all their streams are the plant's
+    and by a table of their own otherwise (unknown streams mixed in), give what `process` gives."""
     machines, stream = simulated(False)
     by_readings, by_columns = Engine(machines), Engine(machines)
+    tables = Counter[str]()
     for batch in batches(stream[: len(stream) // 4], seed=4):
         expected = by_readings.process(batch)
-        got = by_columns.process_columns(
-            [r.equipment_id for r in batch],
-            [r.signal for r in batch],
-            [r.ts for r in batch],
-            [r.value for r in batch],
-            [r.quality for r in batch],
-        )
+        try:
+            columns = ReadingColumns.of(batch, machines.streams)
+            tables["plant"] += 1
+        except KeyError:
+            columns = ReadingColumns.of(batch)
+            tables["own"] += 1
+        assert list(columns) == batch or any(math.isnan(r.value) for r in batch)
+        got = by_columns.process_columns(columns)
         assert got == expected
         assert by_readings.take_clock_rejects() == by_columns.take_clock_rejects()
+    assert tables["plant"]
+    assert tables["own"]
     assert by_readings.stats == by_columns.stats
     assert state(by_readings) == state(by_columns)
 

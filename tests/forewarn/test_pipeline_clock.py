@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from detectors import Engine
-from devices import Plant, Reading, plant_from_dict
+from devices import Plant, Reading, ReadingColumns, plant_from_dict
 from forewarn import snapshots
 from forewarn.pipeline import Pipeline
 from ingest import Batch, RejectReason, SourceStats
@@ -21,9 +21,9 @@ from ticketing import WorkOrderStore, WorkOrderView
 
 
 class Batches:
-    def __init__(self, batches: list[Batch]) -> None:
+    def __init__(self, batches: list[list[Reading]]) -> None:
         self.stats = SourceStats()
-        self._batches = batches
+        self._batches = [ReadingColumns.of(batch) for batch in batches]
         self.position = 0
         self.committed: list[int | None] = []
 
@@ -75,7 +75,7 @@ class OneBatchThenSilence(Batches):
             yield batch
         await self.closed.wait()
 
-    def __init__(self, batches: list[Batch]) -> None:
+    def __init__(self, batches: list[list[Reading]]) -> None:
         super().__init__(batches)
         self.closed = asyncio.Event()
 

@@ -10,7 +10,7 @@ from typing import Self
 
 import pytest
 
-from devices import Reading
+from devices import Reading, ReadingColumns
 from ingest import Batch, FanIn, IngestError, Reject, RejectReason, SourceStats
 
 
@@ -57,7 +57,7 @@ class ListSource:
                 raise RuntimeError("the device caught fire")
             self.handed += 1
             self.stats.readings += 1
-            yield [Reading(self.name, "s", float(i), float(i))]
+            yield ReadingColumns.of([Reading(self.name, "s", float(i), float(i))])
         await self._closed.wait()
 
 
@@ -147,7 +147,7 @@ async def test_a_commit_reaches_each_source_for_what_was_handed_out_of_it() -> N
     async with fanin:
         async with asyncio.timeout(10):
             async for batch in fanin.batches():
-                seen[batch[0].equipment_id] += 1
+                seen[next(iter(batch)).equipment_id] += 1
                 fanin.commit()
                 assert {n: s.committed for n, s in sources.items()} == seen
                 if sum(seen.values()) == 100:

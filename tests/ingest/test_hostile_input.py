@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices import Plant, Reading
+from devices import ColumnSink, Plant, Reading
 from ingest import (
     BrokerAddress,
     DeadLetters,
@@ -203,14 +203,16 @@ async def test_a_handler_error_is_dead_lettered_and_a_dead_network_loop_restarts
 ) -> None:
     broker = BrokerAddress("127.0.0.1", private_mosquitto.port)
     source = MqttSource(demo_plant, broker, client_id=f"fw-{uuid.uuid4().hex[:8]}")
-    decode = source._decoder.decode
+    decode = source._decoder.decode_into
 
-    def buggy_decode(topic: str, payload: bytes, received_at: float) -> list[Reading]:
+    def buggy_decode(sink: ColumnSink, topic: str, payload: bytes, received_at: float) -> None:
+        sink.append(0, received_at, 99.0)  # half way through: nothing of it may be kept
         if b"boom" in payload:
             raise KeyError("a bug in a decoder")
-        return decode(topic, payload, received_at)
+        sink.truncate(len(sink) - 1)
+        decode(sink, topic, payload, received_at)
 
-    source._decoder.decode = buggy_decode  # type: ignore[method-assign]
+    source._decoder.decode_into = buggy_decode  # type: ignore[method-assign]
     on_message = source._client.on_message
     assert on_message is not None
     died: list[int] = []

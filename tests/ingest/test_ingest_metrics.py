@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from devices import Reading
+from devices import Reading, ReadingColumns
 from ingest import DeadLetters, Reject, RejectReason, SourceStats
 from ingest.metrics import exposition, ingest_registry
 
@@ -11,7 +11,7 @@ def test_metrics_read_the_source_counters() -> None:
     stats = SourceStats(messages=5, readings=12, connected=True, connects=2, queue_depth=3)
     stats.dead_letters = DeadLetters()
     stats.dead_letters.add(Reject(RejectReason.PARSE_ERROR, "t", "x", b"", 0.0))
-    stats.observe_lag([Reading("P", "s", 90.0, 1.0)], now=100.0)
+    stats.observe_lag(ReadingColumns.of([Reading("P", "s", 90.0, 1.0)]), now=100.0)
     registry = ingest_registry({"mqtt": stats})
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value

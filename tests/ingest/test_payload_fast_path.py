@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msgspec.json import decode as msgspec_decode
 
-from devices import Plant, Reading, plant_from_dict
+from devices import ColumnSink, Plant, Reading, plant_from_dict
 from ingest import JsonDecoder, Reject, RejectReason
 from ingest.payload import _fast
 
@@ -241,9 +241,10 @@ def test_well_formed_payloads_and_common_mistakes_take_the_fast_path(
     plant = plants[topic]
     routes = plant.routes(topic)
     assert routes is not None
-    decoded = _fast(payload, 0.0, routes, plant.topic_format(topic))
+    sink = ColumnSink(plant.streams)
+    decoded = _fast(payload, 0.0, routes, plant.topic_format(topic), sink)
     assert decoded is not None
-    assert (len(decoded[0]), len(decoded[1])) == (readings, rejects)
+    assert (len(sink), len(decoded)) == (readings, rejects)
 
 
 @pytest.mark.parametrize(
@@ -263,9 +264,13 @@ def test_well_formed_payloads_and_common_mistakes_take_the_fast_path(
 def test_what_only_json_loads_can_say_goes_to_the_reference_path(
     plants: dict[str, Plant], payload: bytes
 ) -> None:
-    routes = plants[VALUES_TOPIC].routes(VALUES_TOPIC)
+    plant = plants[VALUES_TOPIC]
+    routes = plant.routes(VALUES_TOPIC)
     assert routes is not None
-    assert _fast(payload, 0.0, routes, plants[VALUES_TOPIC].topic_format(VALUES_TOPIC)) is None
+    sink = ColumnSink(plant.streams)
+    sink.append(0, 1.0, 2.0)
+    assert _fast(payload, 0.0, routes, plant.topic_format(VALUES_TOPIC), sink) is None
+    assert sink.readings() == [Reading(*plant.streams[0], 1.0, 2.0)]  # as it was
 
 
 json_leaf = st.one_of(

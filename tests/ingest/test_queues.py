@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from ingest.queues import AsyncByteQueue, ByteQueue, OverflowPolicy, readings_bytes
+from ingest.queues import AsyncByteQueue, ByteQueue, OverflowPolicy
 
 
 def test_a_producer_waits_while_the_queue_is_over_its_bytes() -> None:
@@ -75,9 +75,9 @@ def test_many_threads_keep_the_bound_and_lose_nothing() -> None:
 
 
 async def test_the_async_queue_blocks_its_producer_task() -> None:
-    q: AsyncByteQueue[int] = AsyncByteQueue(max_bytes=readings_bytes([0] * 10))
-    await q.put(1, readings_bytes([0] * 10))
-    blocked = asyncio.create_task(q.put(2, readings_bytes([0] * 5)))
+    q: AsyncByteQueue[int] = AsyncByteQueue(max_bytes=1000)
+    await q.put(1, 1000)
+    blocked = asyncio.create_task(q.put(2, 500))
     await asyncio.sleep(0.05)
     assert not blocked.done()
     assert await q.get() == 1
