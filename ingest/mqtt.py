@@ -462,8 +462,11 @@ class _SupervisedClient(paho.Client):
 
     restart_delay = 1.0
     READ_SIZE = 1 << 16
-    WRITE_EVERY = 1000
-    """Packets read in one go before the acknowledgements and pings owed are written."""
+    WRITE_EVERY = 50
+    """Packets read in one go before the acknowledgements owed are written. A broker
+    counts what it has sent and not had acknowledged against its queue for the client (mosquitto's
+    `max_queued_messages`) and drops the newest messages beyond it: a long burst of reads with
+    the acknowledgements held back would make it drop messages while the source keeps up."""
 
     def __init__(self, stats: SourceStats, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -490,6 +493,8 @@ class _SupervisedClient(paho.Client):
             return rc
         finally:
             self.after_read()
+            if self._sock is not None and self.want_write():
+                self.loop_write()  # the acknowledgements `after_read` queued, now
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._read_from is not self._sock:

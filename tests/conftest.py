@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class Mosquitto:
     listener_settings: str = ""
     """Lines for the listener (TLS files, a password file...) appended to the deployment's."""
     anonymous: bool = True
+    settings: dict[str, str] = field(default_factory=dict)
+    """Broker settings that replace the deployment's (`max_queued_messages`: "1000", say)."""
 
     @property
     def url(self) -> str:
@@ -71,6 +74,8 @@ class Mosquitto:
         conf_text = conf_text.replace("/mosquitto/data/", f"{self.workdir}/")
         if not self.anonymous:
             conf_text = conf_text.replace("allow_anonymous true", "allow_anonymous false")
+        for name, value in self.settings.items():
+            conf_text = re.sub(rf"^{name} .*$", f"{name} {value}", conf_text, flags=re.M)
         conf_text += f"\nuser {getpass.getuser()}\n"  # keep the privileges that own workdir
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(conf_text)
