@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import pstats
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -95,7 +95,12 @@ def fleet_snapshot(plant: Plant, state: dict[str, Any], machines: int) -> dict[s
     """`state` (of one machine per type) copied to `machines` machines of those types."""
     model = {eq.type: eq.id for eq in plant}
     fleet = plant_of(machines)
-    of = {eq.id: model[eq.type] for eq in fleet}
+    return replicate(state, fleet, {eq.id: model[eq.type] for eq in fleet})
+
+
+def replicate(state: dict[str, Any], fleet: Plant, of: dict[str, str]) -> dict[str, Any]:
+    """An engine snapshot of `fleet` in which each equipment `e` has the state equipment `of[e]`
+    has in `state` (as a fleet that learned the same values would)."""
     if state["version"] <= 3:
         return {
             "version": state["version"],
@@ -106,10 +111,48 @@ def fleet_snapshot(plant: Plant, state: dict[str, Any], machines: int) -> dict[s
             },
             "equipment": {eq.id: state["equipment"][of[eq.id]] for eq in fleet},
         }
-    replicate: Callable[[dict[str, Any], dict[str, str]], dict[str, Any]] = getattr(
-        detectors, "replicate_snapshot"
-    )
-    return replicate(state, of)
+    from detectors.ragged import pack, unpack  # not in forewarn before version 4
+
+    keys = [f"{eq.id}/{signal}" for eq in fleet for signal in eq.signals]
+    index = {key: k for k, key in enumerate(state["streams"])}
+    src = np.array([index[f"{of[key.split('/')[0]]}/{key.split('/')[1]}"] for key in keys])
+
+    def ragged(flat: Any, counts: Any, width: int) -> tuple[Any, Any]:
+        rows, n = unpack(flat, counts, src, width)
+        return pack(rows, n), n
+
+    evidence, trend = state["evidence"], state["trend"]
+    ts, count = ragged(evidence["ts"], evidence["count"], evidence["size"])
+    value, _ = ragged(evidence["value"], evidence["count"], evidence["size"])
+    closed, closed_count = ragged(trend["closed"], trend["closed_count"], trend["max_buckets"])
+    return {
+        **state,
+        "streams": keys,
+        "last_ts": state["last_ts"][src],
+        "evidence": {**evidence, "count": count, "ts": ts, "value": value},
+        "trend": {
+            **{name: a[src] for name, a in trend.items() if name not in ("closed", "max_buckets")},
+            "max_buckets": trend["max_buckets"],
+            "closed_count": closed_count,
+            "closed": closed,
+        },
+        "bank": {
+            "columns": {
+                name: {
+                    "applies": column["applies"][src],
+                    "fields": {f: a[src] for f, a in column["fields"].items()},
+                }
+                for name, column in state["bank"]["columns"].items()
+            }
+        },
+        "decisions": {name: table[src] for name, table in state["decisions"].items()},
+        "checks": {
+            key: state["checks"][f"{of[key.split('/')[0]]}/{key.split('/')[1]}"]
+            for key in keys
+            if f"{of[key.split('/')[0]]}/{key.split('/')[1]}" in state["checks"]
+        },
+        "equipment": {eq.id: state["equipment"][of[eq.id]] for eq in fleet},
+    }
 
 
 def best(repeat: int, action: Callable[[], Any]) -> tuple[float, Any]:
@@ -206,8 +249,9 @@ def main() -> None:
     rows = [
         measure(plant, state, m, args.repeat, args.database, args.profile, console) for m in sizes
     ]
-    table = Table(title=f"detector snapshot (version {state['version']}), seconds, best of "
-                  f"{args.repeat}")
+    table = Table(
+        title=f"detector snapshot (version {state['version']}), seconds, best of {args.repeat}"
+    )
     columns = [k for k in rows[0] if k not in ("machines", "streams")]
     table.add_column("machines", justify="right")
     table.add_column("streams", justify="right")
@@ -217,12 +261,9 @@ def main() -> None:
         table.add_row(
             f"{row['machines']:,.0f}",
             f"{row['streams']:,.0f}",
-            *(
-                f"{row[c]:,.0f}" if c == "bytes_per_stream" else f"{row[c]:.3f}"
-                for c in columns
-            ),
+            *(f"{row[c]:,.0f}" if c == "bytes_per_stream" else f"{row[c]:.3f}" for c in columns),
         )
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

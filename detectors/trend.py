@@ -25,6 +25,8 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from detectors.ragged import pack, unpack
+
 BUCKET_SECONDS = 600.0
 MAX_BUCKETS = 288
 OFF_FRACTION = 0.1
@@ -109,7 +111,8 @@ class TrendStore:
     @property
     def capacity(self) -> int:
         """Closed buckets a stream keeps (`max_buckets` - 1: the open one counts too)."""
-        return self.closed.shape[1]
+        capacity: int = self.closed.shape[1]
+        return capacity
 
     def close(self, stream: int, bucket: Bucket) -> None:
         """Append a closed bucket to `stream`'s, dropping its oldest when they are full."""
@@ -127,6 +130,33 @@ class TrendStore:
         """`stream`'s closed buckets, oldest first."""
         rows = self.closed[stream, : self.closed_count[stream]].tolist()
         return [Bucket(t, m, s, int(n)) for t, m, s, n in rows]
+
+    def state(self) -> dict[str, Any]:
+        """Every stream's history as arrays: the open buckets' accumulators per stream, and the
+        closed buckets (`closed_count` per stream, then all of them, stream after stream)."""
+        return {
+            "max_buckets": self.capacity + 1,
+            "width": self.width.copy(),
+            "start": self.start.copy(),
+            "count": self.count.copy(),
+            "sum": self.sum.copy(),
+            "sum_sq": self.sum_sq.copy(),
+            "sum_ts": self.sum_ts.copy(),
+            "closed_count": self.closed_count.copy(),
+            "closed": pack(self.closed, self.closed_count),
+        }
+
+    def restore_state(self, state: dict[str, Any], saved_of: IntArray) -> None:
+        """Each stream `i` with `saved_of[i] >= 0` gets the history stream `saved_of[i]` had in
+        `state` (what `state()` gave; of more closed buckets than this store keeps, the newest)."""
+        picks = np.flatnonzero(saved_of >= 0)
+        saved = saved_of[picks]
+        for name in ("width", "start", "sum", "sum_sq", "sum_ts"):
+            getattr(self, name)[picks] = np.asarray(state[name], dtype=np.float64)[saved]
+        self.count[picks] = np.asarray(state["count"], dtype=np.intp)[saved]
+        closed = np.asarray(state["closed"], dtype=np.float64).reshape(-1, 4)
+        counts = np.asarray(state["closed_count"], dtype=np.intp)
+        self.closed[picks], self.closed_count[picks] = unpack(closed, counts, saved, self.capacity)
 
     def restore(self, stream: int, state: dict[str, Any]) -> None:
         """Stream `stream`'s history as `TrendHistory.snapshot` saved it (of a history that kept
