@@ -185,7 +185,12 @@ def database_store(url: str) -> tuple[snapshots.SnapshotStore, Callable[[], None
     if shard is None:
         leases.close()
         raise SystemExit(f"cannot claim the shard of a 1-shard lease table in {url}")
-    return DatabaseSnapshots(leases, shard), leases.close
+
+    def close() -> None:
+        leases.release(shard)
+        leases.close()
+
+    return DatabaseSnapshots(leases, shard), close
 
 
 def measure(
