@@ -29,6 +29,7 @@ from ingest_throughput import batched_samples, pump_plant_file
 
 from detectors import DEFAULT, Engine
 from devices import Plant, Reading, load_plant
+from forewarn import snapshots
 
 T0 = 1.7e9
 STEP = 10.0
@@ -97,7 +98,7 @@ def main() -> None:
             f"| {per_batch} | {per_batch * 50:,} | {reference:,.0f} | {vectorised:,.0f} "
             f"| {vectorised / reference:.2f} |"
         )
-    if len({json.dumps(e.snapshot(), sort_keys=True) for e in engines.values()}) > 1:
+    if len({snapshots.encode(e.snapshot()) for e in engines.values()}) > 1:
         sys.exit("the two paths' snapshots differ")
     if args.profile:
         engine = engines["vectorised"]

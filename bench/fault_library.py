@@ -25,6 +25,7 @@ from rich.table import Table
 
 from detectors import DEFAULT, Engine
 from devices import Finding, Plant, plant_from_dict
+from forewarn import snapshots
 from simulators import Fleet
 from simulators import faults as library
 from simulators.base import Fault
@@ -183,7 +184,7 @@ def main() -> None:
                 }
             )
             with open(args.dump, "w", encoding="utf-8") as out:
-                json.dump(dump, out)
+                json.dump(dump, out, default=snapshots.array_as_json)
         lead = "no alarm crossed" if alarm is None else f"{(alarm - first.ts) / 3600:.1f} h"
         console.log(
             f"{fault_cls.__name__} on {machine_type}: forecast {forecast_cell}, actual "

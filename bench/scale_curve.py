@@ -31,6 +31,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).parent))
 
 from detector_costs import TRAIN_SECONDS, pump_plant
+from snapshot_cost import replicate
 
 from detectors import Engine
 from devices import Plant, Reading, new_reading
@@ -72,19 +73,9 @@ def one(machines: int, seconds: int, settle: bool = True) -> dict[str, float]:
     learner.end_warmup()
     learned = learner.snapshot()
     engine = Engine(fleet_of(ids))
+    fleet_plant = fleet_of(ids)
     engine.restore(
-        {
-            "version": learned["version"],
-            "streams": {
-                f"{equipment}/{signal}": learned["streams"][f"P-{k % SIMULATED}/{signal}"]
-                for k, equipment in enumerate(ids)
-                for signal in pump.signals
-            },
-            "equipment": {
-                equipment: learned["equipment"][f"P-{k % SIMULATED}"]
-                for k, equipment in enumerate(ids)
-            },
-        }
+        replicate(learned, fleet_plant, {e: f"P-{k % SIMULATED}" for k, e in enumerate(ids)})
     )
     del learner, learned
     elapsed, readings = 0.0, 0

@@ -148,6 +148,46 @@ class _Column:
             },
         }
 
+    def arrays_state(self) -> dict[str, Any]:
+        return {
+            "applies": self.applies.copy(),
+            "fields": {name: self.arrays[name].copy() for name in (*self.params, *self.state)},
+        }
+
+    def restore_arrays(self, saved: Mapping[str, Any], saved_of: IntArray) -> None:
+        """Each stream `i` with `saved_of[i] >= 0`, where the detector applies both to it and
+        to stream `saved_of[i]` of `saved` (what `arrays_state` gave), takes that stream's fields (a
+        field added to the detector since keeps the stream's own)."""
+        picks = np.flatnonzero(saved_of >= 0)
+        saved_applies = np.asarray(saved["applies"], dtype=np.bool_)
+        taken = saved_applies[saved_of[picks]] & self.applies[picks]
+        picks = picks[taken]
+        rows = saved_of[picks]
+        for name, values in saved["fields"].items():
+            if name in self.arrays and name not in self.derived:
+                self.arrays[name][picks] = np.asarray(values, dtype=np.float64)[rows]
+        self._derive(picks)
+        self._share()
+
+    def _derive(self, streams: IntArray) -> None:
+        """The derived constants of `streams` from their parameters: once per distinct set."""
+        if not self.derived or not streams.size:
+            return
+        table = np.ascontiguousarray(
+            np.column_stack([self.arrays[name][streams] for name in self.params])
+            if self.params
+            else np.zeros((streams.size, 1))
+        )
+        rows = table.view(np.dtype((np.void, table.itemsize * table.shape[1]))).reshape(-1)
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        found = [
+            self.kernel.derive(dict(zip(self.params, table[k].tolist(), strict=False)))
+            for k in first.tolist()
+        ]
+        for name in self.derived:
+            values = np.array([d[name] for d in found], dtype=np.float64)
+            self.arrays[name][streams] = values[inverse.reshape(-1)]
+
     def restore(self, saved: Mapping[str, Any], streams: int) -> None:
         """The column as `snapshot` saved it; a field added to the detector since (a snapshot
         of an older forewarn) starts at its default for every stream."""
@@ -312,6 +352,20 @@ class UnivariateBank:
             "streams": self._size,
             "columns": {c.name: c.snapshot() for c in self._columns},
         }
+
+    def state(self) -> dict[str, Any]:
+        """Parameters, learned state and where each detector applies, as numpy arrays over the
+        streams (copies): the engine's snapshot."""
+        return {"columns": {c.name: c.arrays_state() for c in self._columns}}
+
+    def restore_state(self, state: Mapping[str, Any], saved_of: IntArray) -> None:
+        """Stream `i` takes, of each detector both it and stream `saved_of[i]` of `state` (what
+        `state()` gave) have, that stream's parameters and learned state; a stream with
+        `saved_of[i] < 0`, or a detector the state has not, is left as it is."""
+        for column in self._columns:
+            saved = state["columns"].get(column.name)
+            if saved is not None:
+                column.restore_arrays(saved, saved_of)
 
     @classmethod
     def restore(cls, snapshot: Mapping[str, Any]) -> UnivariateBank:

@@ -6,7 +6,7 @@ One episode (raised ... cleared) is one finding plus its updates, never one per 
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 class Transition(enum.Enum):
@@ -58,4 +58,12 @@ class Debounce:
         return Transition.CLEARED
 
     def snapshot(self) -> dict[str, float | bool | int | None]:
-        return asdict(self)
+        return {
+            "on": self.on,
+            "off": self.off,
+            "on_delay": self.on_delay,
+            "off_delay": self.off_delay,
+            "active": self.active,
+            "level": self.level,
+            "since": self.since,
+        }

@@ -73,7 +73,11 @@ from devices import (
     StreamKey,
 )
 
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
+DECISION_FIELDS = ("on", "off", "on_delay", "off_delay", "active", "level", "since")
+"""A banked check's decision in a snapshot's `"decisions"` arrays, column by column."""
+TREND_FIELDS = ("width", "start", "count", "sum", "sum_sq", "sum_ts", "closed_count")
+"""A snapshot's per-stream arrays of the trend histories."""
 ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
 """The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
 MAX_CLOCK_REJECTS = 10_000
@@ -1244,23 +1248,22 @@ class Engine:
         return rejects
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole learned state as JSON-compatible data."""
+        """The whole learned state: JSON-compatible data, and for the bulk of it (the streams'
+        evidence, trend histories, clocks, banked detectors and their decisions) numpy arrays
+        over the streams in the order of `"streams"` (copies: the engine may go on meanwhile).
+        `forewarn.snapshots` stores the arrays as raw little-endian bytes."""
         return {
             "version": SNAPSHOT_VERSION,
-            "streams": {
-                f"{eq}/{sig}": {
-                    "last_ts": stream.last_ts if math.isfinite(stream.last_ts) else None,
-                    "evidence": list(stream.evidence.points()),
-                    "history": stream.history.snapshot(),
-                    "checks": [
-                        *(_check_snapshot(c.detector, c.decision) for c in stream.checks),
-                        *(
-                            _check_snapshot(self._banked(stream, c), c.decision)
-                            for c in stream.bank_checks
-                        ),
-                    ],
-                }
+            "streams": [f"{eq}/{sig}" for eq, sig in self._streams],
+            "last_ts": self._last_ts.copy(),
+            "evidence": self._evidence.state(),
+            "trend": self._trends.state(),
+            "bank": self._bank.state(),
+            "decisions": self._bank_decisions(),
+            "checks": {
+                f"{eq}/{sig}": [_check_snapshot(c.detector, c.decision) for c in stream.checks]
                 for (eq, sig), stream in self._streams.items()
+                if stream.checks
             },
             "equipment": {
                 eq: {
@@ -1273,16 +1276,102 @@ class Engine:
             },
         }
 
+    def _bank_decisions(self) -> dict[str, FloatArray]:
+        """The decisions of the banked checks: per detector of the bank, an array of streams x
+        `DECISION_FIELDS` (NaN where the detector does not apply, or for no `since`)."""
+        table = np.full((len(self._bank.names), len(self._by_index), len(DECISION_FIELDS)), np.nan)
+        rows = [
+            (
+                check.column,
+                stream.index,
+                (d := check.decision).on,
+                d.off,
+                d.on_delay,
+                d.off_delay,
+                d.active,
+                d.level,
+                math.nan if d.since is None else d.since,
+            )
+            for stream in self._by_index
+            for check in stream.bank_checks
+        ]
+        if rows:
+            found = np.array(rows, dtype=np.float64)
+            where = found[:, :2].astype(np.intp)
+            table[where[:, 0], where[:, 1]] = found[:, 2:]
+        return {name: table[k] for k, name in enumerate(self._bank.names)}
+
     def restore(self, snapshot: dict[str, Any]) -> int:
-        """Resume from `snapshot()`; streams not in the plant are ignored, new ones start anew.
+        """Resume from `snapshot()` (or from a snapshot of version 3, forewarn's JSON one);
+        streams not in the plant are ignored, new ones start anew.
 
         Returns the number of signal streams restored.
         """
-        if snapshot.get("version") != SNAPSHOT_VERSION:
+        version = snapshot.get("version")
+        if version == 3:
+            return self._restore_v3(snapshot)
+        if version != SNAPSHOT_VERSION:
             raise SnapshotError(
-                f"snapshot version {snapshot.get('version')!r} is not {SNAPSHOT_VERSION}; "
+                f"snapshot version {version!r} is neither {SNAPSHOT_VERSION} nor 3; "
                 "delete the snapshot file to start learning afresh"
             )
+        saved_of = np.full(len(self._by_index), -1, dtype=np.intp)
+        for saved, key in enumerate(snapshot["streams"]):
+            equipment_id, _, signal = key.rpartition("/")
+            index = self._index.get((equipment_id, signal))
+            if index is not None:
+                saved_of[index] = saved
+        _check_shapes(snapshot, len(snapshot["streams"]))
+        picks = np.flatnonzero(saved_of >= 0)
+        last_ts = np.asarray(snapshot["last_ts"], dtype=np.float64)[saved_of[picks]]
+        self._last_ts[picks] = self._heard[picks] = last_ts
+        self._clock = max(self._clock, float(last_ts.max(initial=-math.inf)))
+        self._evidence.restore_state(snapshot["evidence"], saved_of)
+        self._trends.restore_state(snapshot["trend"], saved_of)
+        self._bank.restore_state(snapshot["bank"], saved_of)
+        decisions = {
+            name: np.asarray(table, dtype=np.float64)
+            for name, table in snapshot["decisions"].items()
+        }
+        saved_checks = snapshot["checks"]
+        for index in picks.tolist():
+            stream, saved = self._by_index[index], int(saved_of[index])
+            for check in stream.bank_checks:
+                table = decisions.get(check.prototype.name)
+                if table is None or math.isnan(table[saved, 0]):
+                    continue
+                on, off, on_delay, off_delay, active, level, since = table[saved].tolist()
+                check.decision = Debounce(
+                    on,
+                    off,
+                    on_delay,
+                    off_delay,
+                    bool(active),
+                    int(level),
+                    None if math.isnan(since) else since,
+                )
+            self._set_deciding(
+                stream,
+                any(c.decision.active or c.decision.since is not None for c in stream.bank_checks),
+            )
+            key = f"{stream.equipment_id}/{stream.signal.name}"
+            _restore_checks(stream.checks, saved_checks.get(key, ()))
+        self._restore_equipment(snapshot["equipment"])
+        self._resuming = picks.size > 0
+        return int(picks.size)
+
+    def _restore_equipment(self, saved_equipment: Mapping[str, Any]) -> None:
+        self._sync_row_banks()
+        for equipment_id, saved in saved_equipment.items():
+            unit = self._units.get(equipment_id)
+            if unit is None:
+                continue
+            _restore_checks(unit.checks, saved["checks"])
+            unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
+        self._rebuild_row_banks()
+
+    def _restore_v3(self, snapshot: dict[str, Any]) -> int:
+        """Resume from a snapshot of version 3: every stream's state as JSON data."""
         restored = 0
         banked = [
             {c.prototype.name: self._banked(stream, c) for c in stream.bank_checks}
@@ -1397,3 +1486,45 @@ def _has_alarm_limit(signal: Signal) -> bool:
 def _soonest(forecasts: Iterable[Forecast | None]) -> Forecast | None:
     """The forecast that crosses first, of those there are."""
     return min(filter(None, forecasts), key=lambda f: f.seconds, default=None)
+
+
+def _check_shapes(snapshot: Mapping[str, Any], streams: int) -> None:
+    """A `SnapshotError` for a snapshot whose arrays do not fit its `streams` streams (one
+    damaged, or not written by `Engine.snapshot`), before anything is restored from it."""
+
+    def shape(array: Any) -> tuple[int, ...]:
+        found: tuple[int, ...] = np.shape(array)
+        return found
+
+    evidence, trend = snapshot["evidence"], snapshot["trend"]
+    per_stream = [
+        ("last_ts", snapshot["last_ts"]),
+        ("evidence count", evidence["count"]),
+        *((f"trend {name}", trend[name]) for name in TREND_FIELDS),
+        *(
+            (f"{name} {field}", values)
+            for name, column in snapshot["bank"]["columns"].items()
+            for field, values in (("applies", column["applies"]), *column["fields"].items())
+        ),
+    ]
+    wrong = [name for name, array in per_stream if shape(array) != (streams,)]
+    wrong += [
+        f"{name} decisions"
+        for name, table in snapshot["decisions"].items()
+        if shape(table) != (streams, len(DECISION_FIELDS))
+    ]
+    points = int(np.sum(evidence["count"])) if not wrong else -1
+    if not wrong and (shape(evidence["ts"]) != (points,) or shape(evidence["value"]) != (points,)):
+        wrong.append("evidence points")
+    buckets = int(np.sum(trend["closed_count"])) if not wrong else -1
+    if not wrong and shape(trend["closed"]) != (buckets, 4):
+        wrong.append("trend buckets")
+    if not wrong and (
+        np.min(evidence["count"], initial=0) < 0 or np.min(trend["closed_count"], initial=0) < 0
+    ):
+        wrong.append("counts")
+    if wrong:
+        raise SnapshotError(
+            f"the snapshot's {', '.join(wrong)} do not fit its {streams} streams (damaged?); "
+            "delete the snapshot file to start learning afresh"
+        )

@@ -13,11 +13,12 @@ and writes through memoryviews, which cost about what `array.array` does per poi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from detectors.ragged import pack, unpack
 from devices import Point
 
 POINTS = 600
@@ -64,6 +65,35 @@ class EvidenceRings:
         self.value[streams, slots] = values
         self.head[ends] = (self.head[ends] + added) % size
         self.count[ends] = np.minimum(self.count[ends] + added, size)
+
+    def state(self) -> dict[str, Any]:
+        """Every stream's points as arrays: `count` per stream, and `ts` and `value` of every
+        point, oldest first, stream after stream."""
+        streams = self.head.size
+        slots = (((self.head - self.count) % self.size)[:, None] + np.arange(self.size)) % self.size
+        rows = np.arange(streams)[:, None]
+        return {
+            "size": self.size,
+            "count": self.count.copy(),
+            "ts": pack(self.ts[rows, slots], self.count),
+            "value": pack(self.value[rows, slots], self.count),
+        }
+
+    def restore_state(self, state: dict[str, Any], saved_of: IntArray) -> None:
+        """Each stream `i` with `saved_of[i] >= 0` gets the points stream `saved_of[i]` had in
+        `state` (what `state()` gave; the newest `size` of them), as if appended one by one to
+        an empty window."""
+        picks = np.flatnonzero(saved_of >= 0)
+        saved = saved_of[picks]
+        count = np.asarray(state["count"], dtype=np.intp)
+        self.ts[picks], n = unpack(
+            np.asarray(state["ts"], dtype=np.float64), count, saved, self.size
+        )
+        self.value[picks], _ = unpack(
+            np.asarray(state["value"], dtype=np.float64), count, saved, self.size
+        )
+        self.head[picks] = n % self.size
+        self.count[picks] = n
 
 
 class Evidence:

@@ -8,21 +8,24 @@ additions per reading. It is part of the engine's state snapshot.
 The engine's histories live in one `TrendStore`: the open buckets' accumulators (start, count, sum,
 sum of squares, sum of timestamps) as arrays over the streams, so that a batch adds to every
 stream's open bucket at once (`TrendStore.add`, with `np.add.at`, which adds in order: the sums
-are the same doubles as reading by reading), and each stream's closed buckets in a deque. A
-`TrendHistory` is one stream's view of the store, for the code that goes reading by reading.
+are the same doubles as reading by reading), and each stream's closed buckets, oldest first, in
+one array of streams x buckets x (mid time, mean, sd, count) (32 bytes a bucket, where a `Bucket`
+object costs about 170). A `TrendHistory` is one stream's view of the store, for the code that
+goes reading by reading.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
+
+from detectors.ragged import pack, unpack
 
 BUCKET_SECONDS = 600.0
 MAX_BUCKETS = 288
@@ -63,7 +66,10 @@ class TrendStore:
         self.sum: FloatArray = np.zeros(streams)
         self.sum_sq: FloatArray = np.zeros(streams)
         self.sum_ts: FloatArray = np.zeros(streams)
-        self.closed: list[deque[Bucket]] = [deque(maxlen=max_buckets - 1) for _ in range(streams)]
+        self.closed: FloatArray = np.zeros((streams, max_buckets - 1, 4))
+        """Each stream's closed buckets, oldest first: (mid time, mean, sd, count)."""
+        self.closed_count: IntArray = np.zeros(streams, dtype=np.intp)
+        """How many of each stream's rows of `closed` hold buckets."""
         self.views = (
             cast("memoryview[float]", self.width.data),
             cast("memoryview[float]", self.start.data),
@@ -102,13 +108,66 @@ class TrendStore:
         np.add.at(self.sum_sq, streams, values * values)
         np.add.at(self.sum_ts, streams, ts)
 
+    @property
+    def capacity(self) -> int:
+        """Closed buckets a stream keeps (`max_buckets` - 1: the open one counts too)."""
+        capacity: int = self.closed.shape[1]
+        return capacity
+
+    def close(self, stream: int, bucket: Bucket) -> None:
+        """Append a closed bucket to `stream`'s, dropping its oldest when they are full."""
+        capacity, n = self.capacity, int(self.closed_count[stream])
+        if capacity == 0:
+            return
+        row = self.closed[stream]
+        if n == capacity:
+            row[:-1] = row[1:]
+            n -= 1
+        row[n] = (bucket.ts, bucket.mean, bucket.sd, bucket.count)
+        self.closed_count[stream] = n + 1
+
+    def closed_buckets(self, stream: int) -> list[Bucket]:
+        """`stream`'s closed buckets, oldest first."""
+        rows = self.closed[stream, : self.closed_count[stream]].tolist()
+        return [Bucket(t, m, s, int(n)) for t, m, s, n in rows]
+
+    def state(self) -> dict[str, Any]:
+        """Every stream's history as arrays: the open buckets' accumulators per stream, and the
+        closed buckets (`closed_count` per stream, then all of them, stream after stream)."""
+        return {
+            "max_buckets": self.capacity + 1,
+            "width": self.width.copy(),
+            "start": self.start.copy(),
+            "count": self.count.copy(),
+            "sum": self.sum.copy(),
+            "sum_sq": self.sum_sq.copy(),
+            "sum_ts": self.sum_ts.copy(),
+            "closed_count": self.closed_count.copy(),
+            "closed": pack(self.closed, self.closed_count),
+        }
+
+    def restore_state(self, state: dict[str, Any], saved_of: IntArray) -> None:
+        """Each stream `i` with `saved_of[i] >= 0` gets the history stream `saved_of[i]` had in
+        `state` (what `state()` gave; of more closed buckets than this store keeps, the newest)."""
+        picks = np.flatnonzero(saved_of >= 0)
+        saved = saved_of[picks]
+        for name in ("width", "start", "sum", "sum_sq", "sum_ts"):
+            getattr(self, name)[picks] = np.asarray(state[name], dtype=np.float64)[saved]
+        self.count[picks] = np.asarray(state["count"], dtype=np.intp)[saved]
+        closed = np.asarray(state["closed"], dtype=np.float64).reshape(-1, 4)
+        counts = np.asarray(state["closed_count"], dtype=np.intp)
+        self.closed[picks], self.closed_count[picks] = unpack(closed, counts, saved, self.capacity)
+
     def restore(self, stream: int, state: dict[str, Any]) -> None:
-        """Stream `stream`'s history as `TrendHistory.snapshot` saved it."""
+        """Stream `stream`'s history as `TrendHistory.snapshot` saved it (of a history that kept
+        more buckets than this store does, the newest)."""
         _check(state["width"], state["max_buckets"])
         self.width[stream] = state["width"]
-        closed: deque[Bucket] = deque(maxlen=state["max_buckets"] - 1)
-        closed.extend(Bucket(t, m, s, int(n)) for t, m, s, n in state["closed"])
-        self.closed[stream] = closed
+        closed = state["closed"][len(state["closed"]) - self.capacity :] if self.capacity else []
+        self.closed[stream] = 0.0
+        if closed:
+            self.closed[stream, : len(closed)] = closed
+        self.closed_count[stream] = len(closed)
         start, count, total, total_sq, total_ts = state["open"]
         self.start[stream] = -math.inf if start is None else start
         self.count[stream] = int(count)
@@ -153,12 +212,12 @@ class TrendHistory:
 
     def buckets(self) -> list[Bucket]:
         """Oldest first, the one being filled last."""
-        closed = self._store.closed[self._i]
+        closed = self._store.closed_buckets(self._i)
         current = self._current()
-        return [*closed, current] if current is not None else list(closed)
+        return [*closed, current] if current is not None else closed
 
     def __len__(self) -> int:
-        return len(self._store.closed[self._i]) + (self._count[self._i] > 0)
+        return int(self._store.closed_count[self._i]) + (self._count[self._i] > 0)
 
     def _current(self) -> Bucket | None:
         i = self._i
@@ -174,17 +233,17 @@ class TrendHistory:
         i = self._i
         current = self._current()
         if current is not None:
-            self._store.closed[i].append(current)
+            self._store.close(i, current)
         self._count[i] = 0
         self._sum[i] = self._sum_sq[i] = self._sum_ts[i] = 0.0
 
     def snapshot(self) -> dict[str, Any]:
-        i, closed = self._i, self._store.closed[self._i]
+        i, store = self._i, self._store
         start: float = self._start[i]
         return {
             "width": self.width,
-            "max_buckets": (closed.maxlen or 0) + 1,
-            "closed": [[b.ts, b.mean, b.sd, b.count] for b in closed],
+            "max_buckets": store.capacity + 1,
+            "closed": [[b.ts, b.mean, b.sd, b.count] for b in store.closed_buckets(i)],
             "open": [
                 start if math.isfinite(start) else None,
                 self._count[i],

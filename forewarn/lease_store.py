@@ -4,7 +4,6 @@ migrations)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -17,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from forewarn.errors import ForewarnError
 from forewarn.leases import Lease, claim_order
+from forewarn.snapshots import decode, encode
 from ticketing.database import create_engine_for, parse_url, upgrade
 from ticketing.errors import StorageError
 
@@ -126,7 +126,7 @@ class ShardLeases:
         """Store `state` as `shard`'s snapshot, only while this worker holds the shard's lease
         (the lease row is locked meanwhile): a worker that lost its shard never overwrites the
         newer state of the one that took it over. Returns whether it was stored."""
-        document = json.dumps(state)
+        document = encode(state)
         with self._engine.begin() as connection:
             held = connection.execute(
                 text(
@@ -156,8 +156,7 @@ class ShardLeases:
             ).first()
         if row is None:
             return None
-        state: dict[str, Any] = json.loads(row.state)
-        return row.taken_at, state
+        return row.taken_at, decode(row.state)
 
     def close(self) -> None:
         self._engine.dispose()

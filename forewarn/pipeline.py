@@ -195,13 +195,14 @@ class Pipeline:
                 await self._record(finding)
 
     async def _snapshot(self) -> None:
+        """Take the engine's snapshot while nothing else runs in it (a silence check would),
+        then store it: the snapshot's arrays are copies, so the engine may go on meanwhile."""
         if self._snapshots is not None:
             began = time.monotonic()
-            await asyncio.to_thread(self._save_snapshot, self._snapshots)
+            async with self._engine_lock:
+                state = await asyncio.to_thread(self.engine.snapshot)
+            await asyncio.to_thread(self._snapshots.save, state)
             self.stats.snapshot_seconds += time.monotonic() - began
-
-    def _save_snapshot(self, store: snapshots.SnapshotStore) -> None:
-        store.save(self.engine.snapshot())
 
     def status(self) -> dict[str, Any]:
         """Counters for the health endpoint and the logs."""

@@ -18,6 +18,7 @@ from detectors import (
     surprise_score,
 )
 from devices import FindingKind, Limits, Plant, Quality, Reading, Severity, Signal
+from forewarn import snapshots
 
 
 def signal(**limits: float) -> Signal:
@@ -186,7 +187,7 @@ def test_engine_snapshot_resume_matches_uninterrupted_run(demo_plant: Plant) -> 
 
     first = Engine(demo_plant)
     got = first.process(batch[:5000])
-    snapshot = json.loads(json.dumps(first.snapshot()))
+    snapshot = snapshots.decode(snapshots.encode(first.snapshot()))  # as the service stores it
     resumed = Engine(demo_plant)
     assert resumed.restore(copy.deepcopy(snapshot)) == sum(len(eq.signals) for eq in demo_plant)
     got += resumed.process(batch[5000:])

@@ -24,6 +24,7 @@ from detectors import DEFAULT, Engine
 from detectors.evidence import Evidence, EvidenceRings
 from detectors.trend import TrendHistory, TrendStore
 from devices import Finding, Plant, Quality, Reading, ReadingColumns, plant_from_dict
+from forewarn import snapshots
 from simulators import Fleet
 from simulators import faults as library
 from simulators import sensor_faults as sensors
@@ -136,8 +137,12 @@ def batches(stream: list[Reading], seed: int) -> Iterator[list[Reading]]:
 
 
 def state(engine: Engine) -> str:
-    """The snapshot as text: NaN equal to NaN, -0.0 not to 0.0."""
-    return json.dumps(engine.snapshot(), sort_keys=True)
+    """The snapshot as text: NaN equal to NaN, -0.0 not to 0.0 (its arrays by their bytes)."""
+    return json.dumps(engine.snapshot(), sort_keys=True, default=_array_text)
+
+
+def _array_text(array: np.ndarray[Any, Any]) -> list[Any]:
+    return [array.dtype.str, array.shape, array.tobytes().hex()]
 
 
 PATHS = (
@@ -211,7 +216,7 @@ def test_an_engine_restored_from_a_reference_snapshot_goes_on_alike() -> None:
     learner = Engine(machines, vectorised=False)
     for batch in batches(stream[:half], seed=2):
         learner.process(batch)
-    saved = json.loads(json.dumps(learner.snapshot()))  # as the service stores it
+    saved = snapshots.decode(snapshots.encode(learner.snapshot()))  # as the service stores it
     reference = Engine(machines, vectorised=False)
     vectorised = Engine(machines)
     assert reference.restore(saved) == vectorised.restore(saved) == len(reference._streams)

@@ -55,8 +55,10 @@ def test_end_warmup_makes_counting_detectors_judge_from_what_they_saw(tmp_path: 
         )
     engine.end_warmup()
     state = engine.snapshot()
-    flow = {c["detector"]: c["state"] for c in state["streams"]["csv/flow"]["checks"]}
-    assert flow["flatline"]["warmup"] == 400  # counted 600 samples, judges after the 400 it saw
-    assert flow["ewma_drift"]["warmup"] < 3_600  # needs ~30 fast memories, not an hour
+    flow = state["streams"].index("csv/flow")
+    columns = state["bank"]["columns"]
+    # counted 600 samples, judges after the 400 it saw
+    assert columns["flatline"]["fields"]["warmup"][flow] == 400
+    assert columns["ewma_drift"]["fields"]["warmup"][flow] < 3_600  # ~30 fast memories, not an hour
     shift = next(c for c in state["equipment"]["csv"]["checks"] if c["detector"] == "shift")
     assert shift["state"]["fitted"]
