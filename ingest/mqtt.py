@@ -454,11 +454,11 @@ class _Queued:
 
 class _SupervisedClient(paho.Client):
     """A paho client whose network thread starts the loop again when it dies of an error, and
-    that takes every packet the socket holds at each wake-up of its loop before it calls
-    `after_read`. paho reads one packet per wake-up, a few bytes per system call (the packet
-    type, each byte of its length, then the rest): here the socket is read `READ_SIZE` bytes
-    at a time into a buffer the packets are cut from, so a burst of messages costs a few system
-    calls and the source hands them on together."""
+    that takes the packets the socket holds at each wake-up of its loop (up to `WRITE_EVERY`)
+    before it calls `after_read`. paho reads one packet per wake-up, a few bytes per system
+    call (the packet type, each byte of its length, then the rest): here the socket is read
+    `READ_SIZE` bytes at a time into a buffer the packets are cut from, so a burst of messages
+    costs a few system calls and the source hands them on together."""
 
     restart_delay = 1.0
     READ_SIZE = 1 << 16
