@@ -487,7 +487,8 @@ class Engine:
     def _vectorisable(self, batch: _Columns, order: _StreamOrder) -> bool:
         """Whether the accepted readings of a batch may go by columns: every stream's readings
         later than its last one and than each other (the clock judge has sequential semantics,
-        left to the reference path), and only detectors of the banks on their way."""
+        left to the reference path), and no equipment detector outside the row banks on their
+        way."""
         if not self._plain[batch.stream].all():
             return False
         ts = batch.ts[order.sorted]
@@ -511,7 +512,9 @@ class Engine:
         banked = self._bank.process(batch.stream, batch.value, batch.ts, batch.good)
         np.maximum.at(self._heard, batch.stream, batch.ts)
         hot = np.any(banked >= self._on, axis=1)
-        deciding = np.isin(batch.stream, self._in_order(batch.stream[hot]))
+        deciding = np.isin(
+            batch.stream, self._in_order(batch.stream[hot | self._objects[batch.stream]])
+        )
         if deciding.any():
             self._decide_in_order(batch, np.flatnonzero(deciding), hot, banked, findings)
             rest = ~deciding
@@ -541,14 +544,16 @@ class Engine:
         banked: FloatArray,
         findings: list[Finding],
     ) -> None:
-        """Evidence, history and banked decisions of the readings at `positions`, in order."""
+        """Evidence, history, banked decisions and the detectors outside the bank (`_check`) of
+        the readings at `positions`, in order."""
         by_index = self._by_index
-        for k, index, ts, value, is_hot in zip(
+        for k, index, ts, value, is_hot, learn in zip(
             positions.tolist(),
             batch.stream[positions].tolist(),
             batch.ts[positions].tolist(),
             batch.value[positions].tolist(),
             hot[positions].tolist(),
+            batch.good[positions].tolist(),
             strict=True,
         ):
             stream = by_index[index]
@@ -556,6 +561,8 @@ class Engine:
             stream.history.add(ts, value)
             if is_hot or stream.deciding:
                 self._decide_banked(stream, value, ts, banked[k], findings)
+            for check in stream.checks:
+                self._check(stream, check, value, ts, learn, False, findings)
 
     def _fill_rows(self, batch: _Columns, findings: list[Finding]) -> None:
         """The equipment rows of the batch's readings, as `_accept` builds them reading by
@@ -791,21 +798,7 @@ class Engine:
         if banked is not None:
             top = self._decide_banked(stream, value, ts, banked, findings)
         for check in stream.checks:
-            detector = check.detector
-            if not train:
-                score = detector.score_one(value, ts)
-                if not check.decision.active:
-                    top = max(top, common_score(score, detector.on_threshold))
-                severity = detector.severity(score)
-                transition = check.decision.update(score, ts, int(severity))
-                if transition is not None:
-                    findings.append(
-                        self._signal_finding(
-                            stream, detector, check.decision, transition, value, ts, score, severity
-                        )
-                    )
-            if learn:
-                detector.learn_one(value, ts)
+            top = max(top, self._check(stream, check, value, ts, learn, train, findings))
         unit = stream.unit
         if unit.checks:
             if ts > unit.row_ts and unit.reported:
@@ -816,6 +809,37 @@ class Engine:
             unit.row_good = unit.row_good and learn
             if len(unit.reported) == len(unit.equipment.signals):
                 top = max(top, self._close_row(unit, train, findings, slot))
+        return top
+
+    def _check(
+        self,
+        stream: _Stream,
+        check: _Check,
+        value: float,
+        ts: float,
+        learn: bool,
+        train: bool,
+        findings: list[Finding],
+    ) -> float:
+        """One reading through one of the stream's detectors outside the bank: scored and
+        decided (unless training), then learned (a GOOD reading). Returns its common score if
+        its condition was not active before, else 0."""
+        detector = check.detector
+        top = 0.0
+        if not train:
+            score = detector.score_one(value, ts)
+            if not check.decision.active:
+                top = common_score(score, detector.on_threshold)
+            severity = detector.severity(score)
+            transition = check.decision.update(score, ts, int(severity))
+            if transition is not None:
+                findings.append(
+                    self._signal_finding(
+                        stream, detector, check.decision, transition, value, ts, score, severity
+                    )
+                )
+        if learn:
+            detector.learn_one(value, ts)
         return top
 
     def _decide_banked(
@@ -989,14 +1013,15 @@ class Engine:
         return layouts
 
     def _refresh_plain(self) -> None:
-        """Which streams the vectorised path may take: those whose detectors are all in the
-        bank, of an equipment whose checks are all in row banks or idle (while not training, an
-        idle detector is handed no row: see `EquipmentDetector.idle`)."""
+        """Which streams the vectorised path may take: those of an equipment whose checks are
+        all in row banks or idle (while not training, an idle detector is handed no row: see
+        `EquipmentDetector.idle`). A stream's detectors outside the bank go reading by reading
+        within that path (`_decide_in_order`)."""
         plain = [
             all(c.bank >= 0 or c.detector.idle() for c in unit.checks) for unit in self._unit_list
         ]
         units = np.array([*plain, True], dtype=np.bool_)  # [-1]: no equipment check
-        self._plain = ~self._objects & units[self._unit_of]
+        self._plain = units[self._unit_of]
 
     def check_silence(self, elapsed: float) -> list[Finding]:
         """Judge silence while nothing arrives: `elapsed` seconds (wall clock) since the last
