@@ -39,6 +39,9 @@ class SourceStats:
     gaps: int = 0
     """Connection losses after which data had to be recovered (OPC UA) or went missing."""
     gap_seconds: float = 0.0
+    queue_full_seconds: float = 0.0
+    """Time the network thread waited for room in a full queue (the pipeline behind; the broker
+    keeps the rest meanwhile)."""
     """Total time without a connection."""
 
     def observe_lag(self, batch: Batch, now: float) -> None:

@@ -81,6 +81,7 @@ class FanIn:
             lag_count=lag_counts,
             gaps=sum(p.gaps for p in parts),
             gap_seconds=sum(p.gap_seconds for p in parts),
+            queue_full_seconds=sum(p.queue_full_seconds for p in parts),
         )
 
     @property

@@ -71,6 +71,11 @@ class SourceCollector(Collector):
         gap_seconds = CounterMetricFamily(
             "forewarn_ingest_gap_seconds", "Time without a connection", labels=["source"]
         )
+        queue_full = CounterMetricFamily(
+            "forewarn_ingest_queue_full_seconds",
+            "Time the source waited for room in its full queue (the pipeline behind)",
+            labels=["source"],
+        )
         for name, stats in self._sources.items():
             messages.add_metric([name], stats.messages)
             readings.add_metric([name], stats.readings)
@@ -86,6 +91,7 @@ class SourceCollector(Collector):
             restarts.add_metric([name], stats.loop_restarts)
             gaps.add_metric([name], stats.gaps)
             gap_seconds.add_metric([name], stats.gap_seconds)
+            queue_full.add_metric([name], stats.queue_full_seconds)
         yield from (
             messages,
             readings,
@@ -100,6 +106,7 @@ class SourceCollector(Collector):
             restarts,
             gaps,
             gap_seconds,
+            queue_full,
         )
 
 

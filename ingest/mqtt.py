@@ -28,6 +28,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 import queue
 import select
 import ssl
@@ -55,6 +56,9 @@ from ingest.sparkplug import Outgoing, SparkplugHost
 from ingest.validate import SIMULATED_TIME, IntakeLimits, Validator
 
 log = logging.getLogger(__name__)
+
+FULL_WARNING_INTERVAL = 60.0
+"""Seconds between two warnings that the queue is full (a replay or a backlog keeps it full)."""
 
 ProtocolName = Literal["3.1.1", "5"]
 
@@ -111,6 +115,8 @@ class MqttSource:
         self._held: list[tuple[int, int]] = []
         """(mid, qos) of the messages whose readings are in `_sink`."""
         self._queue: ByteQueue[_Queued] = ByteQueue(queue_bytes)
+        self._warned_full = -math.inf
+        """When the network thread last said the queue was full (`FULL_WARNING_INTERVAL`)."""
         self._ack_after_commit = ack_after_commit
         self._position = 0
         self._pending: collections.deque[tuple[int, list[tuple[int, int]]]] = collections.deque()
@@ -433,12 +439,17 @@ class MqttSource:
                 self.stats.queue_bytes = self._queue.bytes
                 return True
             waited += 1.0
-            if waited % 10 == 1:
+            self.stats.queue_full_seconds += 1.0
+            now = time.monotonic()
+            if now - self._warned_full >= FULL_WARNING_INTERVAL:
+                self._warned_full = now
                 log.warning(
-                    "pipeline is behind: queue full (%d MB) for %.0f s; the broker holds the "
-                    "rest of the messages",
+                    "pipeline is behind: queue full (%d MB) for %.0f s now, %.0f s in all; the "
+                    "broker holds the rest of the messages (a replay or a backlog goes as fast "
+                    "as the detectors)",
                     self._queue.max_bytes >> 20,
                     waited,
+                    self.stats.queue_full_seconds,
                 )
         return False
 

@@ -8,7 +8,9 @@ from ingest.metrics import exposition, ingest_registry
 
 
 def test_metrics_read_the_source_counters() -> None:
-    stats = SourceStats(messages=5, readings=12, connected=True, connects=2, queue_depth=3)
+    stats = SourceStats(
+        messages=5, readings=12, connected=True, connects=2, queue_depth=3, queue_full_seconds=7
+    )
     stats.dead_letters = DeadLetters()
     stats.dead_letters.add(Reject(RejectReason.PARSE_ERROR, "t", "x", b"", 0.0))
     stats.observe_lag(ReadingColumns.of([Reading("P", "s", 90.0, 1.0)]), now=100.0)
@@ -23,6 +25,7 @@ def test_metrics_read_the_source_counters() -> None:
     key = ("forewarn_ingest_rejected_total", (("reason", "parse_error"), ("source", "mqtt")))
     assert samples[key] == 1
     assert samples[("forewarn_ingest_queue_depth", (("source", "mqtt"),))] == 3
+    assert samples[("forewarn_ingest_queue_full_seconds_total", (("source", "mqtt"),))] == 7
     assert samples[("forewarn_ingest_lag_seconds", (("source", "mqtt"),))] == 10.0
     assert samples[("forewarn_ingest_connected", (("source", "mqtt"),))] == 1.0
     stats.connected = False

@@ -177,3 +177,31 @@ async def test_with_ack_after_commit_only_committed_batches_are_acknowledged(
         third.commit()
     pub.disconnect()
     assert [r.value for r in after] == [99.0]
+
+
+async def test_a_full_queue_is_counted_and_warned_about_once_a_minute(
+    demo_plant: Plant, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    client_id = f"fw-{uuid.uuid4().hex[:8]}"
+    source = MqttSource(
+        demo_plant, BrokerAddress("127.0.0.1", mosquitto.port), client_id=client_id, queue_bytes=1
+    )
+    values: list[float] = []
+    async with source:
+        await asyncio.wait_for(source.connected(), 10)
+        pub = publisher(mosquitto)
+        publish(pub, [(TOPIC, telemetry(6_000 + i, float(i))) for i in range(100)])
+        pub.loop_stop()
+        pub.disconnect()
+        batches = source.batches().__aiter__()
+        with caplog.at_level("WARNING", logger="ingest.mqtt"):
+            for waits in range(1, 4):  # the pipeline takes a batch after each full second
+                while source.stats.queue_full_seconds < waits:
+                    await asyncio.sleep(0.05)
+                values.extend(r.value for r in await batches.__anext__())
+            while len(values) < 100:
+                values.extend(r.value for r in await asyncio.wait_for(batches.__anext__(), 10))
+    warnings = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "the broker holds the rest" in warnings[0]
+    assert values == [float(i) for i in range(100)]
