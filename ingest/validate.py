@@ -4,7 +4,7 @@ reading much older than the last one of its signal."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from devices import ColumnSink, Reading, StreamKey
@@ -43,7 +43,8 @@ SIMULATED_TIME = IntakeLimits(max_future=None, max_past=None)
 
 class Validator:
     """Passes on the plausible readings of a message; the others go to `on_reject`. A stream's
-    last reading is kept by `(equipment_id, signal)`, whatever table numbers a sink.
+    last reading is kept in a slot of its `(equipment_id, signal)`, whatever table numbers a
+    sink (each table's slots are looked up once, not per reading).
 
     Not thread-safe: each source calls it from one thread.
     """
@@ -51,7 +52,12 @@ class Validator:
     def __init__(self, limits: IntakeLimits, on_reject: Callable[[Reject], None]) -> None:
         self.limits = limits
         self._on_reject = on_reject
-        self._last: dict[tuple[str, str], float] = {}
+        self._slots: dict[StreamKey, int] = {}
+        """Each stream's slot in `_last`."""
+        self._last: list[float] = []
+        """The time of each stream's last reading with a value (-inf: none yet)."""
+        self._table: tuple[Sequence[StreamKey], list[int]] = ((), [])
+        """The last table a sink came with, and the slot of each of its streams."""
 
     def admit(
         self, readings: list[Reading], topic: str, payload: bytes, received_at: float
@@ -72,39 +78,42 @@ class Validator:
         earliest = -math.inf if limits.max_past is None else received_at - limits.max_past
         latest = math.inf if limits.max_future is None else received_at + limits.max_future
         tolerance = limits.out_of_order_tolerance
-        stamped = limits.receive_time_equipment
+        stamp_all, stamped = limits.receive_time, limits.receive_time_equipment
         last = self._last
         keys = sink.keys
+        slots = self._slots_of(keys)
         streams, stamps, values, qualities = sink.stream, sink.ts, sink.value, sink.quality
         kept = start
         for position in range(start, len(stamps)):
-            key = keys[streams[position]]
+            stream = streams[position]
             ts = stamps[position]
-            if limits.receive_time or (stamped and key[0] in stamped):
+            if stamp_all or (stamped and keys[stream][0] in stamped):
                 ts = received_at
             if not earliest <= ts <= latest:
                 self._reject(
                     RejectReason.TIMESTAMP_OUT_OF_RANGE,
                     topic,
-                    _out_of_range(key, ts, received_at, limits),
+                    _out_of_range(keys[stream], ts, received_at, limits),
                     payload,
                     received_at,
                 )
                 continue
-            previous = last.get(key)
-            if previous is not None and ts < previous - tolerance:
+            slot = slots[stream]
+            previous = last[slot]
+            if ts < previous - tolerance:
+                equipment_id, signal = keys[stream]
                 self._reject(
                     RejectReason.OUT_OF_ORDER,
                     topic,
-                    f"{key[0]}.{key[1]}: ts {ts:.3f} is {previous - ts:.1f} s older than the "
-                    f"last reading (tolerance {tolerance:g} s)",
+                    f"{equipment_id}.{signal}: ts {ts:.3f} is {previous - ts:.1f} s older than "
+                    f"the last reading (tolerance {tolerance:g} s)",
                     payload,
                     received_at,
                 )
                 continue
             quality = qualities[position]
-            if quality != BAD and (previous is None or ts > previous):
-                last[key] = ts
+            if quality != BAD and ts > previous:
+                last[slot] = ts
             if kept != position:
                 streams[kept] = streams[position]
                 values[kept] = values[position]
@@ -113,6 +122,22 @@ class Validator:
             kept += 1
         if kept != len(stamps):
             sink.truncate(kept)
+
+    def _slots_of(self, keys: Sequence[StreamKey]) -> list[int]:
+        """The slot of each stream of the table `keys` (new streams get one)."""
+        table, slots = self._table
+        if table is keys and len(slots) == len(keys):
+            return slots
+        if table is not keys:
+            slots = []
+        for key in keys[len(slots) :]:  # a table of a sink's own grows
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = len(self._last)
+                self._last.append(-math.inf)
+            slots.append(slot)
+        self._table = (keys, slots)
+        return slots
 
     def too_large(self, topic: str, payload: bytes, received_at: float) -> bool:
         """True (and counted) if the payload is over the limit."""
