@@ -1427,14 +1427,7 @@ class Engine:
                 self._trends.restore(stream.index, saved["history"])
             self._clock = max(self._clock, stream.last_ts)
             restored += 1
-        self._sync_row_banks()
-        for equipment_id, saved in snapshot["equipment"].items():
-            unit = self._units.get(equipment_id)
-            if unit is None:
-                continue
-            _restore_checks(unit.checks, saved["checks"])
-            unit.row = {k: v for k, v in saved["row"].items() if k in unit.equipment.signals}
-        self._rebuild_row_banks()
+        self._restore_equipment(snapshot["equipment"])
         self._bank = UnivariateBank(self._bank.names)
         self._bank.add_streams(banked)
         self._resuming = restored > 0
