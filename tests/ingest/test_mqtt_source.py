@@ -187,21 +187,22 @@ async def test_a_full_queue_is_counted_and_warned_about_once_a_minute(
         demo_plant, BrokerAddress("127.0.0.1", mosquitto.port), client_id=client_id, queue_bytes=1
     )
     values: list[float] = []
-    async with source:
+    async with source, asyncio.timeout(60):
         await asyncio.wait_for(source.connected(), 10)
         pub = publisher(mosquitto)
-        publish(pub, [(TOPIC, telemetry(6_000 + i, float(i))) for i in range(100)])
-        pub.loop_stop()
-        pub.disconnect()
         batches = source.batches().__aiter__()
         with caplog.at_level("WARNING", logger="ingest.mqtt"):
-            for waits in range(1, 4):  # the pipeline takes a batch after each full second
-                while source.stats.queue_full_seconds < waits:
+            for wave in range(3):  # each wave finds the queue full; the pipeline then takes
+                ts = 6_000 + 100 * wave
+                publish(pub, [(TOPIC, telemetry(ts + i, float(ts + i))) for i in range(100)])
+                while source.stats.queue_full_seconds < wave + 1:
                     await asyncio.sleep(0.05)
                 values.extend(r.value for r in await batches.__anext__())
-            while len(values) < 100:
-                values.extend(r.value for r in await asyncio.wait_for(batches.__anext__(), 10))
+            while len(values) < 300:
+                values.extend(r.value for r in await batches.__anext__())
+        pub.loop_stop()
+        pub.disconnect()
     warnings = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
     assert len(warnings) == 1, warnings
     assert "the broker holds the rest" in warnings[0]
-    assert values == [float(i) for i in range(100)]
+    assert values == [float(6_000 + i) for i in range(300)]
