@@ -200,19 +200,9 @@ class _Column:
             else:
                 self.arrays[name] = np.full(streams, _encode(defaults[name]))
         self.applies = np.array(saved["applies"], dtype=np.bool_).reshape(streams)
-        by_params: dict[tuple[float, ...], dict[str, float]] = {}
-        table = np.column_stack([self.arrays[name] for name in self.params])
-        derived = np.empty((streams, len(self.derived)), dtype=np.float64)
-        for i, row in enumerate(table.tolist()):
-            key = tuple(row)
-            found = by_params.get(key)
-            if found is None:
-                found = by_params[key] = self.kernel.derive(
-                    dict(zip(self.params, row, strict=True))
-                )
-            derived[i] = [found[name] for name in self.derived]
-        for j, name in enumerate(self.derived):
-            self.arrays[name] = derived[:, j].copy()
+        for name in self.derived:
+            self.arrays[name] = np.empty(streams)
+        self._derive(np.arange(streams))
         self._share()
 
 

@@ -6,7 +6,8 @@ One episode (raised ... cleared) is one finding plus its updates, never one per 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 
 class Transition(enum.Enum):
@@ -57,13 +58,32 @@ class Debounce:
         self.active, self.level, self.since = False, 0, None
         return Transition.CLEARED
 
+    @property
+    def under_way(self) -> bool:
+        """Whether a condition is active or a change of it pending."""
+        return self.active or self.since is not None
+
     def snapshot(self) -> dict[str, float | bool | int | None]:
-        return {
-            "on": self.on,
-            "off": self.off,
-            "on_delay": self.on_delay,
-            "off_delay": self.off_delay,
-            "active": self.active,
-            "level": self.level,
-            "since": self.since,
-        }
+        return {name: getattr(self, name) for name in DEBOUNCE_FIELDS}
+
+    def row(self) -> tuple[float, ...]:
+        """The fields as numbers, in `DEBOUNCE_FIELDS` order (`since` None as NaN)."""
+        since = math.nan if self.since is None else self.since
+        return (self.on, self.off, self.on_delay, self.off_delay, self.active, self.level, since)
+
+    @classmethod
+    def from_row(cls, row: list[float]) -> Debounce:
+        """What `row` gave."""
+        on, off, on_delay, off_delay, active, level, since = row
+        return cls(
+            on,
+            off,
+            on_delay,
+            off_delay,
+            bool(active),
+            int(level),
+            None if math.isnan(since) else since,
+        )
+
+
+DEBOUNCE_FIELDS = tuple(f.name for f in fields(Debounce))

@@ -36,7 +36,7 @@ import numpy as np
 
 from detectors.bank import BANKED, BoolArray, IntArray, UnivariateBank
 from detectors.base import Detector, EquipmentDetector
-from detectors.decision import Debounce, Transition
+from detectors.decision import DEBOUNCE_FIELDS, Debounce, Transition
 from detectors.errors import DetectorConfigError, DetectorError, SnapshotError
 from detectors.evidence import Evidence, EvidenceRings
 from detectors.prediction import MIN_BUCKETS, Forecast, forecast, forecast_trend
@@ -54,6 +54,7 @@ from detectors.row_bank import RowBank
 from detectors.shift import ShiftDetector
 from detectors.shift_bank import ShiftBank
 from detectors.surprise import FloatArray
+from detectors.trend import PER_STREAM as TREND_PER_STREAM
 from detectors.trend import Bucket, TrendHistory, TrendStore, running_settled
 from devices import (
     QUALITIES,
@@ -74,10 +75,6 @@ from devices import (
 )
 
 SNAPSHOT_VERSION = 4
-DECISION_FIELDS = ("on", "off", "on_delay", "off_delay", "active", "level", "since")
-"""A banked check's decision in a snapshot's `"decisions"` arrays, column by column."""
-TREND_FIELDS = ("width", "start", "count", "sum", "sum_sq", "sum_ts", "closed_count")
-"""A snapshot's per-stream arrays of the trend histories."""
 ROW_BANKS: tuple[type[RowBank[Any]], ...] = (RelationsBank, ShiftBank)
 """The equipment detectors with a vectorised form, which judges every equipment's rows at once."""
 MAX_CLOCK_REJECTS = 10_000
@@ -869,7 +866,7 @@ class Engine:
                         severity,
                     )
                 )
-            deciding = deciding or decision.active or decision.since is not None
+            deciding = deciding or decision.under_way
         self._set_deciding(stream, deciding)
         return top
 
@@ -1080,7 +1077,7 @@ class Engine:
                             severity,
                         )
                     )
-                if decision.active or decision.since is not None:
+                if decision.under_way:
                     self._set_deciding(stream, True)
 
     def _silence_finding(
@@ -1303,20 +1300,10 @@ class Engine:
 
     def _bank_decisions(self) -> dict[str, FloatArray]:
         """The decisions of the banked checks: per detector of the bank, an array of streams x
-        `DECISION_FIELDS` (NaN where the detector does not apply, or for no `since`)."""
-        table = np.full((len(self._bank.names), len(self._by_index), len(DECISION_FIELDS)), np.nan)
+        `DEBOUNCE_FIELDS` (`Debounce.row`; NaN where the detector does not apply)."""
+        table = np.full((len(self._bank.names), len(self._by_index), len(DEBOUNCE_FIELDS)), np.nan)
         rows = [
-            (
-                check.column,
-                stream.index,
-                (d := check.decision).on,
-                d.off,
-                d.on_delay,
-                d.off_delay,
-                d.active,
-                d.level,
-                math.nan if d.since is None else d.since,
-            )
+            (check.column, stream.index, *check.decision.row())
             for stream in self._by_index
             for check in stream.bank_checks
         ]
@@ -1363,22 +1350,9 @@ class Engine:
             stream, saved = self._by_index[index], int(saved_of[index])
             for check in stream.bank_checks:
                 table = decisions.get(check.prototype.name)
-                if table is None or math.isnan(table[saved, 0]):
-                    continue
-                on, off, on_delay, off_delay, active, level, since = table[saved].tolist()
-                check.decision = Debounce(
-                    on,
-                    off,
-                    on_delay,
-                    off_delay,
-                    bool(active),
-                    int(level),
-                    None if math.isnan(since) else since,
-                )
-            self._set_deciding(
-                stream,
-                any(c.decision.active or c.decision.since is not None for c in stream.bank_checks),
-            )
+                if table is not None and not math.isnan(table[saved, 0]):
+                    check.decision = Debounce.from_row(table[saved].tolist())
+            self._set_deciding(stream, any(c.decision.under_way for c in stream.bank_checks))
             key = f"{stream.equipment_id}/{stream.signal.name}"
             _restore_checks(stream.checks, saved_checks.get(key, ()))
         self._restore_equipment(snapshot["equipment"])
@@ -1416,10 +1390,7 @@ class Engine:
                         entry["state"]
                     )
                     check.decision = Debounce(**entry["decision"])
-            self._set_deciding(
-                stream,
-                any(c.decision.active or c.decision.since is not None for c in stream.bank_checks),
-            )
+            self._set_deciding(stream, any(c.decision.under_way for c in stream.bank_checks))
             stream.last_ts = saved["last_ts"] if saved["last_ts"] is not None else -math.inf
             self._heard[stream.index] = stream.last_ts
             stream.evidence.extend((t, v) for t, v in saved["evidence"])
@@ -1518,7 +1489,7 @@ def _check_shapes(snapshot: Mapping[str, Any], streams: int) -> None:
     per_stream = [
         ("last_ts", snapshot["last_ts"]),
         ("evidence count", evidence["count"]),
-        *((f"trend {name}", trend[name]) for name in TREND_FIELDS),
+        *((f"trend {name}", trend[name]) for name in TREND_PER_STREAM),
         *(
             (f"{name} {field}", values)
             for name, column in snapshot["bank"]["columns"].items()
@@ -1529,7 +1500,7 @@ def _check_shapes(snapshot: Mapping[str, Any], streams: int) -> None:
     wrong += [
         f"{name} decisions"
         for name, table in snapshot["decisions"].items()
-        if shape(table) != (streams, len(DECISION_FIELDS))
+        if shape(table) != (streams, len(DEBOUNCE_FIELDS))
     ]
     points = int(np.sum(evidence["count"])) if not wrong else -1
     if not wrong and (shape(evidence["ts"]) != (points,) or shape(evidence["value"]) != (points,)):

@@ -28,6 +28,8 @@ import numpy.typing as npt
 from detectors.ragged import pack, unpack
 
 BUCKET_SECONDS = 600.0
+PER_STREAM = ("width", "start", "count", "sum", "sum_sq", "sum_ts", "closed_count")
+"""The arrays over the streams of a store's `state()` (beside its closed buckets)."""
 MAX_BUCKETS = 288
 OFF_FRACTION = 0.1
 """Below this fraction of the highest bucket mean its regime signal has had, equipment is off."""
@@ -136,13 +138,7 @@ class TrendStore:
         closed buckets (`closed_count` per stream, then all of them, stream after stream)."""
         return {
             "max_buckets": self.capacity + 1,
-            "width": self.width.copy(),
-            "start": self.start.copy(),
-            "count": self.count.copy(),
-            "sum": self.sum.copy(),
-            "sum_sq": self.sum_sq.copy(),
-            "sum_ts": self.sum_ts.copy(),
-            "closed_count": self.closed_count.copy(),
+            **{name: getattr(self, name).copy() for name in PER_STREAM},
             "closed": pack(self.closed, self.closed_count),
         }
 
